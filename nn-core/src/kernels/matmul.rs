@@ -1,0 +1,155 @@
+//! A bounds-checked, safe front for the strided matrix product.
+
+use crate::Float;
+
+/// A read-only strided view of a `rows x cols` matrix inside a slice.
+#[derive(Clone, Copy, Debug)]
+pub struct Mat<'a, T> {
+    data: &'a [T],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a, T> Mat<'a, T> {
+    /// A row-major `rows x cols` matrix.
+    pub fn rows(data: &'a [T], rows: usize, cols: usize) -> Self {
+        Self {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose of a row-major `rows x cols` matrix, seen as `cols x rows`.
+    pub fn transposed(data: &'a [T], rows: usize, cols: usize) -> Self {
+        Self {
+            data,
+            rows: cols,
+            cols: rows,
+            row_stride: 1,
+            col_stride: cols,
+        }
+    }
+
+    fn check(&self, what: &str) {
+        if self.rows > 0 && self.cols > 0 {
+            let last = (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride;
+            assert!(
+                last < self.data.len(),
+                "gemm: matrix {what} is larger than its slice"
+            );
+        }
+    }
+}
+
+/// `C = alpha * A * B + beta * C`, with `A` of shape `m x k`, `B` of shape `k x n` and `C` a
+/// row-major `m x n` matrix. With `beta == 0`, `C` is only written, never read.
+///
+/// # Panics
+/// If a view does not have the shape the product needs or does not fit its slice.
+pub fn gemm<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: &mut [T]) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(b.rows, k, "gemm: inner dimensions differ");
+    assert_eq!(c.len(), m * n, "gemm: output has the wrong size");
+    a.check("A");
+    b.check("B");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        c.iter_mut().for_each(|v| {
+            *v = if beta == T::zero() {
+                T::zero()
+            } else {
+                *v * beta
+            }
+        });
+        return;
+    }
+    // SAFETY: the checks above keep every index of A, B and C inside its slice.
+    unsafe {
+        T::gemm_raw(
+            m,
+            k,
+            n,
+            alpha,
+            (
+                a.data.as_ptr(),
+                a.row_stride as isize,
+                a.col_stride as isize,
+            ),
+            (
+                b.data.as_ptr(),
+                b.row_stride as isize,
+                b.col_stride as isize,
+            ),
+            beta,
+            (c.as_mut_ptr(), n as isize, 1),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(m: usize, k: usize, n: usize, a: &[f64], b: &[f64]) -> Vec<f64> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+            }
+        }
+        c
+    }
+
+    fn transpose(rows: usize, cols: usize, x: &[f64]) -> Vec<f64> {
+        let mut t = vec![0.0; x.len()];
+        for r in 0..rows {
+            for c in 0..cols {
+                t[c * rows + r] = x[r * cols + c];
+            }
+        }
+        t
+    }
+
+    #[test]
+    fn all_three_layouts_match_the_naive_product_on_odd_sizes() {
+        for &(m, k, n) in &[(1, 1, 1), (3, 7, 5), (17, 33, 9), (1, 300, 10), (65, 2, 31)] {
+            let a: Vec<f64> = (0..m * k).map(|i| ((i * 7 % 13) as f64) - 6.0).collect();
+            let b: Vec<f64> = (0..k * n)
+                .map(|i| ((i * 5 % 11) as f64) * 0.5 - 2.0)
+                .collect();
+            let want = naive(m, k, n, &a, &b);
+
+            let mut c = vec![f64::NAN; m * n];
+            gemm(1.0, Mat::rows(&a, m, k), Mat::rows(&b, k, n), 0.0, &mut c);
+            assert_eq!(c, want);
+
+            let at = transpose(m, k, &a);
+            let bt = transpose(k, n, &b);
+            let mut c2 = vec![1.0; m * n];
+            gemm(
+                1.0,
+                Mat::transposed(&at, k, m),
+                Mat::transposed(&bt, n, k),
+                1.0,
+                &mut c2,
+            );
+            let plus_one: Vec<f64> = want.iter().map(|v| v + 1.0).collect();
+            assert_eq!(c2, plus_one);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "inner dimensions")]
+    fn mismatched_shapes_panic_instead_of_reading_out_of_bounds() {
+        let a = [1.0f32; 6];
+        let mut c = [0.0f32; 4];
+        gemm(1.0, Mat::rows(&a, 2, 3), Mat::rows(&a, 2, 3), 0.0, &mut c);
+    }
+}

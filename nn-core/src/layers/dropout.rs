@@ -1,0 +1,81 @@
+//! `Dropout`: inverted dropout in training, the identity at inference.
+
+use rand::Rng;
+
+use super::{output_gradient, Layer, Mode, Upstream};
+use crate::Float;
+
+/// Zeroes each of the `N` elements of a sample with probability `rate` in training and scales
+/// the survivors by `1 / (1 - rate)`, as Keras does; passes data through unchanged otherwise.
+#[derive(Clone, Copy, Debug)]
+pub struct Dropout<const N: usize> {
+    rate: f64,
+}
+
+impl<const N: usize> Dropout<N> {
+    /// A dropout layer; the macro has checked `0 <= rate < 1`.
+    ///
+    /// # Panics
+    /// If `rate` is outside `[0, 1)`.
+    pub fn new(rate: f64) -> Self {
+        assert!(
+            (0.0..1.0).contains(&rate),
+            "Dropout rate must be in [0, 1), got {rate}"
+        );
+        Self { rate }
+    }
+
+    /// The drop probability.
+    pub fn rate(&self) -> f64 {
+        self.rate
+    }
+}
+
+impl<T: Float, const N: usize> Layer<T> for Dropout<N> {
+    fn input_size(&self) -> usize {
+        N
+    }
+    fn output_size(&self) -> usize {
+        N
+    }
+    /// The cache holds the mask: 0 for a dropped element, `1 / (1 - rate)` for a kept one.
+    fn cache_len(&self, batch: usize) -> usize {
+        batch * N
+    }
+    fn forward(&self, x: &[T], y: &mut [T], mask: &mut [T], mode: Mode<'_>) {
+        match mode {
+            Mode::Train(rng) if self.rate > 0.0 => {
+                let scale = T::of(1.0 / (1.0 - self.rate));
+                for ((y, &x), m) in y.iter_mut().zip(x).zip(mask.iter_mut()) {
+                    *m = if rng.gen::<f64>() >= self.rate {
+                        scale
+                    } else {
+                        T::zero()
+                    };
+                    *y = x * *m;
+                }
+            }
+            Mode::Predict => y.copy_from_slice(x),
+            Mode::Evaluate | Mode::Train(_) => {
+                y.copy_from_slice(x);
+                mask.iter_mut().for_each(|m| *m = T::one());
+            }
+        }
+    }
+    fn backward(
+        &self,
+        _x: &[T],
+        _y: &[T],
+        mask: &[T],
+        upstream: Upstream<'_, T>,
+        dx: Option<&mut [T]>,
+        _grad: &mut [T],
+    ) {
+        if let Some(dx) = dx {
+            let dy = output_gradient(upstream);
+            for ((d, &g), &m) in dx.iter_mut().zip(dy.iter()).zip(mask) {
+                *d = g * m;
+            }
+        }
+    }
+}

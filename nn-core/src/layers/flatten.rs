@@ -1,0 +1,40 @@
+//! `Flatten`: reshapes each sample to one axis, row-major over all axes (as Keras).
+
+use super::{output_gradient, Layer, Mode, Upstream};
+use crate::Float;
+
+/// Flattens samples of `N` elements. The data is already row-major, so this is a copy.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Flatten<const N: usize>;
+
+impl<const N: usize> Flatten<N> {
+    /// The layer.
+    pub const fn new() -> Self {
+        Flatten
+    }
+}
+
+impl<T: Float, const N: usize> Layer<T> for Flatten<N> {
+    fn input_size(&self) -> usize {
+        N
+    }
+    fn output_size(&self) -> usize {
+        N
+    }
+    fn forward(&self, x: &[T], y: &mut [T], _cache: &mut [T], _mode: Mode<'_>) {
+        y.copy_from_slice(x);
+    }
+    fn backward(
+        &self,
+        _x: &[T],
+        _y: &[T],
+        _cache: &[T],
+        upstream: Upstream<'_, T>,
+        dx: Option<&mut [T]>,
+        _grad: &mut [T],
+    ) {
+        if let Some(dx) = dx {
+            dx.copy_from_slice(output_gradient(upstream));
+        }
+    }
+}

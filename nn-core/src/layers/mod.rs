@@ -1,0 +1,158 @@
+//! The layer trait and the layers the `model!` macro chains.
+//!
+//! A layer works on a batch of flat rows: `x` holds `batch * input_size()` elements, `y`
+//! `batch * output_size()`, each sample's elements in row-major (channels-last) order. Layers
+//! are generic over their sizes (const generics set by the macro), so every loop below has
+//! constant trip counts after monomorphization; the trait itself is object-safe so that the
+//! training loop, written once, can walk any chain as `&[&dyn Layer<T>]`.
+
+mod activation;
+mod dense;
+mod dropout;
+mod flatten;
+
+pub use activation::ActivationLayer;
+pub use dense::Dense;
+pub use dropout::Dropout;
+pub use flatten::Flatten;
+
+use rand::RngCore;
+
+use crate::activation::LogitsKind;
+use crate::Float;
+
+/// How a forward pass runs.
+pub enum Mode<'a> {
+    /// Inference, nothing kept (`predict`).
+    Predict,
+    /// Inference that fills the cache so that a loss can read logits (`evaluate`).
+    Evaluate,
+    /// Training: dropout on, batch statistics, and the cache filled for `backward`.
+    Train(&'a mut dyn RngCore),
+}
+
+impl Mode<'_> {
+    /// Whether layers behave as in training (dropout on, batch statistics).
+    pub fn is_training(&self) -> bool {
+        matches!(self, Mode::Train(_))
+    }
+}
+
+/// The gradient arriving at a layer from above, which the layer may overwrite in place.
+pub enum Upstream<'a, T> {
+    /// The gradient of the loss w.r.t. the layer's output.
+    Output(&'a mut [T]),
+    /// The gradient w.r.t. the layer's logits (see [`Layer::logits`]): the output activation
+    /// is skipped, as Keras does for softmax or sigmoid followed by a cross-entropy.
+    Logits(&'a mut [T]),
+}
+
+/// A layer's pre-activation output, which a cross-entropy loss uses instead of probabilities.
+pub struct Logits<'a, T> {
+    /// The activation that turned these logits into the layer's output.
+    pub kind: LogitsKind,
+    /// `batch * output_size()` logits.
+    pub values: &'a [T],
+}
+
+/// One weight array of a layer, in Keras's `get_weights()` order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WeightSpec {
+    /// Keras's name (`"kernel"`, `"bias"`, `"gamma"`, `"moving_mean"`, ...).
+    pub name: &'static str,
+    /// Keras's shape (`(in, out)` for a `Dense` kernel).
+    pub shape: Vec<usize>,
+    /// Whether the optimizer updates it.
+    pub trainable: bool,
+}
+
+impl WeightSpec {
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Whether the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One layer of a model: forward and backward passes on flat batches, and its weights.
+///
+/// A user's own layer implements this trait to take part in the same training loop.
+/// Weights are one flat slice in Keras's `get_weights()` order, trainable arrays first, so that
+/// the optimizer updates `weights_mut()[..trainable_len()]` and saving or Keras import can walk
+/// [`Layer::weight_specs`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a layer over `{T}`",
+    note = "layers implement `typed_nn::Layer<T>`: forward, backward and Keras-ordered weights"
+)]
+pub trait Layer<T: Float>: Send + Sync {
+    /// Elements per sample going in.
+    fn input_size(&self) -> usize;
+    /// Elements per sample coming out.
+    fn output_size(&self) -> usize;
+
+    /// The weight arrays, in Keras order; the trainable ones come first.
+    fn weight_specs(&self) -> Vec<WeightSpec> {
+        Vec::new()
+    }
+    /// All weights, flat, in the order of [`Layer::weight_specs`].
+    fn weights(&self) -> &[T] {
+        &[]
+    }
+    /// All weights, writable.
+    fn weights_mut(&mut self) -> &mut [T] {
+        &mut []
+    }
+    /// How many of the leading weights the optimizer trains.
+    fn trainable_len(&self) -> usize {
+        self.weights().len()
+    }
+    /// Sets the weights to their initial values (Keras's initializers) from `rng`.
+    fn initialize(&mut self, _rng: &mut dyn RngCore) {}
+
+    /// Scratch elements kept between `forward` and `backward` for a batch of this size.
+    fn cache_len(&self, _batch: usize) -> usize {
+        0
+    }
+    /// Computes `y` from `x`. `cache` has `cache_len(batch)` elements, except in
+    /// [`Mode::Predict`] where it is empty.
+    fn forward(&self, x: &[T], y: &mut [T], cache: &mut [T], mode: Mode<'_>);
+    /// The pre-activation values, when the output is a softmax or sigmoid of them.
+    fn logits<'a>(&self, _x: &'a [T], _cache: &'a [T]) -> Option<Logits<'a, T>> {
+        None
+    }
+    /// Back-propagates: writes the weight gradient into `grad` (`weights().len()` elements,
+    /// overwritten) and, when asked, the gradient w.r.t. the input into `dx`.
+    fn backward(
+        &self,
+        x: &[T],
+        y: &[T],
+        cache: &[T],
+        upstream: Upstream<'_, T>,
+        dx: Option<&mut [T]>,
+        grad: &mut [T],
+    );
+
+    /// The regularization penalty this layer adds to the loss.
+    fn penalty(&self) -> T {
+        T::zero()
+    }
+    /// Adds the penalty's gradient to `grad`.
+    fn add_penalty_gradient(&self, _grad: &mut [T]) {}
+    /// Called once after each training batch's forward pass (batch-norm moving statistics).
+    fn finish_train_batch(&mut self, _cache: &[T]) {}
+}
+
+/// The gradient w.r.t. the output when a layer cannot take logits.
+///
+/// # Panics
+/// On [`Upstream::Logits`]: only layers whose [`Layer::logits`] returns `Some` receive it.
+pub(crate) fn output_gradient<'a, T>(upstream: Upstream<'a, T>) -> &'a mut [T] {
+    match upstream {
+        Upstream::Output(dy) => dy,
+        Upstream::Logits(_) => panic!("this layer has no logits"),
+    }
+}

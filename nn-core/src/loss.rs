@@ -1,0 +1,551 @@
+//! Losses, reduced as Keras reduces them: a per-row loss (mean over the last axis, or a sum
+//! over classes for cross-entropies), then the mean over all rows of the batch
+//! (`sum_over_batch_size`).
+//!
+//! Cross-entropies on a softmax or sigmoid output work on the logits, as Keras does on the
+//! TensorFlow backend: no clipping, and the gradient reaching the logits is `(p - y) / B`.
+
+use crate::activation::{sigmoid, LogitsKind};
+use crate::{Float, Tensor};
+
+/// Keras's `backend.epsilon()`, used to clip probabilities.
+pub const EPSILON: f64 = 1e-7;
+
+/// A batch of targets as the loss code sees it.
+#[derive(Clone, Copy, Debug)]
+pub enum Targets<'a, T> {
+    /// One value per output element (the output's own shape).
+    Dense(&'a [T]),
+    /// One class index per row of the output.
+    Sparse(&'a [usize]),
+}
+
+impl<'a, T> Targets<'a, T> {
+    /// The number of target rows, given the width of the output's last axis.
+    pub fn rows(&self, last: usize) -> usize {
+        match self {
+            Targets::Dense(t) => t.len() / last.max(1),
+            Targets::Sparse(t) => t.len(),
+        }
+    }
+
+    /// The targets of samples `start..end` out of `n` samples.
+    pub fn samples(&self, start: usize, end: usize, n: usize) -> Targets<'a, T> {
+        match *self {
+            Targets::Dense(t) => {
+                let per = t.len() / n.max(1);
+                Targets::Dense(&t[start * per..end * per])
+            }
+            Targets::Sparse(t) => Targets::Sparse(&t[start..end]),
+        }
+    }
+}
+
+/// The computation of a loss on flat batches; object-safe so the training loop is written once.
+pub trait LossFn<T: Float>: Sync {
+    /// Keras's name (`"categorical_crossentropy"`, ...).
+    fn name(&self) -> &'static str;
+
+    /// The mean loss of a batch of predictions `pred` (rows of `last` elements). When `grad`
+    /// is given, writes `d loss / d pred` into it.
+    fn compute(
+        &self,
+        pred: &[T],
+        targets: Targets<'_, T>,
+        last: usize,
+        grad: Option<&mut [T]>,
+    ) -> T;
+
+    /// The same loss computed from logits, when this loss pairs with that output activation
+    /// (Keras's shortcut); `grad` receives `d loss / d logits`. `None` otherwise.
+    fn compute_from_logits(
+        &self,
+        _kind: LogitsKind,
+        _logits: &[T],
+        _targets: Targets<'_, T>,
+        _last: usize,
+        _grad: Option<&mut [T]>,
+    ) -> Option<T> {
+        None
+    }
+}
+
+/// A loss usable with a model whose output is `O`; it fixes the type of the targets.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a loss for a model whose output is `{O}`",
+    label = "expected a loss such as `&CategoricalCrossentropy` or `&MeanSquaredError`",
+    note = "SparseCategoricalCrossentropy needs a one-axis output and `usize` targets; the other losses take targets shaped like the output"
+)]
+pub trait Loss<T: Float, O: Tensor<T>>: LossFn<T> {
+    /// One sample's target.
+    type Target: Copy + Send + Sync + 'static;
+
+    /// A slice of targets as flat data.
+    fn targets(ys: &[Self::Target]) -> Targets<'_, T>;
+}
+
+macro_rules! dense_target_loss {
+    ($($name:ident),*) => {$(
+        impl<T: Float, O: Tensor<T>> Loss<T, O> for $name {
+            type Target = O;
+            fn targets(ys: &[O]) -> Targets<'_, T> {
+                Targets::Dense(O::flatten_slice(ys))
+            }
+        }
+    )*};
+}
+
+/// Mean squared error: `mean((y - p)^2)` over the last axis.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MeanSquaredError;
+
+/// Mean absolute error: `mean(|y - p|)` over the last axis.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MeanAbsoluteError;
+
+/// Binary cross-entropy on probabilities (clipped to `[1e-7, 1 - 1e-7]`), or on logits after
+/// a sigmoid output.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BinaryCrossentropy;
+
+/// Categorical cross-entropy with one-hot (or soft) targets shaped like the output.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CategoricalCrossentropy;
+
+/// Categorical cross-entropy with integer class targets (`usize`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SparseCategoricalCrossentropy;
+
+dense_target_loss!(
+    MeanSquaredError,
+    MeanAbsoluteError,
+    BinaryCrossentropy,
+    CategoricalCrossentropy
+);
+
+impl<T: Float, const N: usize> Loss<T, [T; N]> for SparseCategoricalCrossentropy {
+    type Target = usize;
+    fn targets(ys: &[usize]) -> Targets<'_, T> {
+        Targets::Sparse(ys)
+    }
+}
+
+fn dense<'a, T>(targets: Targets<'a, T>, loss: &str) -> &'a [T] {
+    match targets {
+        Targets::Dense(t) => t,
+        Targets::Sparse(_) => panic!("{loss} needs targets shaped like the output"),
+    }
+}
+
+fn sparse<'a, T>(targets: Targets<'a, T>) -> &'a [usize] {
+    match targets {
+        Targets::Sparse(t) => t,
+        Targets::Dense(_) => panic!("sparse_categorical_crossentropy needs class indices"),
+    }
+}
+
+/// Sums `f(pred, target) -> (loss term, gradient)` element-wise; the result is the mean over
+/// all elements, which equals Keras's mean over the last axis then over rows.
+fn elementwise<T: Float>(
+    pred: &[T],
+    target: &[T],
+    grad: Option<&mut [T]>,
+    f: impl Fn(T, T) -> (f64, T),
+) -> T {
+    assert_eq!(
+        pred.len(),
+        target.len(),
+        "predictions and targets differ in size"
+    );
+    let n = pred.len().max(1);
+    let scale = T::one() / T::of(n as f64);
+    let mut total = 0.0;
+    match grad {
+        Some(grad) => {
+            for ((&p, &y), g) in pred.iter().zip(target).zip(grad.iter_mut()) {
+                let (l, d) = f(p, y);
+                total += l;
+                *g = d * scale;
+            }
+        }
+        None => pred
+            .iter()
+            .zip(target)
+            .for_each(|(&p, &y)| total += f(p, y).0),
+    }
+    T::of(total / n as f64)
+}
+
+impl<T: Float> LossFn<T> for MeanSquaredError {
+    fn name(&self) -> &'static str {
+        "mean_squared_error"
+    }
+    fn compute(&self, pred: &[T], t: Targets<'_, T>, _last: usize, grad: Option<&mut [T]>) -> T {
+        elementwise(pred, dense(t, "mean_squared_error"), grad, |p, y| {
+            let d = p - y;
+            ((d * d).as_f64(), d + d)
+        })
+    }
+}
+
+impl<T: Float> LossFn<T> for MeanAbsoluteError {
+    fn name(&self) -> &'static str {
+        "mean_absolute_error"
+    }
+    fn compute(&self, pred: &[T], t: Targets<'_, T>, _last: usize, grad: Option<&mut [T]>) -> T {
+        elementwise(pred, dense(t, "mean_absolute_error"), grad, |p, y| {
+            let d = p - y;
+            let sign = if d > T::zero() {
+                T::one()
+            } else if d < T::zero() {
+                -T::one()
+            } else {
+                T::zero()
+            };
+            (d.abs().as_f64(), sign)
+        })
+    }
+}
+
+/// `clip(p, eps, 1 - eps)` and whether `p` was inside (where TensorFlow passes the gradient).
+fn clip<T: Float>(p: T) -> (T, bool) {
+    let (lo, hi) = (T::of(EPSILON), T::one() - T::of(EPSILON));
+    if p < lo {
+        (lo, false)
+    } else if p > hi {
+        (hi, false)
+    } else {
+        (p, true)
+    }
+}
+
+impl<T: Float> LossFn<T> for BinaryCrossentropy {
+    fn name(&self) -> &'static str {
+        "binary_crossentropy"
+    }
+    fn compute(&self, pred: &[T], t: Targets<'_, T>, _last: usize, grad: Option<&mut [T]>) -> T {
+        elementwise(pred, dense(t, "binary_crossentropy"), grad, |p, y| {
+            let (p, inside) = clip(p);
+            let one = T::one();
+            let l = -(y * p.ln() + (one - y) * (one - p).ln());
+            let d = if inside {
+                -y / p + (one - y) / (one - p)
+            } else {
+                T::zero()
+            };
+            (l.as_f64(), d)
+        })
+    }
+    fn compute_from_logits(
+        &self,
+        kind: LogitsKind,
+        z: &[T],
+        t: Targets<'_, T>,
+        _last: usize,
+        grad: Option<&mut [T]>,
+    ) -> Option<T> {
+        if kind != LogitsKind::Sigmoid {
+            return None;
+        }
+        Some(elementwise(
+            z,
+            dense(t, "binary_crossentropy"),
+            grad,
+            |z, y| {
+                // max(z, 0) - z y + ln(1 + e^-|z|), the stable form TensorFlow uses.
+                let l = z.max(T::zero()) - z * y + (-z.abs()).exp().ln_1p();
+                (l.as_f64(), sigmoid(z) - y)
+            },
+        ))
+    }
+}
+
+impl<T: Float> LossFn<T> for CategoricalCrossentropy {
+    fn name(&self) -> &'static str {
+        "categorical_crossentropy"
+    }
+    fn compute(&self, pred: &[T], t: Targets<'_, T>, last: usize, mut grad: Option<&mut [T]>) -> T {
+        let target = dense(t, "categorical_crossentropy");
+        assert_eq!(
+            pred.len(),
+            target.len(),
+            "predictions and targets differ in size"
+        );
+        let rows = pred.len() / last;
+        let inv_rows = T::one() / T::of(rows.max(1) as f64);
+        let mut total = 0.0;
+        for r in 0..rows {
+            let (p, y) = (
+                &pred[r * last..(r + 1) * last],
+                &target[r * last..(r + 1) * last],
+            );
+            // Keras: p / sum(p), then clip, then -sum(y ln p).
+            let sum: T = p.iter().copied().sum();
+            let mut loss = T::zero();
+            for (&pk, &yk) in p.iter().zip(y) {
+                loss -= yk * clip(pk / sum).0.ln();
+            }
+            total += loss.as_f64();
+            if let Some(grad) = grad.as_deref_mut() {
+                // g_k = dL/dq_k for q = p / sum (zero where clipped); dL/dp_j = (g_j - <g, q>) / sum.
+                let g = &mut grad[r * last..(r + 1) * last];
+                let mut dot = T::zero();
+                for ((gk, &pk), &yk) in g.iter_mut().zip(p).zip(y) {
+                    let (q, inside) = clip(pk / sum);
+                    *gk = if inside { -yk / q } else { T::zero() };
+                    dot += *gk * (pk / sum);
+                }
+                g.iter_mut()
+                    .for_each(|gk| *gk = (*gk - dot) / sum * inv_rows);
+            }
+        }
+        T::of(total / rows.max(1) as f64)
+    }
+    fn compute_from_logits(
+        &self,
+        kind: LogitsKind,
+        z: &[T],
+        t: Targets<'_, T>,
+        last: usize,
+        mut grad: Option<&mut [T]>,
+    ) -> Option<T> {
+        if kind != LogitsKind::Softmax {
+            return None;
+        }
+        let target = dense(t, "categorical_crossentropy");
+        let rows = z.len() / last;
+        let inv_rows = T::one() / T::of(rows.max(1) as f64);
+        let mut total = 0.0;
+        for r in 0..rows {
+            let (z, y) = (
+                &z[r * last..(r + 1) * last],
+                &target[r * last..(r + 1) * last],
+            );
+            let lse = log_sum_exp(z);
+            let y_sum: T = y.iter().copied().sum();
+            total += y
+                .iter()
+                .zip(z)
+                .map(|(&yk, &zk)| (yk * (lse - zk)).as_f64())
+                .sum::<f64>();
+            if let Some(grad) = grad.as_deref_mut() {
+                let g = &mut grad[r * last..(r + 1) * last];
+                for ((gk, &zk), &yk) in g.iter_mut().zip(z).zip(y) {
+                    *gk = ((zk - lse).exp() * y_sum - yk) * inv_rows;
+                }
+            }
+        }
+        Some(T::of(total / rows.max(1) as f64))
+    }
+}
+
+/// `ln(sum(exp(z)))`, max-shifted.
+fn log_sum_exp<T: Float>(z: &[T]) -> T {
+    let max = z.iter().copied().fold(T::neg_infinity(), T::max);
+    let sum: T = z.iter().map(|&v| (v - max).exp()).sum();
+    max + sum.ln()
+}
+
+fn check_label(label: usize, last: usize) -> usize {
+    assert!(
+        label < last,
+        "label {label} is out of range for {last} classes"
+    );
+    label
+}
+
+impl<T: Float> LossFn<T> for SparseCategoricalCrossentropy {
+    fn name(&self) -> &'static str {
+        "sparse_categorical_crossentropy"
+    }
+    fn compute(&self, pred: &[T], t: Targets<'_, T>, last: usize, mut grad: Option<&mut [T]>) -> T {
+        let labels = sparse(t);
+        let rows = pred.len() / last;
+        assert_eq!(rows, labels.len(), "predictions and labels differ in count");
+        let inv_rows = T::one() / T::of(rows.max(1) as f64);
+        let mut total = 0.0;
+        for (r, &label) in labels.iter().enumerate() {
+            let c = check_label(label, last);
+            let p = &pred[r * last..(r + 1) * last];
+            // Keras: clip first, then renormalise: -ln(clip(p_c) / sum_k clip(p_k)).
+            let sum: T = p.iter().map(|&v| clip(v).0).sum();
+            let (pc, _) = clip(p[c]);
+            total += (sum.ln() - pc.ln()).as_f64();
+            if let Some(grad) = grad.as_deref_mut() {
+                let g = &mut grad[r * last..(r + 1) * last];
+                for (k, (gk, &pk)) in g.iter_mut().zip(p).enumerate() {
+                    let (q, inside) = clip(pk);
+                    let d = if k == c {
+                        T::one() / sum - T::one() / q
+                    } else {
+                        T::one() / sum
+                    };
+                    *gk = if inside { d * inv_rows } else { T::zero() };
+                }
+            }
+        }
+        T::of(total / rows.max(1) as f64)
+    }
+    fn compute_from_logits(
+        &self,
+        kind: LogitsKind,
+        z: &[T],
+        t: Targets<'_, T>,
+        last: usize,
+        mut grad: Option<&mut [T]>,
+    ) -> Option<T> {
+        if kind != LogitsKind::Softmax {
+            return None;
+        }
+        let labels = sparse(t);
+        let rows = z.len() / last;
+        let inv_rows = T::one() / T::of(rows.max(1) as f64);
+        let mut total = 0.0;
+        for (r, &label) in labels.iter().enumerate() {
+            let c = check_label(label, last);
+            let z = &z[r * last..(r + 1) * last];
+            let lse = log_sum_exp(z);
+            total += (lse - z[c]).as_f64();
+            if let Some(grad) = grad.as_deref_mut() {
+                let g = &mut grad[r * last..(r + 1) * last];
+                for (k, (gk, &zk)) in g.iter_mut().zip(z).enumerate() {
+                    let onehot = if k == c { T::one() } else { T::zero() };
+                    *gk = ((zk - lse).exp() - onehot) * inv_rows;
+                }
+            }
+        }
+        Some(T::of(total / rows.max(1) as f64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::{Activation, Sigmoid, Softmax};
+
+    const LAST: usize = 4;
+    const PRED: [f64; 8] = [0.1, 0.6, 0.2, 0.1, 0.05, 0.05, 0.3, 0.6];
+    const DENSE: [f64; 8] = [0.0, 1.0, 0.0, 0.0, 0.2, 0.0, 0.3, 0.5];
+    const LABELS: [usize; 2] = [1, 3];
+
+    /// Central differences of `loss(pred)` against the analytic gradient.
+    fn check(name: &str, x: &[f64], f: impl Fn(&[f64], Option<&mut [f64]>) -> f64) {
+        let mut grad = vec![0.0; x.len()];
+        f(x, Some(&mut grad));
+        let h = 1e-6;
+        for i in 0..x.len() {
+            let (mut a, mut b) = (x.to_vec(), x.to_vec());
+            a[i] += h;
+            b[i] -= h;
+            let numeric = (f(&a, None) - f(&b, None)) / (2.0 * h);
+            assert!(
+                (numeric - grad[i]).abs() < 1e-6 * (1.0 + numeric.abs()),
+                "{name}: d/dp[{i}] analytic {} numeric {numeric}",
+                grad[i]
+            );
+        }
+    }
+
+    #[test]
+    fn probability_losses_pass_finite_difference_checks() {
+        let d = Targets::Dense(&DENSE[..]);
+        let s = Targets::Sparse(&LABELS[..]);
+        check("mse", &PRED, |p, g| MeanSquaredError.compute(p, d, LAST, g));
+        check("mae", &PRED, |p, g| {
+            MeanAbsoluteError.compute(p, d, LAST, g)
+        });
+        check("bce", &PRED, |p, g| {
+            BinaryCrossentropy.compute(p, d, LAST, g)
+        });
+        check("cce", &PRED, |p, g| {
+            CategoricalCrossentropy.compute(p, d, LAST, g)
+        });
+        check("scce", &PRED, |p, g| {
+            SparseCategoricalCrossentropy.compute(p, s, LAST, g)
+        });
+    }
+
+    #[test]
+    fn logit_losses_pass_finite_difference_checks_and_equal_the_probability_form() {
+        let z = [1.5, -0.3, 0.2, 2.0, -1.0, 0.7, 0.1, -2.5];
+        let d = Targets::Dense(&DENSE[..]);
+        let s = Targets::Sparse(&LABELS[..]);
+        let soft = |z: &[f64]| {
+            let mut p = z.to_vec();
+            p.chunks_exact_mut(LAST).for_each(|r| Softmax.forward(r));
+            p
+        };
+        let sig = |z: &[f64]| {
+            let mut p = z.to_vec();
+            Sigmoid.forward(&mut p);
+            p
+        };
+        fn logit<'a>(
+            l: &'a dyn LossFn<f64>,
+            k: LogitsKind,
+            t: Targets<'a, f64>,
+        ) -> impl Fn(&[f64], Option<&mut [f64]>) -> f64 + 'a {
+            move |z, g| l.compute_from_logits(k, z, t, LAST, g).unwrap()
+        }
+        check(
+            "bce logits",
+            &z,
+            logit(&BinaryCrossentropy, LogitsKind::Sigmoid, d),
+        );
+        check(
+            "cce logits",
+            &z,
+            logit(&CategoricalCrossentropy, LogitsKind::Softmax, d),
+        );
+        check(
+            "scce logits",
+            &z,
+            logit(&SparseCategoricalCrossentropy, LogitsKind::Softmax, s),
+        );
+        let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        close(
+            BinaryCrossentropy
+                .compute_from_logits(LogitsKind::Sigmoid, &z, d, LAST, None)
+                .unwrap(),
+            BinaryCrossentropy.compute(&sig(&z), d, LAST, None),
+        );
+        close(
+            CategoricalCrossentropy
+                .compute_from_logits(LogitsKind::Softmax, &z, d, LAST, None)
+                .unwrap(),
+            CategoricalCrossentropy.compute(&soft(&z), d, LAST, None),
+        );
+        close(
+            SparseCategoricalCrossentropy
+                .compute_from_logits(LogitsKind::Softmax, &z, s, LAST, None)
+                .unwrap(),
+            SparseCategoricalCrossentropy.compute(&soft(&z), s, LAST, None),
+        );
+        assert!(MeanSquaredError
+            .compute_from_logits(LogitsKind::Softmax, &z, d, LAST, None)
+            .is_none());
+        assert!(BinaryCrossentropy
+            .compute_from_logits(LogitsKind::Softmax, &z, d, LAST, None)
+            .is_none());
+    }
+
+    #[test]
+    fn values_match_hand_computed_keras_numbers() {
+        let d = Targets::Dense(&DENSE[..]);
+        // MSE = mean over all 8 elements.
+        let mse: f64 = PRED
+            .iter()
+            .zip(&DENSE)
+            .map(|(p, y)| (p - y).powi(2))
+            .sum::<f64>()
+            / 8.0;
+        assert!((MeanSquaredError.compute(&PRED, d, LAST, None) - mse).abs() < 1e-15);
+        // CCE row 1: -ln 0.6; row 2: -(0.2 ln .05 + .3 ln .3 + .5 ln .6).
+        let cce =
+            (-(0.6f64).ln() - (0.2 * 0.05f64.ln() + 0.3 * 0.3f64.ln() + 0.5 * 0.6f64.ln())) / 2.0;
+        assert!((CategoricalCrossentropy.compute(&PRED, d, LAST, None) - cce).abs() < 1e-12);
+        // BCE clips: a confident wrong prediction costs -ln(1e-7) = 16.118.
+        let bce = BinaryCrossentropy.compute(&[0.0f64], Targets::Dense(&[1.0]), 1, None);
+        assert!((bce - 16.118_095_650_958_32).abs() < 1e-6, "{bce}");
+    }
+}

@@ -1,0 +1,184 @@
+//! Metrics reported by `fit` and `evaluate`, accumulated over all samples as Keras does.
+
+use crate::loss::Targets;
+use crate::Float;
+
+/// A metric to track. `Accuracy` picks binary, sparse or categorical accuracy from the output
+/// width and the target type, as Keras's `"accuracy"` does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// Keras's `"accuracy"`.
+    Accuracy,
+    /// `prediction > 0.5` compared with the target.
+    BinaryAccuracy,
+    /// `argmax(prediction) == argmax(target)`.
+    CategoricalAccuracy,
+    /// `argmax(prediction) == label`.
+    SparseCategoricalAccuracy,
+    /// Mean absolute error.
+    Mae,
+    /// Mean squared error.
+    Mse,
+    /// Root mean squared error.
+    Rmse,
+}
+
+impl Metric {
+    /// The key under which the metric appears in logs and history (`"accuracy"`, `"mae"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Accuracy => "accuracy",
+            Metric::BinaryAccuracy => "binary_accuracy",
+            Metric::CategoricalAccuracy => "categorical_accuracy",
+            Metric::SparseCategoricalAccuracy => "sparse_categorical_accuracy",
+            Metric::Mae => "mae",
+            Metric::Mse => "mse",
+            Metric::Rmse => "rmse",
+        }
+    }
+
+    /// Whether larger values are better (for callbacks' `mode = auto`).
+    pub fn higher_is_better(self) -> bool {
+        matches!(
+            self,
+            Metric::Accuracy
+                | Metric::BinaryAccuracy
+                | Metric::CategoricalAccuracy
+                | Metric::SparseCategoricalAccuracy
+        )
+    }
+
+    /// The accuracy variant Keras would choose for this output width and target kind.
+    fn resolve<T>(self, last: usize, targets: &Targets<'_, T>) -> Metric {
+        match self {
+            Metric::Accuracy if last == 1 => Metric::BinaryAccuracy,
+            Metric::Accuracy if matches!(targets, Targets::Sparse(_)) => {
+                Metric::SparseCategoricalAccuracy
+            }
+            Metric::Accuracy => Metric::CategoricalAccuracy,
+            other => other,
+        }
+    }
+}
+
+/// A running total of one metric over batches.
+#[derive(Clone, Copy, Debug)]
+pub struct MetricState {
+    /// The metric tracked.
+    pub metric: Metric,
+    sum: f64,
+    count: f64,
+}
+
+impl MetricState {
+    /// An empty total.
+    pub fn new(metric: Metric) -> Self {
+        Self {
+            metric,
+            sum: 0.0,
+            count: 0.0,
+        }
+    }
+
+    /// Adds a batch of predictions (rows of `last` elements) and their targets.
+    pub fn update<T: Float>(&mut self, pred: &[T], targets: Targets<'_, T>, last: usize) {
+        let (sum, count) = match (self.metric.resolve(last, &targets), targets) {
+            (Metric::BinaryAccuracy, Targets::Dense(y)) => {
+                let hits = pred.iter().zip(y).filter(|(&p, &y)| {
+                    let class = if p > T::of(0.5) { T::one() } else { T::zero() };
+                    class == y
+                });
+                (hits.count() as f64, pred.len() as f64)
+            }
+            (Metric::CategoricalAccuracy, Targets::Dense(y)) => {
+                let rows = pred.chunks_exact(last).zip(y.chunks_exact(last));
+                let hits = rows.filter(|(p, y)| argmax(p) == argmax(y)).count();
+                (hits as f64, (pred.len() / last) as f64)
+            }
+            (
+                Metric::SparseCategoricalAccuracy | Metric::BinaryAccuracy,
+                Targets::Sparse(labels),
+            )
+            | (Metric::CategoricalAccuracy, Targets::Sparse(labels)) => {
+                let hits = pred
+                    .chunks_exact(last)
+                    .zip(labels)
+                    .filter(|(p, &l)| argmax(p) == l);
+                (hits.count() as f64, labels.len() as f64)
+            }
+            (Metric::Mae, Targets::Dense(y)) => (
+                pred.iter()
+                    .zip(y)
+                    .map(|(&p, &y)| (p - y).abs().as_f64())
+                    .sum(),
+                pred.len() as f64,
+            ),
+            (Metric::Mse | Metric::Rmse, Targets::Dense(y)) => (
+                pred.iter()
+                    .zip(y)
+                    .map(|(&p, &y)| (p - y).as_f64().powi(2))
+                    .sum(),
+                pred.len() as f64,
+            ),
+            (Metric::Mae | Metric::Mse | Metric::Rmse, Targets::Sparse(_)) => (f64::NAN, 1.0),
+            (m, _) => panic!("metric {m:?} was not resolved"),
+        };
+        self.sum += sum;
+        self.count += count;
+    }
+
+    /// Merges another partial total of the same metric.
+    pub fn merge(&mut self, other: &MetricState) {
+        self.sum += other.sum;
+        self.count += other.count;
+    }
+
+    /// The metric over everything added so far.
+    pub fn value(&self) -> f64 {
+        let mean = if self.count > 0.0 {
+            self.sum / self.count
+        } else {
+            f64::NAN
+        };
+        if self.metric == Metric::Rmse {
+            mean.sqrt()
+        } else {
+            mean
+        }
+    }
+}
+
+/// The index of the first largest element (TensorFlow's tie rule).
+pub fn argmax<T: Float>(row: &[T]) -> usize {
+    let mut best = 0;
+    for (i, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accuracy_resolves_like_keras_and_accumulates_over_samples() {
+        let pred = [0.1f32, 0.7, 0.2, 0.5, 0.4, 0.1];
+        let mut cat = MetricState::new(Metric::Accuracy);
+        cat.update(&pred, Targets::Dense(&[0.0, 1.0, 0.0, 0.0, 1.0, 0.0]), 3);
+        assert_eq!(cat.value(), 0.5);
+        let mut sparse = MetricState::new(Metric::Accuracy);
+        sparse.update(&pred[..3], Targets::Sparse(&[1]), 3);
+        sparse.update(&pred[3..], Targets::Sparse(&[0]), 3);
+        assert_eq!(sparse.value(), 1.0);
+        // Binary: 0.5 is not above the threshold, so it predicts 0.
+        let mut binary = MetricState::new(Metric::Accuracy);
+        binary.update(&[0.5f32, 0.51, 0.2], Targets::Dense(&[0.0, 1.0, 1.0]), 1);
+        assert!((binary.value() - 2.0 / 3.0).abs() < 1e-12);
+        let mut rmse = MetricState::new(Metric::Rmse);
+        rmse.update(&[1.0f32, 3.0], Targets::Dense(&[0.0, 0.0]), 1);
+        assert!((rmse.value() - 5.0f64.sqrt()).abs() < 1e-12);
+    }
+}

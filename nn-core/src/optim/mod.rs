@@ -1,0 +1,116 @@
+//! Optimizers with Keras's update rules and defaults (`keras.optimizers`).
+//!
+//! Each `apply` step goes through every trainable weight array ("slot") with gradients taken
+//! at the pre-step weights, then [`Optimizer::finish_step`] advances `iterations`. Slot state
+//! (momenta, accumulators) starts as Keras starts it and is created on first use.
+
+pub use adagrad::Adagrad;
+pub use adam::Adam;
+pub use rmsprop::RmsProp;
+pub use sgd::Sgd;
+
+use crate::Float;
+
+/// Something that updates weights from their gradients.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an optimizer for `{T}` weights",
+    label = "expected an optimizer such as `Adam::new(0.001)` or `Sgd::new(0.01)`"
+)]
+pub trait Optimizer<T: Float>: LearningRate {
+    /// Updates one weight array in place. `slot` identifies the array across steps.
+    fn update(&mut self, slot: usize, weights: &mut [T], grads: &[T]);
+    /// Ends a step: `iterations += 1`.
+    fn finish_step(&mut self);
+}
+
+/// The parts of an optimizer that do not depend on the element type, which callbacks use.
+pub trait LearningRate {
+    /// The current learning rate.
+    fn learning_rate(&self) -> f64;
+    /// Changes the learning rate (schedules, `ReduceLROnPlateau`).
+    fn set_learning_rate(&mut self, lr: f64);
+    /// Completed steps.
+    fn iterations(&self) -> u64;
+}
+
+/// Implements [`LearningRate`] for an optimizer with `lr` and `iterations` fields.
+macro_rules! learning_rate_fields {
+    ($name:ident) => {
+        impl<T> $crate::optim::LearningRate for $name<T> {
+            fn learning_rate(&self) -> f64 {
+                self.lr
+            }
+            fn set_learning_rate(&mut self, lr: f64) {
+                self.lr = lr;
+            }
+            fn iterations(&self) -> u64 {
+                self.iterations
+            }
+        }
+    };
+}
+
+mod adagrad;
+mod adam;
+mod rmsprop;
+mod sgd;
+
+/// Per-slot state arrays of one kind (e.g. Adam's first moments), created on first use.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Slots<T> {
+    arrays: Vec<Vec<T>>,
+}
+
+impl<T: Float> Slots<T> {
+    /// The state for `slot`, `len` elements, filled with `init` the first time.
+    pub(crate) fn get(&mut self, slot: usize, len: usize, init: T) -> &mut [T] {
+        if self.arrays.len() <= slot {
+            self.arrays.resize_with(slot + 1, Vec::new);
+        }
+        let state = &mut self.arrays[slot];
+        if state.len() != len {
+            *state = vec![init; len];
+        }
+        state
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::Optimizer;
+
+    /// Runs `steps` updates of one slot with the gradient `grad(step, w)` and returns the
+    /// weights after each step.
+    pub fn run(
+        opt: &mut dyn Optimizer<f64>,
+        w0: &[f64],
+        steps: usize,
+        grad: impl Fn(usize, &[f64]) -> Vec<f64>,
+    ) -> Vec<Vec<f64>> {
+        let mut w = w0.to_vec();
+        let mut out = Vec::new();
+        for s in 0..steps {
+            let g = grad(s, &w);
+            opt.update(0, &mut w, &g);
+            opt.finish_step();
+            out.push(w.clone());
+        }
+        out
+    }
+
+    pub fn assert_close(got: &[Vec<f64>], want: &[Vec<f64>]) {
+        for (s, (g, w)) in got.iter().zip(want).enumerate() {
+            for (a, b) in g.iter().zip(w) {
+                assert!(
+                    (a - b).abs() <= 1e-12 * (1.0 + b.abs()),
+                    "step {s}: {a} vs {b}"
+                );
+            }
+        }
+    }
+
+    /// A quadratic bowl's gradient, `2 (w - 1)`, so updates depend on the weights.
+    pub fn bowl(_step: usize, w: &[f64]) -> Vec<f64> {
+        w.iter().map(|v| 2.0 * (v - 1.0)).collect()
+    }
+}

@@ -1,0 +1,72 @@
+//! The `Callback` trait: hooks into `fit` that can read logs, change the learning rate, read or
+//! replace the weights, and stop training (Keras's `keras.callbacks.Callback`).
+
+use std::collections::BTreeMap;
+
+use crate::optim::LearningRate;
+use crate::Error;
+
+/// Per-epoch (or running per-batch) values by key: `loss`, `accuracy`, `val_loss`, ...
+pub type Logs = BTreeMap<String, f64>;
+
+/// Access to a model's weights without knowing its type; weights travel as `f64`, which holds
+/// every `f32` exactly.
+pub trait WeightAccess {
+    /// All weights in Keras order.
+    fn weights_f64(&self) -> Vec<f64>;
+    /// Replaces all weights; a wrong length is an error.
+    fn set_weights_f64(&mut self, weights: &[f64]) -> Result<(), Error>;
+}
+
+/// What a callback may do to the training run it is called from.
+pub struct Control<'a> {
+    pub(crate) stop: bool,
+    pub(crate) optimizer: &'a mut dyn LearningRate,
+    pub(crate) model: &'a mut dyn WeightAccess,
+}
+
+impl Control<'_> {
+    /// Asks `fit` to stop after the current epoch (Keras's `model.stop_training = True`).
+    pub fn stop_training(&mut self) {
+        self.stop = true;
+    }
+    /// Whether some callback asked to stop.
+    pub fn is_stopping(&self) -> bool {
+        self.stop
+    }
+    /// The optimizer's learning rate.
+    pub fn learning_rate(&self) -> f64 {
+        self.optimizer.learning_rate()
+    }
+    /// Changes the optimizer's learning rate from the next update on.
+    pub fn set_learning_rate(&mut self, lr: f64) {
+        self.optimizer.set_learning_rate(lr)
+    }
+    /// Optimizer steps taken so far.
+    pub fn iterations(&self) -> u64 {
+        self.optimizer.iterations()
+    }
+    /// The model's weights, in Keras order.
+    pub fn weights(&self) -> Vec<f64> {
+        self.model.weights_f64()
+    }
+    /// Replaces the model's weights.
+    pub fn set_weights(&mut self, weights: &[f64]) -> Result<(), Error> {
+        self.model.set_weights_f64(weights)
+    }
+}
+
+/// A hook into `fit`. Every method has a do-nothing default; at each epoch end callbacks run
+/// in the order given, then the history records the logs.
+pub trait Callback {
+    /// Before the first epoch.
+    fn on_train_begin(&mut self, _control: &mut Control<'_>) {}
+    /// Before an epoch's first batch (`epoch` counts from 0).
+    fn on_epoch_begin(&mut self, _epoch: usize, _control: &mut Control<'_>) {}
+    /// After each training batch; `logs` holds the running means of the epoch so far.
+    fn on_train_batch_end(&mut self, _batch: usize, _logs: &Logs, _control: &mut Control<'_>) {}
+    /// After an epoch and its validation; may add keys to `logs`.
+    fn on_epoch_end(&mut self, _epoch: usize, _logs: &mut Logs, _control: &mut Control<'_>) {}
+    /// After the last epoch (also when stopped early).
+    fn on_train_end(&mut self, _control: &mut Control<'_>) {}
+}

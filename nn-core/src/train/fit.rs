@@ -1,0 +1,428 @@
+//! `fit`: Keras's training loop, and `Fit`, its settings as a builder.
+
+use std::time::Instant;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::callback::{Callback, Control, Logs, WeightAccess};
+use super::history::History;
+use super::progress::{Progress, Verbosity};
+use crate::loss::{LossFn, Targets};
+use crate::metrics::{Metric, MetricState};
+use crate::optim::Optimizer;
+use crate::{Error, Float};
+
+/// The settings of one `fit` call, with Keras's defaults: 1 epoch, batches of 32, shuffling
+/// every epoch, no validation, no metrics besides the loss.
+///
+/// ```
+/// # use nn_core::{Fit, Adam, CategoricalCrossentropy, Metric};
+/// let fit = Fit::new(CategoricalCrossentropy, Adam::<f32>::new(0.001))
+///     .epochs(10).batch_size(128).validation_split(0.1).seed(7).metrics([Metric::Accuracy]);
+/// ```
+pub struct Fit<'a, L, O, V = NoValidation> {
+    pub(crate) loss: L,
+    pub(crate) optimizer: O,
+    pub(crate) epochs: usize,
+    pub(crate) batch_size: usize,
+    pub(crate) validation_split: f64,
+    pub(crate) validation: V,
+    pub(crate) shuffle: bool,
+    pub(crate) seed: Option<u64>,
+    pub(crate) metrics: Vec<Metric>,
+    pub(crate) callbacks: Vec<Box<dyn Callback + 'a>>,
+    pub(crate) verbosity: Verbosity,
+}
+
+/// No separate validation data (the default; `validation_split` may still carve some out).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoValidation;
+
+/// Validation inputs and targets given to [`Fit::validation_data`].
+#[derive(Clone, Copy, Debug)]
+pub struct ValidationSet<'a, X, Y> {
+    x: &'a [X],
+    y: &'a [Y],
+}
+
+/// Validation data for a model with inputs `X` and targets `Y`.
+#[diagnostic::on_unimplemented(
+    message = "validation data of type `{Self}` does not match the model",
+    label = "validation inputs must be the model's `Input` type and targets the loss's target type `{Y}`"
+)]
+pub trait Validation<'a, X, Y> {
+    /// The inputs and targets, if any.
+    fn data(&self) -> Option<(&'a [X], &'a [Y])>;
+}
+
+impl<'a, X, Y> Validation<'a, X, Y> for NoValidation {
+    fn data(&self) -> Option<(&'a [X], &'a [Y])> {
+        None
+    }
+}
+
+impl<'a, X, Y> Validation<'a, X, Y> for ValidationSet<'a, X, Y> {
+    fn data(&self) -> Option<(&'a [X], &'a [Y])> {
+        Some((self.x, self.y))
+    }
+}
+
+impl<'a, L, O> Fit<'a, L, O, NoValidation> {
+    /// Training with this loss and optimizer, Keras's defaults for everything else.
+    pub fn new(loss: L, optimizer: O) -> Self {
+        Fit {
+            loss,
+            optimizer,
+            epochs: 1,
+            batch_size: 32,
+            validation_split: 0.0,
+            validation: NoValidation,
+            shuffle: true,
+            seed: None,
+            metrics: Vec::new(),
+            callbacks: Vec::new(),
+            verbosity: Verbosity::Auto,
+        }
+    }
+}
+
+impl<'a, L, O, V> Fit<'a, L, O, V> {
+    /// The number of passes over the training data (default 1).
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+    /// Samples per optimizer step (default 32); the last batch of an epoch may be smaller.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+    /// Validates on the last `fraction` of the data, taken before shuffling (as Keras).
+    pub fn validation_split(mut self, fraction: f64) -> Self {
+        self.validation_split = fraction;
+        self
+    }
+    /// Validates on separate data after every epoch (overrides `validation_split`).
+    pub fn validation_data<X, Y>(
+        self,
+        x: &'a [X],
+        y: &'a [Y],
+    ) -> Fit<'a, L, O, ValidationSet<'a, X, Y>> {
+        Fit {
+            loss: self.loss,
+            optimizer: self.optimizer,
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            validation_split: self.validation_split,
+            validation: ValidationSet { x, y },
+            shuffle: self.shuffle,
+            seed: self.seed,
+            metrics: self.metrics,
+            callbacks: self.callbacks,
+            verbosity: self.verbosity,
+        }
+    }
+    /// Whether to draw a fresh permutation of the training data every epoch (default true).
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.shuffle = shuffle;
+        self
+    }
+    /// Seeds shuffling and dropout, so that a run can be repeated exactly.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+    /// Metrics to report besides the loss.
+    pub fn metrics(mut self, metrics: impl IntoIterator<Item = Metric>) -> Self {
+        self.metrics = metrics.into_iter().collect();
+        self
+    }
+    /// Adds callbacks, called in this order.
+    pub fn callbacks<C: Callback + 'a>(mut self, callbacks: impl IntoIterator<Item = C>) -> Self {
+        for c in callbacks {
+            self.callbacks.push(Box::new(c));
+        }
+        self
+    }
+    /// Adds one callback.
+    pub fn callback(mut self, callback: impl Callback + 'a) -> Self {
+        self.callbacks.push(Box::new(callback));
+        self
+    }
+    /// How much to print: `0` nothing, `1` a bar on a terminal (the default), `2` a line per epoch.
+    pub fn verbose(mut self, verbosity: impl Into<Verbosity>) -> Self {
+        self.verbosity = verbosity.into();
+        self
+    }
+}
+
+impl<C: Callback + ?Sized> Callback for Box<C> {
+    fn on_train_begin(&mut self, control: &mut Control<'_>) {
+        (**self).on_train_begin(control)
+    }
+    fn on_epoch_begin(&mut self, epoch: usize, control: &mut Control<'_>) {
+        (**self).on_epoch_begin(epoch, control)
+    }
+    fn on_train_batch_end(&mut self, batch: usize, logs: &Logs, control: &mut Control<'_>) {
+        (**self).on_train_batch_end(batch, logs, control)
+    }
+    fn on_epoch_end(&mut self, epoch: usize, logs: &mut Logs, control: &mut Control<'_>) {
+        (**self).on_epoch_end(epoch, logs, control)
+    }
+    fn on_train_end(&mut self, control: &mut Control<'_>) {
+        (**self).on_train_end(control)
+    }
+}
+
+impl<C: Callback + ?Sized> Callback for &mut C {
+    fn on_train_begin(&mut self, control: &mut Control<'_>) {
+        (**self).on_train_begin(control)
+    }
+    fn on_epoch_begin(&mut self, epoch: usize, control: &mut Control<'_>) {
+        (**self).on_epoch_begin(epoch, control)
+    }
+    fn on_train_batch_end(&mut self, batch: usize, logs: &Logs, control: &mut Control<'_>) {
+        (**self).on_train_batch_end(batch, logs, control)
+    }
+    fn on_epoch_end(&mut self, epoch: usize, logs: &mut Logs, control: &mut Control<'_>) {
+        (**self).on_epoch_end(epoch, logs, control)
+    }
+    fn on_train_end(&mut self, control: &mut Control<'_>) {
+        (**self).on_train_end(control)
+    }
+}
+
+/// What the training loop needs from a model, without knowing its type.
+pub(crate) trait Trainee<T: Float>: WeightAccess {
+    /// Elements per input sample.
+    fn input_size(&self) -> usize;
+    /// One optimizer step; returns the pre-update loss (with penalties) and adds the step's
+    /// training-mode outputs to `metrics`.
+    fn step(
+        &mut self,
+        opt: &mut dyn Optimizer<T>,
+        loss: &dyn LossFn<T>,
+        x: &[T],
+        t: Targets<'_, T>,
+        metrics: &mut [MetricState],
+    ) -> T;
+    /// The mean loss over a data set in inference mode, updating `metrics`.
+    fn evaluate_flat(
+        &self,
+        loss: &dyn LossFn<T>,
+        x: &[T],
+        t: Targets<'_, T>,
+        metrics: &mut [MetricState],
+    ) -> T;
+    /// Re-seeds training randomness (dropout).
+    fn reseed(&mut self, seed: u64);
+    /// Draws a seed from the training random stream.
+    fn next_seed(&mut self) -> u64;
+}
+
+/// The data of a `fit` call, flattened.
+pub(crate) struct FitData<'a, T> {
+    pub x: &'a [T],
+    pub targets: Targets<'a, T>,
+    pub validation: Option<(&'a [T], Targets<'a, T>)>,
+}
+
+/// Splits `targets` of `n` samples at sample `at`.
+fn split_targets<T>(
+    targets: Targets<'_, T>,
+    n: usize,
+    at: usize,
+) -> (Targets<'_, T>, Targets<'_, T>) {
+    match targets {
+        Targets::Dense(t) => {
+            let (a, b) = t.split_at(t.len() / n.max(1) * at);
+            (Targets::Dense(a), Targets::Dense(b))
+        }
+        Targets::Sparse(t) => {
+            let (a, b) = t.split_at(at);
+            (Targets::Sparse(a), Targets::Sparse(b))
+        }
+    }
+}
+
+/// Copies the samples `indices` of `targets` into a batch buffer.
+enum TargetBatch<T> {
+    Dense(Vec<T>, usize),
+    Sparse(Vec<usize>),
+}
+
+impl<T: Float> TargetBatch<T> {
+    fn new(targets: &Targets<'_, T>, n: usize) -> Self {
+        match targets {
+            Targets::Dense(t) => TargetBatch::Dense(Vec::new(), t.len() / n.max(1)),
+            Targets::Sparse(_) => TargetBatch::Sparse(Vec::new()),
+        }
+    }
+    fn gather(&mut self, targets: &Targets<'_, T>, indices: &[usize]) {
+        match (self, targets) {
+            (TargetBatch::Dense(buf, width), Targets::Dense(t)) => {
+                buf.clear();
+                indices
+                    .iter()
+                    .for_each(|&i| buf.extend_from_slice(&t[i * *width..(i + 1) * *width]));
+            }
+            (TargetBatch::Sparse(buf), Targets::Sparse(t)) => {
+                buf.clear();
+                buf.extend(indices.iter().map(|&i| t[i]));
+            }
+            _ => unreachable!("a batch buffer matches its targets"),
+        }
+    }
+    fn view(&self) -> Targets<'_, T> {
+        match self {
+            TargetBatch::Dense(buf, _) => Targets::Dense(buf),
+            TargetBatch::Sparse(buf) => Targets::Sparse(buf),
+        }
+    }
+}
+
+/// Keras's `fit` loop over flat data; see [`crate::Model::fit`].
+pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
+    model: &mut dyn Trainee<T>,
+    data: FitData<'_, T>,
+    settings: &mut Fit<'_, L, O, V>,
+) -> Result<History, Error> {
+    let width = model.input_size();
+    let n = data.x.len() / width;
+    if settings.batch_size == 0 {
+        return Err(Error::InvalidConfig("batch_size must be at least 1".into()));
+    }
+    if !(0.0..1.0).contains(&settings.validation_split) {
+        return Err(Error::InvalidConfig(format!(
+            "validation_split must be in [0, 1), got {}",
+            settings.validation_split
+        )));
+    }
+    let (n_train, train_targets, validation) = match data.validation {
+        Some(v) => (n, data.targets, Some(v)),
+        None if settings.validation_split > 0.0 => {
+            let n_train = (n as f64 * (1.0 - settings.validation_split)).floor() as usize;
+            let (t, v) = split_targets(data.targets, n, n_train);
+            (n_train, t, Some((&data.x[n_train * width..], v)))
+        }
+        None => (n, data.targets, None),
+    };
+    if n_train == 0 {
+        return Err(Error::InvalidConfig(
+            "fit needs at least one training sample".into(),
+        ));
+    }
+    let x_train = &data.x[..n_train * width];
+
+    let mut shuffle_rng = ChaCha8Rng::seed_from_u64(match settings.seed {
+        Some(seed) => {
+            model.reseed(seed);
+            seed
+        }
+        None => model.next_seed(),
+    });
+    let loss: &dyn LossFn<T> = &settings.loss;
+    let optimizer = &mut settings.optimizer;
+    let callbacks = &mut settings.callbacks;
+    let mut progress = Progress::new(settings.verbosity);
+    let mut history = History::default();
+    let mut order: Vec<usize> = (0..n_train).collect();
+    let mut x_batch: Vec<T> = Vec::with_capacity(settings.batch_size * width);
+    let mut t_batch = TargetBatch::new(&train_targets, n_train);
+    let batches = n_train.div_ceil(settings.batch_size);
+
+    macro_rules! control {
+        ($stop:expr) => {
+            Control {
+                stop: $stop,
+                optimizer: &mut *optimizer,
+                model: &mut *model,
+            }
+        };
+    }
+    let mut stop = false;
+    for cb in callbacks.iter_mut() {
+        let mut c = control!(stop);
+        cb.on_train_begin(&mut c);
+        stop = c.stop;
+    }
+    for epoch in 0..settings.epochs {
+        if stop {
+            break;
+        }
+        let started = Instant::now();
+        for cb in callbacks.iter_mut() {
+            let mut c = control!(stop);
+            cb.on_epoch_begin(epoch, &mut c);
+            stop = c.stop;
+        }
+        if settings.shuffle {
+            order.shuffle(&mut shuffle_rng);
+        }
+        progress.begin_epoch(epoch, settings.epochs, batches);
+        let mut metrics: Vec<MetricState> = settings
+            .metrics
+            .iter()
+            .map(|&m| MetricState::new(m))
+            .collect();
+        let (mut loss_sum, mut seen) = (0.0f64, 0usize);
+        let mut logs = Logs::new();
+        for (b, indices) in order.chunks(settings.batch_size).enumerate() {
+            x_batch.clear();
+            indices
+                .iter()
+                .for_each(|&i| x_batch.extend_from_slice(&x_train[i * width..(i + 1) * width]));
+            t_batch.gather(&train_targets, indices);
+            let batch_loss = model.step(
+                &mut *optimizer,
+                loss,
+                &x_batch,
+                t_batch.view(),
+                &mut metrics,
+            );
+            loss_sum += batch_loss.as_f64() * indices.len() as f64;
+            seen += indices.len();
+            logs.insert("loss".into(), loss_sum / seen as f64);
+            metrics.iter().for_each(|m| {
+                logs.insert(m.metric.name().into(), m.value());
+            });
+            for cb in callbacks.iter_mut() {
+                let mut c = control!(stop);
+                cb.on_train_batch_end(b, &logs, &mut c);
+                stop = c.stop;
+            }
+            progress.batch_done(&logs);
+            if stop {
+                break;
+            }
+        }
+        if let Some((vx, vt)) = validation {
+            let mut val_metrics: Vec<MetricState> = settings
+                .metrics
+                .iter()
+                .map(|&m| MetricState::new(m))
+                .collect();
+            let val_loss = model.evaluate_flat(loss, vx, vt, &mut val_metrics);
+            logs.insert("val_loss".into(), val_loss.as_f64());
+            val_metrics.iter().for_each(|m| {
+                logs.insert(format!("val_{}", m.metric.name()), m.value());
+            });
+        }
+        for cb in callbacks.iter_mut() {
+            let mut c = control!(stop);
+            cb.on_epoch_end(epoch, &mut logs, &mut c);
+            stop = c.stop;
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        history.record(&logs, seconds);
+        progress.end_epoch(epoch, settings.epochs, batches, seconds, &logs);
+    }
+    for cb in callbacks.iter_mut() {
+        let mut c = control!(stop);
+        cb.on_train_end(&mut c);
+        stop = c.stop;
+    }
+    Ok(history)
+}

@@ -1,0 +1,12 @@
+//! Training: the `fit` loop, its settings, callbacks, history and progress output.
+
+mod callback;
+mod fit;
+mod history;
+mod progress;
+
+pub use callback::{Callback, Control, Logs, WeightAccess};
+pub(crate) use fit::{run_fit, FitData, Trainee};
+pub use fit::{Fit, NoValidation, Validation, ValidationSet};
+pub use history::History;
+pub use progress::Verbosity;
