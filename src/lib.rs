@@ -1,1 +1,65 @@
+//! # typed-nn
+//!
+//! Keras-style layer chains compiled into shape-checked, monomorphized Rust.
+//!
+//! ```
+//! use typed_nn::prelude::*;
+//!
+//! model! {
+//!     /// The design card's MNIST classifier.
+//!     pub struct Mnist {
+//!         Input<28, 28> => Flatten => Dense<300, Relu> => Dropout<0.5> => Dense<10, Softmax>
+//!     }
+//! }
+//!
+//! let net = Mnist::new(42);
+//! assert_eq!(Mnist::PARAMS, 238_510);
+//! let probabilities: [f32; 10] = net.predict(&[[0.0; 28]; 28]);
+//! assert!((probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+//! ```
+//!
+//! The `model!` macro infers every shape while the crate compiles: a chain that cannot work is
+//! a compile error pointing at the bad layer. The generated struct has one public field per
+//! layer (named as Keras names layers: `dense`, `dense_1`, ...) and implements [`Model`], which
+//! provides `predict`, `predict_batch`, `get_weights` / `set_weights` (Keras order),
+//! `summary`, `train_step`, `fit` and `evaluate`.
+//!
+//! ## The DSL
+//!
+//! `Input<N>`, `Input<H, W>` or `Input<H, W, C>` first, then any of `Flatten`,
+//! `Dense<UNITS>` / `Dense<UNITS, ACT>` (options `init = GlorotUniform | GlorotNormal |
+//! HeNormal | HeUniform | LecunNormal | Zeros`, `l1 = x`, `l2 = x`), `Dropout<RATE>`, and the
+//! activation layers `Relu`, `LeakyRelu<ALPHA>` (0.3), `Elu<ALPHA>` (1.0), `Sigmoid`, `Tanh`,
+//! `Softmax`, `Linear`.
+//!
+//! ## Element types
+//!
+//! Models are `f32` unless asked otherwise: `Mnist::new(seed)` needs no annotation. The same
+//! struct is generic over [`Float`]; `Mnist::<f64>::new(seed)` (through the [`Model`] trait)
+//! builds an `f64` model for gradient checks.
+//!
+//! ## Threads
+//!
+//! Batch work (`predict_batch`, `evaluate`) runs on a pool of `TYPED_NN_THREADS` threads when
+//! that environment variable is set, otherwise one per core; single-sample `predict` runs on
+//! the calling thread.
 
+extern crate self as typed_nn;
+
+pub use nn_core::*;
+pub use nn_macros::model;
+
+/// Everything a typical program needs: `use typed_nn::prelude::*;`.
+pub mod prelude {
+    pub use crate::activation::{Elu, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh};
+    pub use crate::data::{load_mnist, one_hot, read_idx, MnistData};
+    pub use crate::layers::{Dense, Dropout, Flatten, Layer};
+    pub use crate::loss::{
+        BinaryCrossentropy, CategoricalCrossentropy, Loss, MeanAbsoluteError, MeanSquaredError,
+        SparseCategoricalCrossentropy,
+    };
+    pub use crate::metrics::Metric;
+    pub use crate::optim::{Adagrad, Adam, LearningRate, Optimizer, RmsProp, Sgd};
+    pub use crate::train::{Callback, Control, Fit, History, Logs, Verbosity};
+    pub use crate::{model, Error, Float, Initializer, Model, Regularizer, Scores, Tensor};
+}

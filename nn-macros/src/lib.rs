@@ -1,5 +1,36 @@
+//! The `model!` macro of typed-nn: parse a Keras-style layer chain, infer and check every
+//! shape, emit a struct of `nn-core` layers with const-generic sizes.
+//!
+//! Use it through the `typed-nn` crate, which documents the DSL.
+
+mod emit;
+mod parse;
+mod shape;
+
 use proc_macro::TokenStream;
+
+/// Defines one or more model structs from Keras-style layer chains; see the `typed-nn` crate.
 #[proc_macro]
 pub fn model(input: TokenStream) -> TokenStream {
-    input
+    let models = match syn::parse::<parse::Models>(input) {
+        Ok(models) => models,
+        Err(e) => return e.to_compile_error().into(),
+    };
+    let mut out = proc_macro2::TokenStream::new();
+    for def in &models.models {
+        let mut errors = shape::Errors::default();
+        let emitted = shape::check(def, &mut errors).map(|graph| emit::model(def, &graph));
+        match emitted {
+            Some(Ok(tokens)) if errors.0.is_empty() => out.extend(tokens),
+            Some(Err(e)) => {
+                out.extend(emit::fallback(def));
+                out.extend(e.to_compile_error());
+            }
+            _ => out.extend(emit::fallback(def)),
+        }
+        for e in errors.0 {
+            out.extend(e.to_compile_error());
+        }
+    }
+    out.into()
 }

@@ -62,3 +62,38 @@ impl<T: Float, A: Activation, const N: usize, const LAST: usize> Layer<T>
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::gradient_check::check_layer;
+    use super::*;
+    use crate::activation::{Elu, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
+
+    #[test]
+    fn every_activation_layer_passes_the_gradient_check() {
+        check_layer(&mut ActivationLayer::<_, 6, 6>::new(Relu), 2);
+        check_layer(
+            &mut ActivationLayer::<_, 6, 6>::new(LeakyRelu::default()),
+            2,
+        );
+        check_layer(&mut ActivationLayer::<_, 6, 6>::new(Elu::default()), 2);
+        check_layer(&mut ActivationLayer::<_, 6, 6>::new(Sigmoid), 2);
+        check_layer(&mut ActivationLayer::<_, 6, 6>::new(Tanh), 2);
+        // Softmax over a last axis of 3 inside samples of 6 (a (2, 3) tensor).
+        check_layer(&mut ActivationLayer::<_, 6, 3>::new(Softmax), 2);
+    }
+
+    #[test]
+    fn softmax_normalises_each_row_of_the_last_axis() {
+        let layer = ActivationLayer::<_, 4, 2>::new(Softmax);
+        let mut y = [0.0f64; 4];
+        Layer::<f64>::forward(
+            &layer,
+            &[0.0, 0.0, 1.0, 1.0],
+            &mut y,
+            &mut [],
+            Mode::Predict,
+        );
+        assert_eq!(y, [0.5, 0.5, 0.5, 0.5]);
+    }
+}

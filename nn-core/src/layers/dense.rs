@@ -168,3 +168,78 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
             .add_gradient(&self.weights[..IN * OUT], &mut grad[..IN * OUT]);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::gradient_check::check_layer;
+    use super::*;
+    use crate::activation::{Elu, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh};
+    use rand::SeedableRng;
+
+    #[test]
+    fn every_activation_passes_the_gradient_check() {
+        let none = Regularizer::NONE;
+        let init = Initializer::GlorotUniform;
+        check_layer(&mut Dense::<f64, 5, 3, Linear>::new(Linear, init, none), 4);
+        check_layer(&mut Dense::<f64, 5, 3, Relu>::new(Relu, init, none), 4);
+        check_layer(
+            &mut Dense::<f64, 5, 3, LeakyRelu>::new(LeakyRelu::new(0.2), init, none),
+            4,
+        );
+        check_layer(
+            &mut Dense::<f64, 5, 3, Elu>::new(Elu::default(), init, none),
+            4,
+        );
+        check_layer(
+            &mut Dense::<f64, 5, 3, Sigmoid>::new(Sigmoid, init, none),
+            4,
+        );
+        check_layer(&mut Dense::<f64, 5, 3, Tanh>::new(Tanh, init, none), 4);
+        check_layer(
+            &mut Dense::<f64, 5, 3, Softmax>::new(Softmax, init, none),
+            4,
+        );
+    }
+
+    #[test]
+    fn forward_is_x_times_the_keras_kernel_plus_bias() {
+        let mut d = Dense::<f64, 2, 3, Linear>::new(Linear, Initializer::Zeros, Regularizer::NONE);
+        // Kernel (in=2, out=3) row-major, then bias.
+        d.weights_mut()
+            .copy_from_slice(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 0.5, -0.5, 1.0]);
+        let mut y = [0.0; 3];
+        d.forward(&[1.0, 10.0], &mut y, &mut [], Mode::Predict);
+        assert_eq!(y, [41.5, 51.5, 64.0]);
+        assert_eq!(d.kernel().len(), 6);
+        assert_eq!(d.bias(), &[0.5, -0.5, 1.0]);
+    }
+
+    #[test]
+    fn initialization_fills_the_kernel_within_glorot_limits_and_zeroes_the_bias() {
+        let mut d = Dense::<f32, 30, 20, Linear>::new(
+            Linear,
+            Initializer::GlorotUniform,
+            Regularizer::NONE,
+        );
+        d.weights_mut().iter_mut().for_each(|w| *w = 9.0);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        d.initialize(&mut rng);
+        let limit = (6.0f32 / 50.0).sqrt();
+        assert!(d.kernel().iter().all(|w| w.abs() <= limit));
+        assert!(d.kernel().iter().any(|w| w.abs() > limit / 2.0));
+        assert!(d.bias().iter().all(|&b| b == 0.0));
+    }
+
+    #[test]
+    fn the_penalty_gradient_touches_only_the_kernel() {
+        let d =
+            Dense::<f64, 2, 2, Linear>::new(Linear, Initializer::Zeros, Regularizer::new(0.0, 0.5));
+        let mut d = d;
+        d.weights_mut()
+            .copy_from_slice(&[1.0, -2.0, 3.0, 0.0, 7.0, 7.0]);
+        assert_eq!(d.penalty(), 0.5 * 14.0);
+        let mut g = [0.0; 6];
+        d.add_penalty_gradient(&mut g);
+        assert_eq!(g, [1.0, -2.0, 3.0, 0.0, 0.0, 0.0]);
+    }
+}

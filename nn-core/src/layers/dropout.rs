@@ -79,3 +79,31 @@ impl<T: Float, const N: usize> Layer<T> for Dropout<N> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::gradient_check::check_layer;
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn training_drops_about_rate_and_scales_survivors_inference_is_identity() {
+        let layer = Dropout::<1000>::new(0.3);
+        let x = vec![1.0f32; 1000];
+        let mut y = vec![0.0f32; 1000];
+        let mut mask = vec![0.0f32; 1000];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        layer.forward(&x, &mut y, &mut mask, Mode::Train(&mut rng));
+        let dropped = y.iter().filter(|&&v| v == 0.0).count();
+        assert!((250..350).contains(&dropped), "{dropped} dropped");
+        assert!(y.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.7).abs() < 1e-6));
+        layer.forward(&x, &mut y, &mut [], Mode::Predict);
+        assert_eq!(y, x);
+    }
+
+    #[test]
+    fn passes_the_gradient_check_with_a_fixed_mask() {
+        check_layer(&mut Dropout::<6>::new(0.5), 3);
+        check_layer(&mut Dropout::<6>::new(0.0), 3);
+    }
+}

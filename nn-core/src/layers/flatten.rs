@@ -38,3 +38,14 @@ impl<T: Float, const N: usize> Layer<T> for Flatten<N> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::gradient_check::check_layer;
+    use super::*;
+
+    #[test]
+    fn passes_the_gradient_check() {
+        check_layer(&mut Flatten::<12>::new(), 2);
+    }
+}

@@ -10,6 +10,8 @@ mod activation;
 mod dense;
 mod dropout;
 mod flatten;
+#[cfg(test)]
+mod gradient_check;
 
 pub use activation::ActivationLayer;
 pub use dense::Dense;

@@ -1,0 +1,237 @@
+//! Code generation: the struct of layer fields and its `Model` impl.
+//!
+//! Everything numeric is `nn-core`'s; this only writes down types whose sizes the macro has
+//! inferred (stable Rust cannot compute `H * W` or conv output sizes in a type) and wires the
+//! fields into the `Model` trait's four required items.
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::parse::ModelDef;
+use crate::shape::{show, Act, Graph, Kind, Node};
+
+fn lit(n: usize) -> Literal {
+    Literal::usize_unsuffixed(n)
+}
+
+fn float(x: f64) -> Literal {
+    Literal::f64_suffixed(x)
+}
+
+/// The nested array type of a per-sample shape, channels last.
+fn array_type(shape: &[usize]) -> TokenStream {
+    shape.iter().rev().fold(quote!(T), |inner, &d| {
+        let d = lit(d);
+        quote!([#inner; #d])
+    })
+}
+
+/// The activation's type and a value of it.
+fn activation(act: Act) -> (TokenStream, TokenStream) {
+    let path = quote!(::typed_nn::activation);
+    match act {
+        Act::Linear => (quote!(#path::Linear), quote!(#path::Linear)),
+        Act::Relu => (quote!(#path::Relu), quote!(#path::Relu)),
+        Act::Sigmoid => (quote!(#path::Sigmoid), quote!(#path::Sigmoid)),
+        Act::Tanh => (quote!(#path::Tanh), quote!(#path::Tanh)),
+        Act::Softmax => (quote!(#path::Softmax), quote!(#path::Softmax)),
+        Act::LeakyRelu(a) => {
+            let a = float(a);
+            (quote!(#path::LeakyRelu), quote!(#path::LeakyRelu::new(#a)))
+        }
+        Act::Elu(a) => {
+            let a = float(a);
+            (quote!(#path::Elu), quote!(#path::Elu::new(#a)))
+        }
+    }
+}
+
+/// The field type and constructor of one layer.
+fn layer(node: &Node) -> syn::Result<(TokenStream, TokenStream)> {
+    let layers = quote!(::typed_nn::layers);
+    let size: usize = node.input_shape.iter().product();
+    let n = lit(size);
+    Ok(match &node.kind {
+        Kind::Flatten => (quote!(#layers::Flatten<#n>), quote!(#layers::Flatten::new())),
+        Kind::Dropout { rate } => {
+            let rate = float(*rate);
+            (quote!(#layers::Dropout<#n>), quote!(#layers::Dropout::new(#rate)))
+        }
+        Kind::Activation(act) => {
+            let (ty, value) = activation(*act);
+            let last = lit(*node.input_shape.last().unwrap_or(&1));
+            (quote!(#layers::ActivationLayer<#ty, #n, #last>), quote!(#layers::ActivationLayer::new(#value)))
+        }
+        Kind::Dense { units, act, kernel } => {
+            let (ty, value) = activation(*act);
+            let out = lit(*units);
+            let init = format_ident!("{}", kernel.init);
+            let (l1, l2) = (float(kernel.l1), float(kernel.l2));
+            (
+                quote!(#layers::Dense<T, #n, #out, #ty>),
+                quote!(#layers::Dense::new(#value, ::typed_nn::Initializer::#init, ::typed_nn::Regularizer::new(#l1, #l2))),
+            )
+        }
+        Kind::Conv2D { .. } | Kind::Pool { .. } | Kind::BatchNorm { .. } => {
+            return Err(syn::Error::new_spanned(
+                &node.call.tokens,
+                format!(
+                    "`{}` is parsed and shape-checked (output {}), but its layer is not implemented yet",
+                    node.call.name,
+                    show(&node.output_shape)
+                ),
+            ))
+        }
+        Kind::Input(_) => unreachable!("the input is not a layer"),
+    })
+}
+
+/// `LeNet5` -> `le_net5`, Keras's style of model name.
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The struct and its impls.
+pub fn model(def: &ModelDef, graph: &Graph) -> syn::Result<TokenStream> {
+    let ModelDef {
+        attrs, vis, name, ..
+    } = def;
+    let mut fields = Vec::new();
+    let mut types = Vec::new();
+    let mut ctors = Vec::new();
+    let mut infos = Vec::new();
+    let mut docs = Vec::new();
+    let mut errors: Option<syn::Error> = None;
+    for (i, node) in graph.layers().iter().enumerate() {
+        // Until the graph form lands, every node reads the one before it (node 0 is the input).
+        if node.inputs != [i] {
+            return Err(syn::Error::new_spanned(
+                &node.call.tokens,
+                "only straight chains are supported",
+            ));
+        }
+        let field = format_ident!("{}", node.name);
+        match layer(node) {
+            Ok((ty, ctor)) => {
+                types.push(ty);
+                ctors.push(ctor);
+            }
+            Err(e) => match &mut errors {
+                Some(all) => all.combine(e),
+                None => errors = Some(e),
+            },
+        }
+        let (lname, class) = (&node.name, node.class());
+        let shape = node.output_shape.iter().map(|&d| lit(d));
+        infos.push(quote!(::typed_nn::LayerInfo { name: #lname, class: #class, output_shape: &[#(#shape),*] }));
+        let doc = format!(
+            " - `{}`: `{}` ({class}), output `{}`",
+            node.name,
+            node.call.tokens,
+            show(&node.output_shape)
+        );
+        docs.push(quote!(#[doc = #doc]));
+        fields.push(field);
+    }
+    if let Some(e) = errors {
+        return Err(e);
+    }
+    let input = array_type(graph.input_shape());
+    let output = array_type(graph.output_shape());
+    let params = lit(graph.params());
+    let model_name = snake_case(&name.to_string());
+    let summary_doc = format!(
+        " Generated by `model!`: input `{}`, output `{}`, {} weights.",
+        show(graph.input_shape()),
+        show(graph.output_shape()),
+        graph.params()
+    );
+    let field_docs = fields.iter().map(|f| format!(" The `{f}` layer."));
+
+    Ok(quote! {
+        #(#attrs)*
+        ///
+        #[doc = #summary_doc]
+        ///
+        #(#docs)*
+        ///
+        /// `f32` by default; `<Self as Model>` is implemented for every element type, so an
+        /// `f64` model (for gradient checks) is `
+        #[doc = concat!(stringify!(#name), "::<f64>::new(seed)`.")]
+        #vis struct #name<T: ::typed_nn::Float = f32> {
+            #( #[doc = #field_docs] pub #fields: #types, )*
+            runtime: ::typed_nn::Runtime<T>,
+        }
+
+        impl #name<f32> {
+            /// Total weights, as Keras's "Total params".
+            pub const PARAMS: usize = #params;
+
+            /// An `f32` model with Keras's default initialisation, deterministic for `seed`.
+            pub fn new(seed: u64) -> Self {
+                <Self as ::typed_nn::Model>::new(seed)
+            }
+        }
+
+        impl<T: ::typed_nn::Float> ::typed_nn::Model for #name<T> {
+            type Scalar = T;
+            type Input = #input;
+            type Output = #output;
+            const PARAMS: usize = #params;
+            const NAME: &'static str = #model_name;
+
+            fn new(seed: u64) -> Self {
+                let mut model = Self { #( #fields: #ctors, )* runtime: ::typed_nn::Runtime::new(seed) };
+                ::typed_nn::Model::initialize(&mut model, seed);
+                model
+            }
+
+            fn layer_info() -> &'static [::typed_nn::LayerInfo] {
+                &[#(#infos),*]
+            }
+
+            fn with_layers<R>(&self, f: impl FnOnce(&[&dyn ::typed_nn::Layer<T>]) -> R) -> R {
+                f(&[#(&self.#fields),*])
+            }
+
+            fn with_layers_mut<R>(
+                &mut self,
+                f: impl FnOnce(&mut [&mut dyn ::typed_nn::Layer<T>], &mut ::typed_nn::Runtime<T>) -> R,
+            ) -> R {
+                f(&mut [#(&mut self.#fields),*], &mut self.runtime)
+            }
+        }
+    })
+}
+
+/// A stand-in struct for a model with errors, so that code using it reports the model's
+/// errors rather than "cannot find type".
+pub fn fallback(def: &ModelDef) -> TokenStream {
+    let ModelDef {
+        attrs, vis, name, ..
+    } = def;
+    quote! {
+        #(#attrs)*
+        #vis struct #name<T = f32>(::core::marker::PhantomData<T>);
+
+        impl #name<f32> {
+            /// Not available: the chain has errors.
+            pub const PARAMS: usize = 0;
+            /// Not available: the chain has errors.
+            pub fn new(_seed: u64) -> Self {
+                unreachable!("model! reported errors for this chain")
+            }
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! The grammar of `model!`: one or more structs, each a chain of layers.
+//!
+//! ```text
+//! model! {
+//!     /// docs and attributes pass through
+//!     pub struct Name { Input<28, 28> => Flatten => Dense<300, Relu> => Dense<10, Softmax> }
+//! }
+//! ```
+//!
+//! A layer is a name with optional `<...>` arguments: positional values first, then
+//! `name = value` options. A value is a number, a name (possibly with its own arguments, as in
+//! `LeakyRelu<0.1>`), or a parenthesised tuple such as `(3, 3)`. Every node keeps its tokens so
+//! that errors can point at exactly the layer or value at fault.
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::parse::{Parse, ParseStream};
+use syn::{braced, parenthesized, Attribute, Ident, LitFloat, LitInt, Token, Visibility};
+
+/// Everything inside one `model! { ... }` call.
+pub struct Models {
+    pub models: Vec<ModelDef>,
+}
+
+/// One `struct Name { chain }`.
+pub struct ModelDef {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub name: Ident,
+    pub chain: Vec<LayerCall>,
+}
+
+/// One layer as written: `Dense<300, Relu, init = HeNormal>`.
+#[derive(Clone)]
+pub struct LayerCall {
+    pub name: Ident,
+    pub args: Vec<Arg>,
+    /// All of the layer's tokens, so that an error can cover the whole layer.
+    pub tokens: TokenStream,
+}
+
+/// One argument of a layer.
+#[derive(Clone)]
+pub enum Arg {
+    Positional(Value),
+    Named(Ident, Value),
+}
+
+/// A value in a layer's arguments.
+#[derive(Clone)]
+pub enum Value {
+    /// An integer literal.
+    Int(u64, TokenStream),
+    /// A float literal (or an integer where a float is expected, converted when read).
+    Float(f64, TokenStream),
+    /// A name, with its own arguments if it has any (`Same`, `LeakyRelu<0.1>`).
+    Name(LayerCall),
+    /// `(a, b, ...)`.
+    Tuple(Vec<Value>, TokenStream),
+}
+
+impl Value {
+    /// The tokens of the value, for error spans.
+    pub fn tokens(&self) -> &TokenStream {
+        match self {
+            Value::Int(_, t) | Value::Float(_, t) | Value::Tuple(_, t) => t,
+            Value::Name(call) => &call.tokens,
+        }
+    }
+}
+
+impl Parse for Models {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut models = Vec::new();
+        while !input.is_empty() {
+            models.push(input.parse()?);
+        }
+        if models.is_empty() {
+            return Err(
+                input.error("model! needs at least one `struct Name { Input<...> => ... }`")
+            );
+        }
+        Ok(Models { models })
+    }
+}
+
+impl Parse for ModelDef {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        input.parse::<Token![struct]>()?;
+        let name: Ident = input.parse()?;
+        let content;
+        braced!(content in input);
+        let mut chain = vec![content.parse::<LayerCall>()?];
+        while !content.is_empty() {
+            content.parse::<Token![=>]>().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected `=>` between layers, as in `Input<784> => Dense<10>`",
+                )
+            })?;
+            chain.push(content.parse()?);
+        }
+        Ok(ModelDef {
+            attrs,
+            vis,
+            name,
+            chain,
+        })
+    }
+}
+
+impl Parse for LayerCall {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let start = input.fork();
+        let name: Ident = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected a layer name such as `Dense<10>` or `Flatten`",
+            )
+        })?;
+        let mut args = Vec::new();
+        if input.peek(Token![<]) {
+            input.parse::<Token![<]>()?;
+            while !input.peek(Token![>]) {
+                args.push(input.parse()?);
+                if input.peek(Token![>]) {
+                    break;
+                }
+                input.parse::<Token![,]>().map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        format!("expected `,` or `>` in the arguments of `{name}`"),
+                    )
+                })?;
+            }
+            input.parse::<Token![>]>()?;
+        }
+        let tokens = tokens_between(&start, input);
+        Ok(LayerCall { name, args, tokens })
+    }
+}
+
+impl Parse for Arg {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.peek(Ident) && input.peek2(Token![=]) {
+            let key: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            Ok(Arg::Named(key, input.parse()?))
+        } else {
+            Ok(Arg::Positional(input.parse()?))
+        }
+    }
+}
+
+impl Parse for Value {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let start = input.fork();
+        if input.peek(syn::token::Paren) {
+            let content;
+            parenthesized!(content in input);
+            let items = content.parse_terminated(Value::parse, Token![,])?;
+            return Ok(Value::Tuple(
+                items.into_iter().collect(),
+                tokens_between(&start, input),
+            ));
+        }
+        if input.peek(Ident) {
+            return Ok(Value::Name(input.parse()?));
+        }
+        let negative = input.peek(Token![-]);
+        if negative {
+            input.parse::<Token![-]>()?;
+        }
+        let sign = if negative { -1.0 } else { 1.0 };
+        if input.peek(LitInt) {
+            let lit: LitInt = input.parse()?;
+            let tokens = tokens_between(&start, input);
+            if negative {
+                return Ok(Value::Float(sign * lit.base10_parse::<f64>()?, tokens));
+            }
+            return Ok(Value::Int(lit.base10_parse()?, tokens));
+        }
+        if input.peek(LitFloat) {
+            let lit: LitFloat = input.parse()?;
+            return Ok(Value::Float(
+                sign * lit.base10_parse::<f64>()?,
+                tokens_between(&start, input),
+            ));
+        }
+        Err(input.error("expected a number, a name such as `Relu`, or a tuple such as `(3, 3)`"))
+    }
+}
+
+/// The tokens consumed between a fork taken before parsing and the stream after it.
+fn tokens_between(start: ParseStream, end: ParseStream) -> TokenStream {
+    let mut out = TokenStream::new();
+    let end_cursor = end.cursor();
+    let mut cursor = start.cursor();
+    while cursor != end_cursor {
+        let Some((tt, next)) = cursor.token_tree() else {
+            break;
+        };
+        tt.to_tokens(&mut out);
+        cursor = next;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(src: &str) -> syn::Result<Models> {
+        syn::parse_str(src)
+    }
+
+    #[test]
+    fn parses_the_design_card_and_options() {
+        let m = parse(
+            "/// doc\n pub struct Mnist { Input<28, 28> => Flatten => Dense<300, Relu, init = HeNormal, l2 = 1e-4> \
+             => Dropout<0.5> => Dense<10, LeakyRelu<0.1>> } struct B { Input<4> => Conv2D<8, (3, 5), stride = 2> }",
+        )
+        .unwrap();
+        assert_eq!(m.models.len(), 2);
+        let chain = &m.models[0].chain;
+        assert_eq!(chain.len(), 5);
+        assert_eq!(chain[2].name, "Dense");
+        assert_eq!(chain[2].args.len(), 4);
+        assert!(
+            matches!(&chain[2].args[3], Arg::Named(k, Value::Float(v, _)) if k == "l2" && *v == 1e-4)
+        );
+        assert!(
+            matches!(&chain[4].args[1], Arg::Positional(Value::Name(c)) if c.name == "LeakyRelu" && c.args.len() == 1)
+        );
+        assert!(
+            matches!(&m.models[1].chain[1].args[1], Arg::Positional(Value::Tuple(v, _)) if v.len() == 2)
+        );
+        assert_eq!(chain[1].tokens.to_string(), "Flatten");
+        assert_eq!(chain[3].tokens.to_string(), "Dropout < 0.5 >");
+    }
+
+    #[test]
+    fn a_missing_arrow_is_reported() {
+        let err = parse("struct A { Input<3> Dense<2> }").err().unwrap();
+        assert!(err.to_string().contains("expected `=>`"), "{err}");
+    }
+}

@@ -1,0 +1,114 @@
+//! Whole-model gradients in f64: the gradient `train_step` applies (read back through SGD
+//! with learning rate 1, so `w_after = w_before - g`) matches central differences of the loss
+//! that `evaluate` reports, for every loss, both output activations of the logits shortcut,
+//! and kernel regularizers.
+
+use typed_nn::prelude::*;
+
+model! {
+    #[derive(Clone)]
+    struct SoftmaxNet { Input<3> => Dense<5, Tanh> => LeakyRelu<0.2> => Dense<4, Elu> => Dense<3, Softmax> }
+    #[derive(Clone)]
+    struct SoftmaxLayerNet { Input<3> => Dense<5, Sigmoid> => Dense<3> => Softmax }
+    #[derive(Clone)]
+    struct SigmoidNet { Input<3> => Dense<4, Relu, l2 = 0.05> => Dense<2, Sigmoid, l1 = 0.01> }
+    #[derive(Clone)]
+    struct RegressionNet { Input<2, 2> => Flatten => Dense<6, Elu<0.7>, l1 = 0.02, l2 = 0.03> => Dense<2> }
+}
+
+const X: [[f64; 3]; 4] = [
+    [0.3, -1.2, 0.8],
+    [1.5, 0.1, -0.4],
+    [-0.7, 0.9, 0.2],
+    [0.05, -0.3, -1.1],
+];
+
+/// Checks every weight of `net` for the batch `(xs, ys)` under `loss`.
+fn check<M, L>(mut net: M, xs: &[M::Input], ys: &[L::Target], loss: &L)
+where
+    M: Model<Scalar = f64> + Clone,
+    L: Loss<f64, M::Output>,
+{
+    let w0 = net.get_weights();
+    let mut stepped = net.clone();
+    let reported = stepped.train_step(&mut Sgd::new(1.0), loss, xs, ys);
+    let analytic: Vec<f64> = w0
+        .iter()
+        .zip(stepped.get_weights())
+        .map(|(a, b)| a - b)
+        .collect();
+    let value = |w: &[f64], net: &mut M| {
+        net.set_weights(w).unwrap();
+        net.evaluate(xs, ys, loss, []).loss
+    };
+    assert!(
+        (value(&w0, &mut net) - reported).abs() < 1e-12,
+        "train_step reports the pre-update loss"
+    );
+    let h = 1e-6;
+    for i in 0..w0.len() {
+        let (mut a, mut b) = (w0.clone(), w0.clone());
+        a[i] += h;
+        b[i] -= h;
+        let numeric = (value(&a, &mut net) - value(&b, &mut net)) / (2.0 * h);
+        assert!(
+            (numeric - analytic[i]).abs() < 1e-7 * (1.0 + numeric.abs()),
+            "weight {i}: applied gradient {} vs numeric {numeric}",
+            analytic[i]
+        );
+    }
+}
+
+#[test]
+fn softmax_outputs_with_categorical_and_sparse_crossentropy() {
+    let onehot = [
+        [0.0, 1.0, 0.0],
+        [1.0, 0.0, 0.0],
+        [0.0, 0.0, 1.0],
+        [0.2, 0.3, 0.5],
+    ];
+    check(
+        SoftmaxNet::<f64>::new(1),
+        &X,
+        &onehot,
+        &CategoricalCrossentropy,
+    );
+    check(
+        SoftmaxNet::<f64>::new(2),
+        &X,
+        &[1usize, 0, 2, 2],
+        &SparseCategoricalCrossentropy,
+    );
+    check(
+        SoftmaxLayerNet::<f64>::new(3),
+        &X,
+        &onehot,
+        &CategoricalCrossentropy,
+    );
+    check(
+        SoftmaxLayerNet::<f64>::new(4),
+        &X,
+        &[2usize, 0, 1, 1],
+        &SparseCategoricalCrossentropy,
+    );
+    check(SoftmaxNet::<f64>::new(5), &X, &onehot, &MeanSquaredError);
+}
+
+#[test]
+fn sigmoid_outputs_with_binary_crossentropy_and_penalties() {
+    let y = [[1.0, 0.0], [0.0, 0.0], [1.0, 1.0], [0.0, 1.0]];
+    check(SigmoidNet::<f64>::new(6), &X, &y, &BinaryCrossentropy);
+    check(SigmoidNet::<f64>::new(7), &X, &y, &MeanAbsoluteError);
+}
+
+#[test]
+fn regression_with_mse_mae_and_l1_l2() {
+    let xs = [
+        [[0.1, 0.2], [0.3, -0.4]],
+        [[-1.0, 0.5], [0.25, 0.75]],
+        [[0.9, -0.1], [0.0, 0.3]],
+    ];
+    let ys = [[0.5, -1.0], [1.5, 0.25], [-0.3, 0.8]];
+    check(RegressionNet::<f64>::new(8), &xs, &ys, &MeanSquaredError);
+    check(RegressionNet::<f64>::new(9), &xs, &ys, &MeanAbsoluteError);
+}
