@@ -8,7 +8,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::parse::ModelDef;
-use crate::shape::{show, Act, Graph, Kind, Node};
+use crate::shape::{pretty, show, Act, Graph, Kind, Node};
 
 fn lit(n: usize) -> Literal {
     Literal::usize_unsuffixed(n)
@@ -77,7 +77,7 @@ fn layer(node: &Node) -> syn::Result<(TokenStream, TokenStream)> {
                 &node.call.tokens,
                 format!(
                     "`{}` is parsed and shape-checked (output {}), but its layer is not implemented yet",
-                    node.call.name,
+                    pretty(&node.call.tokens),
                     show(&node.output_shape)
                 ),
             ))

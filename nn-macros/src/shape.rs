@@ -229,6 +229,18 @@ pub fn show(shape: &[usize]) -> String {
     }
 }
 
+/// A layer's tokens as a person writes them: `Dense<300, Relu>`, not `Dense < 300 , Relu >`.
+pub fn pretty(tokens: &TokenStream) -> String {
+    tokens
+        .to_string()
+        .replace(" < ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
+        .replace("( ", "(")
+        .replace(" )", ")")
+        .replace("- ", "-")
+}
+
 /// Edit distance, for "did you mean" hints.
 fn distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (
@@ -423,7 +435,7 @@ fn kernel_options(args: &mut Args<'_>, errors: &mut Errors) -> KernelOptions {
             c.name.to_string()
         }
         Some(v) => {
-            let shown = v.tokens().to_string();
+            let shown = pretty(v.tokens());
             errors.at(
                 v.tokens(),
                 format!(
@@ -515,7 +527,10 @@ fn kind_of(call: &LayerCall, errors: &mut Errors) -> Option<Kind> {
             if dims.contains(&0) {
                 errors.at(
                     &call.tokens,
-                    format!("`{}`: every dimension must be at least 1", call.tokens),
+                    format!(
+                        "`{}`: every dimension must be at least 1",
+                        pretty(&call.tokens)
+                    ),
                 );
                 return None;
             }
@@ -539,7 +554,10 @@ fn kind_of(call: &LayerCall, errors: &mut Errors) -> Option<Kind> {
             if units == 0 {
                 errors.at(
                     &call.tokens,
-                    format!("`{}`: a Dense layer needs at least one unit", call.tokens),
+                    format!(
+                        "`{}`: a Dense layer needs at least one unit",
+                        pretty(&call.tokens)
+                    ),
                 );
             }
             let act = optional_activation(&mut args, 1, errors);
@@ -650,7 +668,10 @@ fn kind_of(call: &LayerCall, errors: &mut Errors) -> Option<Kind> {
             if pool.0 == 0 || pool.1 == 0 || stride.0 == 0 || stride.1 == 0 {
                 errors.at(
                     &call.tokens,
-                    format!("`{}`: pool size and stride must be at least 1", call.tokens),
+                    format!(
+                        "`{}`: pool size and stride must be at least 1",
+                        pretty(&call.tokens)
+                    ),
                 );
                 return None;
             }

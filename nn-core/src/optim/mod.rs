@@ -33,6 +33,27 @@ pub trait LearningRate {
     fn iterations(&self) -> u64;
 }
 
+impl<T: Float, O: Optimizer<T> + ?Sized> Optimizer<T> for Box<O> {
+    fn update(&mut self, slot: usize, weights: &mut [T], grads: &[T]) {
+        (**self).update(slot, weights, grads)
+    }
+    fn finish_step(&mut self) {
+        (**self).finish_step()
+    }
+}
+
+impl<O: LearningRate + ?Sized> LearningRate for Box<O> {
+    fn learning_rate(&self) -> f64 {
+        (**self).learning_rate()
+    }
+    fn set_learning_rate(&mut self, lr: f64) {
+        (**self).set_learning_rate(lr)
+    }
+    fn iterations(&self) -> u64 {
+        (**self).iterations()
+    }
+}
+
 /// Implements [`LearningRate`] for an optimizer with `lr` and `iterations` fields.
 macro_rules! learning_rate_fields {
     ($name:ident) => {

@@ -1,0 +1,5 @@
+use typed_nn::prelude::*;
+
+model! { struct Empty { Input<4> => Dense<0> } }
+
+fn main() {}

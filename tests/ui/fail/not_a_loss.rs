@@ -1,0 +1,10 @@
+use typed_nn::prelude::*;
+
+model! { struct Mnist { Input<28, 28> => Flatten => Dense<10, Softmax> } }
+
+fn main() {
+    let mut net = Mnist::new(0);
+    let xs = vec![[[0.0f32; 28]; 28]; 2];
+    let ys = vec![[0.0f32; 10]; 2];
+    let _ = net.train_step(&mut Adam::new(0.001), &Sgd::<f32>::new(0.1), &xs, &ys);
+}
