@@ -46,6 +46,11 @@
 
 extern crate self as typed_nn;
 
+/// The README's examples, compiled as doctests so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use nn_core::*;
 pub use nn_macros::model;
 

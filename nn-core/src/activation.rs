@@ -90,7 +90,7 @@ impl Activation for LeakyRelu {
         let a = T::of(self.alpha);
         row.iter_mut().for_each(|v| {
             if *v <= T::zero() {
-                *v = *v * a
+                *v *= a
             }
         });
     }
@@ -98,7 +98,7 @@ impl Activation for LeakyRelu {
         let a = T::of(self.alpha);
         for (d, &y) in dy.iter_mut().zip(y) {
             if y <= T::zero() {
-                *d = *d * a;
+                *d *= a;
             }
         }
     }
@@ -139,7 +139,7 @@ impl Activation for Elu {
         let a = T::of(self.alpha);
         for (d, &y) in dy.iter_mut().zip(y) {
             if y <= T::zero() {
-                *d = *d * (y + a);
+                *d *= y + a;
             }
         }
     }
@@ -185,7 +185,7 @@ impl Activation for Tanh {
     }
     fn backward<T: Float>(&self, y: &[T], dy: &mut [T]) {
         for (d, &y) in dy.iter_mut().zip(y) {
-            *d = *d * (T::one() - y * y);
+            *d *= T::one() - y * y;
         }
     }
 }

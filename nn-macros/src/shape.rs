@@ -185,8 +185,9 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// The model's input shape (the input node's own shape).
     pub fn input_shape(&self) -> &Shape {
-        &self.nodes[0].output_shape
+        &self.nodes[0].input_shape
     }
     pub fn output_shape(&self) -> &Shape {
         &self
@@ -691,7 +692,7 @@ fn kind_of(call: &LayerCall, errors: &mut Errors) -> Option<Kind> {
                 .map_or(Some(1e-3), |v| float(v, "epsilon", errors));
             args.finish(0, "`BatchNorm`", &["momentum", "epsilon"], errors);
             let (momentum, epsilon) = (momentum?, epsilon?);
-            if !(0.0..=1.0).contains(&momentum) || !(epsilon > 0.0) {
+            if !(0.0..=1.0).contains(&momentum) || epsilon.is_nan() || epsilon <= 0.0 {
                 errors.at(
                     &call.tokens,
                     "`BatchNorm`: momentum must be in [0, 1] and epsilon positive",

@@ -5,4 +5,4 @@
 
 mod matmul;
 
-pub use matmul::{gemm, Mat};
+pub use matmul::{gemm, vec_mat, Mat};

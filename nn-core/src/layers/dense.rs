@@ -5,9 +5,12 @@ use rand::RngCore;
 use super::{Layer, Logits, Mode, Upstream, WeightSpec};
 use crate::activation::Activation;
 use crate::init::Initializer;
-use crate::kernels::{gemm, Mat};
+use crate::kernels::{gemm, vec_mat, Mat};
 use crate::regularizer::Regularizer;
 use crate::Float;
+
+/// Up to this many samples, the forward pass multiplies row by row instead of packing.
+const SMALL_BATCH: usize = 4;
 
 /// A fully connected layer from `IN` to `OUT` units with activation `A`.
 ///
@@ -94,13 +97,13 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
     fn forward(&self, x: &[T], y: &mut [T], cache: &mut [T], mode: Mode<'_>) {
         let batch = x.len() / IN;
         let (kernel, bias) = self.weights.split_at(IN * OUT);
-        gemm(
-            T::one(),
-            Mat::rows(x, batch, IN),
-            Mat::rows(kernel, IN, OUT),
-            T::zero(),
-            y,
-        );
+        if batch <= SMALL_BATCH {
+            for (x, y) in x.chunks_exact(IN).zip(y.chunks_exact_mut(OUT)) {
+                vec_mat(x, kernel, y);
+            }
+        } else {
+            gemm(T::one(), Mat::rows(x, batch, IN), Mat::rows(kernel, IN, OUT), T::zero(), y);
+        }
         for row in y.chunks_exact_mut(OUT) {
             row.iter_mut().zip(bias).for_each(|(v, &b)| *v += b);
         }
