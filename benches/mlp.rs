@@ -10,20 +10,33 @@ model! {
 }
 
 fn inputs<const N: usize>(n: usize) -> Vec<[f32; N]> {
-    (0..n).map(|s| std::array::from_fn(|i| ((i * 31 + s * 17) % 255) as f32 / 255.0)).collect()
+    (0..n)
+        .map(|s| std::array::from_fn(|i| ((i * 31 + s * 17) % 255) as f32 / 255.0))
+        .collect()
 }
 
 fn card(c: &mut Criterion) {
     let mut net = Card::new(1);
     let xs = inputs::<784>(128);
     let ys: Vec<usize> = (0..128).map(|i| i % 10).collect();
-    c.bench_function("card_mlp/predict_batch1", |b| b.iter(|| net.predict(black_box(&xs[0]))));
+    c.bench_function("card_mlp/predict_batch1", |b| {
+        b.iter(|| net.predict(black_box(&xs[0])))
+    });
     let mut group = c.benchmark_group("card_mlp");
     group.throughput(Throughput::Elements(128));
-    group.bench_function("predict_batch128", |b| b.iter(|| net.predict_batch(black_box(&xs))));
+    group.bench_function("predict_batch128", |b| {
+        b.iter(|| net.predict_batch(black_box(&xs)))
+    });
     let mut sgd = Sgd::new(0.01);
     group.bench_function("train_step_batch128_sgd", |b| {
-        b.iter(|| net.train_step(&mut sgd, &SparseCategoricalCrossentropy, black_box(&xs), &ys))
+        b.iter(|| {
+            net.train_step(
+                &mut sgd,
+                &SparseCategoricalCrossentropy,
+                black_box(&xs),
+                &ys,
+            )
+        })
     });
     group.finish();
 }
@@ -31,7 +44,9 @@ fn card(c: &mut Criterion) {
 fn tiny(c: &mut Criterion) {
     let net = Tiny::new(1);
     let x = inputs::<16>(1)[0];
-    c.bench_function("tiny/predict_batch1", |b| b.iter(|| net.predict(black_box(&x))));
+    c.bench_function("tiny/predict_batch1", |b| {
+        b.iter(|| net.predict(black_box(&x)))
+    });
 }
 
 criterion_group!(benches, card, tiny);

@@ -591,7 +591,7 @@ fn kind_of(call: &LayerCall, errors: &mut Errors) -> Option<Kind> {
                     &call.tokens,
                     format!(
                         "`{}`: the dropout rate must be in [0, 1), got {rate}",
-                        call.tokens
+                        pretty(&call.tokens)
                     ),
                 );
                 return None;
@@ -639,7 +639,7 @@ fn kind_of(call: &LayerCall, errors: &mut Errors) -> Option<Kind> {
                     &call.tokens,
                     format!(
                         "`{}`: filters, kernel size and stride must all be at least 1",
-                        call.tokens
+                        pretty(&call.tokens)
                     ),
                 );
                 return None;

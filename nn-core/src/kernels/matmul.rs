@@ -167,8 +167,12 @@ mod tests {
     #[test]
     fn vec_mat_matches_the_naive_product() {
         let (k, n) = (13, 7);
-        let x: Vec<f64> = (0..k).map(|i| if i % 3 == 0 { 0.0 } else { i as f64 - 6.0 }).collect();
-        let b: Vec<f64> = (0..k * n).map(|i| ((i * 5 % 11) as f64) * 0.5 - 2.0).collect();
+        let x: Vec<f64> = (0..k)
+            .map(|i| if i % 3 == 0 { 0.0 } else { i as f64 - 6.0 })
+            .collect();
+        let b: Vec<f64> = (0..k * n)
+            .map(|i| ((i * 5 % 11) as f64) * 0.5 - 2.0)
+            .collect();
         let mut y = vec![f64::NAN; n];
         vec_mat(&x, &b, &mut y);
         assert_eq!(y, naive(1, k, n, &x, &b));

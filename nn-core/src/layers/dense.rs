@@ -102,7 +102,13 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
                 vec_mat(x, kernel, y);
             }
         } else {
-            gemm(T::one(), Mat::rows(x, batch, IN), Mat::rows(kernel, IN, OUT), T::zero(), y);
+            gemm(
+                T::one(),
+                Mat::rows(x, batch, IN),
+                Mat::rows(kernel, IN, OUT),
+                T::zero(),
+                y,
+            );
         }
         for row in y.chunks_exact_mut(OUT) {
             row.iter_mut().zip(bias).for_each(|(v, &b)| *v += b);
