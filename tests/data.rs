@@ -39,7 +39,10 @@ fn plain_idx_files_read_and_damaged_ones_name_the_file_and_the_fault() {
 
     std::fs::write(dir.join("short-idx"), &plain[..15]).unwrap();
     let err = read_idx(dir.join("short-idx")).unwrap_err().to_string();
-    assert!(err.contains("short-idx") && err.contains("truncated"), "{err}");
+    assert!(
+        err.contains("short-idx") && err.contains("truncated"),
+        "{err}"
+    );
 
     // A gzip stream cut in half.
     let gz = std::fs::read(mnist_dir().join("t10k-labels-idx1-ubyte.gz")).unwrap();
@@ -52,7 +55,11 @@ fn plain_idx_files_read_and_damaged_ones_name_the_file_and_the_fault() {
 #[test]
 fn an_mnist_directory_with_a_broken_file_is_an_error_not_a_panic() {
     let dir = scratch("mnist");
-    for name in ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"] {
+    for name in [
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+    ] {
         std::fs::copy(mnist_dir().join(name), dir.join(name)).unwrap();
     }
     // Labels for the test set: right header, a label that is not a digit.
@@ -61,7 +68,10 @@ fn an_mnist_directory_with_a_broken_file_is_an_error_not_a_panic() {
     labels[8 + 17] = 12;
     std::fs::write(dir.join("t10k-labels-idx1-ubyte"), &labels).unwrap();
     let err = load_mnist(&dir).unwrap_err().to_string();
-    assert!(err.contains("t10k-labels-idx1-ubyte") && err.contains("label 12 at index 17"), "{err}");
+    assert!(
+        err.contains("t10k-labels-idx1-ubyte") && err.contains("label 12 at index 17"),
+        "{err}"
+    );
     let err = load_mnist(dir.join("nowhere")).unwrap_err().to_string();
     assert!(err.contains("nowhere"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();

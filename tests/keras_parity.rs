@@ -1,7 +1,8 @@
 //! typed-nn against real Keras 3.15.1 (TensorFlow 2.21): predictions, `evaluate` losses, the
 //! losses `train_on_batch` returns and every weight after three optimizer steps, for dense
-//! models under every loss and optimizer. The numbers come from `tools/keras_fixtures.py` and
-//! are committed in `tests/fixtures/keras_dense.json`.
+//! and convolutional models (strided `same` convs, rectangular kernels, both poolings,
+//! BatchNorm training steps with its moving statistics) under every loss and optimizer. The
+//! numbers come from `tools/keras_fixtures.py` and are committed in `tests/fixtures/keras.json`.
 
 use serde_json::Value;
 use typed_nn::prelude::*;
@@ -16,6 +17,19 @@ model! {
     struct Activations {
         Input<3> => Dense<5, Elu> => Elu<0.5> => Dense<4, LeakyRelu<0.1>> => Sigmoid => Dense<3, Tanh>
             => Relu => Dense<2, Softmax>
+    }
+    struct StridedSameConv {
+        Input<7, 9, 2> => Conv2D<3, (3, 2), Relu, stride = (2, 3), padding = Same>
+            => Conv2D<2, 3, Tanh, padding = Same> => Flatten => Dense<3, Softmax>
+    }
+    struct Pooling {
+        Input<10, 10, 1> => Conv2D<4, 3, Relu, padding = Same> => MaxPool2D<2> => Conv2D<6, (2, 3)>
+            => AvgPool2D<2, padding = Same> => Flatten => Dense<5, Relu> => Dense<3, Softmax>
+    }
+    struct BatchNormNet {
+        Input<6, 6, 2> => Conv2D<3, 3, padding = Same> => BatchNorm => Relu
+            => MaxPool2D<2, stride = 1, padding = Same> => AvgPool2D<3, stride = 2> => Flatten => Dense<4>
+            => BatchNorm<momentum = 0.9> => Dense<2, Sigmoid>
     }
 }
 
@@ -166,7 +180,7 @@ where
 fn cases() -> Vec<Value> {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/keras_dense.json"
+        "/tests/fixtures/keras.json"
     ))
     .expect("fixture present");
     let json: Value = serde_json::from_str(&text).expect("valid JSON");
@@ -174,7 +188,7 @@ fn cases() -> Vec<Value> {
 }
 
 #[test]
-fn dense_models_match_keras_predictions_losses_and_updates() {
+fn dense_and_conv_models_match_keras_predictions_losses_and_updates() {
     let cases = cases();
     let mut seen = Vec::new();
     for case in &cases {
@@ -185,9 +199,12 @@ fn dense_models_match_keras_predictions_losses_and_updates() {
             "sigmoid_mlp" => replay::<SigmoidMlp>(case),
             "regression" => replay::<Regression>(case),
             "activations" => replay::<Activations>(case),
+            "strided_same_conv" => replay::<StridedSameConv>(case),
+            "pooling" => replay::<Pooling>(case),
+            "batch_norm" => replay::<BatchNormNet>(case),
             other => panic!("no model for fixture case {other}"),
         }
         seen.push(name);
     }
-    assert_eq!(seen.len(), 5, "every fixture model replayed");
+    assert_eq!(seen.len(), 8, "every fixture model replayed");
 }

@@ -1,4 +1,4 @@
-"""Generates tests/fixtures/keras_dense.json: real Keras numbers for dense models.
+"""Generates tests/fixtures/keras.json: real Keras numbers for dense and conv models.
 
 For each model below: fixed initial weights, Keras's predictions, and for each (loss,
 optimizer) pair the `evaluate` loss before training, the losses `train_on_batch` returns for
@@ -91,6 +91,53 @@ CASES = {
         4,
         [("categorical_crossentropy", "onehot", ["adam"])],
     ),
+    "strided_same_conv": (
+        "Input<7, 9, 2> => Conv2D<3, (3, 2), Relu, stride = (2, 3), padding = Same> => Conv2D<2, 3, Tanh, padding = Same> => Flatten => Dense<3, Softmax>",
+        (7, 9, 2),
+        lambda: [
+            layers.Conv2D(3, (3, 2), strides=(2, 3), padding="same", activation="relu"),
+            layers.Conv2D(2, 3, padding="same", activation="tanh"),
+            layers.Flatten(),
+            layers.Dense(3, activation="softmax"),
+        ],
+        4,
+        [("categorical_crossentropy", "onehot", ["adam", "sgd_momentum"])],
+    ),
+    "pooling": (
+        "Input<10, 10, 1> => Conv2D<4, 3, Relu, padding = Same> => MaxPool2D<2> => Conv2D<6, (2, 3)> => AvgPool2D<2, padding = Same> => Flatten => Dense<5, Relu> => Dense<3, Softmax>",
+        (10, 10, 1),
+        lambda: [
+            layers.Conv2D(4, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(6, (2, 3)),
+            layers.AveragePooling2D(2, padding="same"),
+            layers.Flatten(),
+            layers.Dense(5, activation="relu"),
+            layers.Dense(3, activation="softmax"),
+        ],
+        5,
+        [("sparse_categorical_crossentropy", "labels", ["adam", "rmsprop"])],
+    ),
+    "batch_norm": (
+        "Input<6, 6, 2> => Conv2D<3, 3, padding = Same> => BatchNorm => Relu => MaxPool2D<2, stride = 1, padding = Same> => AvgPool2D<3, stride = 2> => Flatten => Dense<4> => BatchNorm<momentum = 0.9> => Dense<2, Sigmoid>",
+        (6, 6, 2),
+        lambda: [
+            layers.Conv2D(3, 3, padding="same"),
+            layers.BatchNormalization(),
+            layers.ReLU(),
+            layers.MaxPooling2D(2, strides=1, padding="same"),
+            layers.AveragePooling2D(3, strides=2),
+            layers.Flatten(),
+            layers.Dense(4),
+            layers.BatchNormalization(momentum=0.9),
+            layers.Dense(2, activation="sigmoid"),
+        ],
+        6,
+        # Not Adam: the bias feeding a BatchNorm has a zero gradient up to rounding noise,
+        # which Adam's normalisation turns into steps of lr * noise / eps that no two
+        # implementations share.
+        [("binary_crossentropy", "binary", ["sgd", "sgd_momentum", "rmsprop"])],
+    ),
 }
 
 
@@ -117,7 +164,13 @@ def main():
     for seed, (name, (chain, shape, make, batch, runs)) in enumerate(CASES.items()):
         rng = np.random.default_rng(seed + 1)
         model = build(shape, make)
-        weights = [rng.uniform(-0.6, 0.6, size=w.shape).astype(np.float32) for w in model.get_weights()]
+        # Variances and BatchNorm scales must stay positive.
+        weights = [
+            rng.uniform(0.5, 1.5, size=v.shape).astype(np.float32)
+            if ("moving_variance" in v.path or "gamma" in v.path)
+            else rng.uniform(-0.6, 0.6, size=v.shape).astype(np.float32)
+            for v in model.weights
+        ]
         x = rng.normal(size=(batch,) + shape).astype(np.float32)
         model.set_weights(weights)
         width = model.output_shape[-1]
@@ -146,7 +199,7 @@ def main():
                     "weights_after": flat(model.get_weights()),
                 })
         out["cases"].append(case)
-    path = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "keras_dense.json")
+    path = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "keras.json")
     with open(path, "w") as f:
         json.dump(out, f, indent=1)
     print(f"wrote {path}: {len(out['cases'])} models, {sum(len(c['runs']) for c in out['cases'])} training runs")

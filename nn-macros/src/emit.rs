@@ -8,7 +8,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::parse::ModelDef;
-use crate::shape::{pretty, show, Act, Graph, Kind, Node};
+use crate::shape::{pretty, show, Act, Graph, Kind, Node, Padding};
 
 fn lit(n: usize) -> Literal {
     Literal::usize_unsuffixed(n)
@@ -46,21 +46,65 @@ fn activation(act: Act) -> (TokenStream, TokenStream) {
     }
 }
 
+/// The const parameters of a sliding window, in the order the layers take them:
+/// `H, W, C, KH, KW, SH, SW, PT, PL, OH, OW`. `PT`/`PL` are TensorFlow's `same` padding before
+/// the image (the smaller half of `max((out - 1) * s + k - in, 0)`), zero for `valid`.
+fn geometry(
+    node: &Node,
+    (kh, kw): (usize, usize),
+    (sh, sw): (usize, usize),
+    padding: Padding,
+) -> [Literal; 11] {
+    let (h, w, c) = (
+        node.input_shape[0],
+        node.input_shape[1],
+        node.input_shape[2],
+    );
+    let (oh, ow) = (node.output_shape[0], node.output_shape[1]);
+    let before = |out: usize, s: usize, k: usize, n: usize| match padding {
+        Padding::Valid => 0,
+        Padding::Same => ((out - 1) * s + k).saturating_sub(n) / 2,
+    };
+    [
+        h,
+        w,
+        c,
+        kh,
+        kw,
+        sh,
+        sw,
+        before(oh, sh, kh, h),
+        before(ow, sw, kw, w),
+        oh,
+        ow,
+    ]
+    .map(lit)
+}
+
 /// The field type and constructor of one layer.
 fn layer(node: &Node) -> syn::Result<(TokenStream, TokenStream)> {
     let layers = quote!(::typed_nn::layers);
     let size: usize = node.input_shape.iter().product();
     let n = lit(size);
     Ok(match &node.kind {
-        Kind::Flatten => (quote!(#layers::Flatten<#n>), quote!(#layers::Flatten::new())),
+        Kind::Flatten => (
+            quote!(#layers::Flatten<#n>),
+            quote!(#layers::Flatten::new()),
+        ),
         Kind::Dropout { rate } => {
             let rate = float(*rate);
-            (quote!(#layers::Dropout<#n>), quote!(#layers::Dropout::new(#rate)))
+            (
+                quote!(#layers::Dropout<#n>),
+                quote!(#layers::Dropout::new(#rate)),
+            )
         }
         Kind::Activation(act) => {
             let (ty, value) = activation(*act);
             let last = lit(*node.input_shape.last().unwrap_or(&1));
-            (quote!(#layers::ActivationLayer<#ty, #n, #last>), quote!(#layers::ActivationLayer::new(#value)))
+            (
+                quote!(#layers::ActivationLayer<#ty, #n, #last>),
+                quote!(#layers::ActivationLayer::new(#value)),
+            )
         }
         Kind::Dense { units, act, kernel } => {
             let (ty, value) = activation(*act);
@@ -72,15 +116,49 @@ fn layer(node: &Node) -> syn::Result<(TokenStream, TokenStream)> {
                 quote!(#layers::Dense::new(#value, ::typed_nn::Initializer::#init, ::typed_nn::Regularizer::new(#l1, #l2))),
             )
         }
-        Kind::Conv2D { .. } | Kind::Pool { .. } | Kind::BatchNorm { .. } => {
-            return Err(syn::Error::new_spanned(
-                &node.call.tokens,
-                format!(
-                    "`{}` is parsed and shape-checked (output {}), but its layer is not implemented yet",
-                    pretty(&node.call.tokens),
-                    show(&node.output_shape)
-                ),
-            ))
+        Kind::Conv2D {
+            filters,
+            kernel_size: (kh, kw),
+            stride: (sh, sw),
+            padding,
+            act,
+            kernel,
+        } => {
+            let (ty, value) = activation(*act);
+            let [h, w, c, kh, kw, sh, sw, pt, pl, oh, ow] =
+                geometry(node, (*kh, *kw), (*sh, *sw), *padding);
+            let init = format_ident!("{}", kernel.init);
+            let (l1, l2) = (float(kernel.l1), float(kernel.l2));
+            let f = lit(*filters);
+            (
+                quote!(#layers::Conv2D<T, #h, #w, #c, #f, #kh, #kw, #sh, #sw, #pt, #pl, #oh, #ow, #ty>),
+                quote!(#layers::Conv2D::new(#value, ::typed_nn::Initializer::#init, ::typed_nn::Regularizer::new(#l1, #l2))),
+            )
+        }
+        Kind::Pool {
+            max,
+            pool: (ph, pw),
+            stride: (sh, sw),
+            padding,
+        } => {
+            let g = geometry(node, (*ph, *pw), (*sh, *sw), *padding);
+            let name = if *max {
+                format_ident!("MaxPool2D")
+            } else {
+                format_ident!("AvgPool2D")
+            };
+            (
+                quote!(#layers::#name<#(#g),*>),
+                quote!(#layers::#name::new()),
+            )
+        }
+        Kind::BatchNorm { momentum, epsilon } => {
+            let c = lit(*node.input_shape.last().unwrap_or(&1));
+            let (m, e) = (float(*momentum), float(*epsilon));
+            (
+                quote!(#layers::BatchNorm<T, #n, #c>),
+                quote!(#layers::BatchNorm::new(#m, #e)),
+            )
         }
         Kind::Input(_) => unreachable!("the input is not a layer"),
     })
@@ -138,7 +216,7 @@ pub fn model(def: &ModelDef, graph: &Graph) -> syn::Result<TokenStream> {
         let doc = format!(
             " - `{}`: `{}` ({class}), output `{}`",
             node.name,
-            node.call.tokens,
+            pretty(&node.call.tokens),
             show(&node.output_shape)
         );
         docs.push(quote!(#[doc = #doc]));

@@ -7,16 +7,22 @@
 //! training loop, written once, can walk any chain as `&[&dyn Layer<T>]`.
 
 mod activation;
+mod batch_norm;
+mod conv2d;
 mod dense;
 mod dropout;
 mod flatten;
 #[cfg(test)]
 mod gradient_check;
+mod pool;
 
 pub use activation::ActivationLayer;
+pub use batch_norm::BatchNorm;
+pub use conv2d::Conv2D;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
+pub use pool::{AvgPool2D, MaxPool2D};
 
 use rand::RngCore;
 

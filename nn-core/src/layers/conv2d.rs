@@ -1,0 +1,402 @@
+//! `Conv2D`: 2-D cross-correlation on channels-last samples, with Keras's kernel layout
+//! `(kh, kw, in, filters)` and TensorFlow's padding rule.
+//!
+//! Each sample's patches are unrolled into rows (im2col), so the convolution is one matrix
+//! product with the kernel seen as a `(kh * kw * in) x filters` matrix, done by the same
+//! packed GEMM as `Dense`. The unrolled patches are the training cache: the kernel gradient is
+//! their transpose times the output gradient.
+
+use rand::RngCore;
+
+use super::{Layer, Logits, Mode, Upstream, WeightSpec};
+use crate::activation::Activation;
+use crate::init::Initializer;
+use crate::kernels::{gemm, Mat};
+use crate::regularizer::Regularizer;
+use crate::Float;
+
+/// A convolution from `H x W x C` samples to `OH x OW x F`, with a `KH x KW` kernel, strides
+/// `SH, SW`, and `PT, PL` rows/columns of zero padding above and to the left (the macro
+/// computes them, and the output size, with TensorFlow's `same` rule; `0, 0` is `valid`).
+#[derive(Clone, Debug)]
+pub struct Conv2D<
+    T,
+    const H: usize,
+    const W: usize,
+    const C: usize,
+    const F: usize,
+    const KH: usize,
+    const KW: usize,
+    const SH: usize,
+    const SW: usize,
+    const PT: usize,
+    const PL: usize,
+    const OH: usize,
+    const OW: usize,
+    A,
+> {
+    weights: Box<[T]>,
+    activation: A,
+    init: Initializer,
+    regularizer: Regularizer,
+}
+
+/// The geometry of a sliding window over a padded `H x W` image, shared with pooling.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Window {
+    pub h: usize,
+    pub w: usize,
+    pub sh: usize,
+    pub sw: usize,
+    pub pt: usize,
+    pub pl: usize,
+}
+
+impl Window {
+    /// The input cell under window offset `(u, v)` of output `(i, j)`, if not padding.
+    #[inline]
+    pub fn cell(&self, i: usize, j: usize, u: usize, v: usize) -> Option<(usize, usize)> {
+        let y = (i * self.sh + u).checked_sub(self.pt)?;
+        let x = (j * self.sw + v).checked_sub(self.pl)?;
+        (y < self.h && x < self.w).then_some((y, x))
+    }
+}
+
+impl<
+        T: Float,
+        const H: usize,
+        const W: usize,
+        const C: usize,
+        const F: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PT: usize,
+        const PL: usize,
+        const OH: usize,
+        const OW: usize,
+        A: Activation,
+    > Conv2D<T, H, W, C, F, KH, KW, SH, SW, PT, PL, OH, OW, A>
+{
+    const PATCH: usize = KH * KW * C;
+    const KERNEL: usize = KH * KW * C * F;
+    const WINDOW: Window = Window {
+        h: H,
+        w: W,
+        sh: SH,
+        sw: SW,
+        pt: PT,
+        pl: PL,
+    };
+
+    /// A layer with zero weights; [`Layer::initialize`] fills the kernel with `init`.
+    pub fn new(activation: A, init: Initializer, regularizer: Regularizer) -> Self {
+        Self {
+            weights: vec![T::zero(); Self::KERNEL + F].into_boxed_slice(),
+            activation,
+            init,
+            regularizer,
+        }
+    }
+
+    /// The kernel, `(KH, KW, C, F)` row-major, as Keras stores it.
+    pub fn kernel(&self) -> &[T] {
+        &self.weights[..Self::KERNEL]
+    }
+
+    /// The biases, one per filter.
+    pub fn bias(&self) -> &[T] {
+        &self.weights[Self::KERNEL..]
+    }
+
+    /// Unrolls every output position's receptive field into a row of `patches`
+    /// (`batch * OH * OW` rows of `KH * KW * C`, zeros where the window covers padding).
+    fn im2col(x: &[T], patches: &mut [T]) {
+        let g = Self::WINDOW;
+        for (sample, rows) in x
+            .chunks_exact(H * W * C)
+            .zip(patches.chunks_exact_mut(OH * OW * Self::PATCH))
+        {
+            for (pos, row) in rows.chunks_exact_mut(Self::PATCH).enumerate() {
+                let (i, j) = (pos / OW, pos % OW);
+                for u in 0..KH {
+                    for v in 0..KW {
+                        let dst = &mut row[(u * KW + v) * C..(u * KW + v + 1) * C];
+                        match g.cell(i, j, u, v) {
+                            Some((y, xx)) => {
+                                dst.copy_from_slice(&sample[(y * W + xx) * C..(y * W + xx + 1) * C])
+                            }
+                            None => dst.iter_mut().for_each(|d| *d = T::zero()),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of [`Self::im2col`]: adds each patch row back onto the input cells it came from.
+    fn col2im(patches: &[T], dx: &mut [T]) {
+        let g = Self::WINDOW;
+        dx.iter_mut().for_each(|d| *d = T::zero());
+        for (sample, rows) in dx
+            .chunks_exact_mut(H * W * C)
+            .zip(patches.chunks_exact(OH * OW * Self::PATCH))
+        {
+            for (pos, row) in rows.chunks_exact(Self::PATCH).enumerate() {
+                let (i, j) = (pos / OW, pos % OW);
+                for u in 0..KH {
+                    for v in 0..KW {
+                        if let Some((y, xx)) = g.cell(i, j, u, v) {
+                            let src = &row[(u * KW + v) * C..(u * KW + v + 1) * C];
+                            let dst = &mut sample[(y * W + xx) * C..(y * W + xx + 1) * C];
+                            dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<
+        T: Float,
+        const H: usize,
+        const W: usize,
+        const C: usize,
+        const F: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PT: usize,
+        const PL: usize,
+        const OH: usize,
+        const OW: usize,
+        A: Activation,
+    > Layer<T> for Conv2D<T, H, W, C, F, KH, KW, SH, SW, PT, PL, OH, OW, A>
+{
+    fn input_size(&self) -> usize {
+        H * W * C
+    }
+    fn output_size(&self) -> usize {
+        OH * OW * F
+    }
+    fn weight_specs(&self) -> Vec<WeightSpec> {
+        vec![
+            WeightSpec {
+                name: "kernel",
+                shape: vec![KH, KW, C, F],
+                trainable: true,
+            },
+            WeightSpec {
+                name: "bias",
+                shape: vec![F],
+                trainable: true,
+            },
+        ]
+    }
+    fn weights(&self) -> &[T] {
+        &self.weights
+    }
+    fn weights_mut(&mut self) -> &mut [T] {
+        &mut self.weights
+    }
+    fn initialize(&mut self, rng: &mut dyn RngCore) {
+        let (kernel, bias) = self.weights.split_at_mut(Self::KERNEL);
+        // Keras's fans for a (kh, kw, in, out) kernel: receptive field times in / out.
+        self.init.fill(kernel, KH * KW * C, KH * KW * F, rng);
+        bias.iter_mut().for_each(|b| *b = T::zero());
+    }
+    /// The unrolled patches, then (for softmax or sigmoid outputs) the logits.
+    fn cache_len(&self, batch: usize) -> usize {
+        let logits = if self.activation.logits_kind().is_some() {
+            batch * OH * OW * F
+        } else {
+            0
+        };
+        batch * OH * OW * Self::PATCH + logits
+    }
+    fn forward(&self, x: &[T], y: &mut [T], cache: &mut [T], mode: Mode<'_>) {
+        let batch = x.len() / (H * W * C);
+        let rows = batch * OH * OW;
+        let mut scratch = Vec::new();
+        let (patches, logits) = if matches!(mode, Mode::Predict) {
+            scratch.resize(rows * Self::PATCH, T::zero());
+            (scratch.as_mut_slice(), None)
+        } else {
+            let (p, l) = cache.split_at_mut(rows * Self::PATCH);
+            (p, Some(l))
+        };
+        Self::im2col(x, patches);
+        let (kernel, bias) = self.weights.split_at(Self::KERNEL);
+        gemm(
+            T::one(),
+            Mat::rows(patches, rows, Self::PATCH),
+            Mat::rows(kernel, Self::PATCH, F),
+            T::zero(),
+            y,
+        );
+        for row in y.chunks_exact_mut(F) {
+            row.iter_mut().zip(bias).for_each(|(v, &b)| *v += b);
+        }
+        if let Some(logits) = logits.filter(|l| !l.is_empty()) {
+            logits.copy_from_slice(y);
+        }
+        y.chunks_exact_mut(F)
+            .for_each(|row| self.activation.forward(row));
+    }
+    fn logits<'a>(&self, x: &'a [T], cache: &'a [T]) -> Option<Logits<'a, T>> {
+        let kind = self.activation.logits_kind()?;
+        let batch = x.len() / (H * W * C);
+        Some(Logits {
+            kind,
+            values: &cache[batch * OH * OW * Self::PATCH..],
+        })
+    }
+    fn backward(
+        &self,
+        x: &[T],
+        y: &[T],
+        cache: &[T],
+        upstream: Upstream<'_, T>,
+        dx: Option<&mut [T]>,
+        grad: &mut [T],
+    ) {
+        let batch = x.len() / (H * W * C);
+        let rows = batch * OH * OW;
+        let dz: &[T] = match upstream {
+            Upstream::Logits(dz) => dz,
+            Upstream::Output(dy) => {
+                for (d, y) in dy.chunks_exact_mut(F).zip(y.chunks_exact(F)) {
+                    self.activation.backward(y, d);
+                }
+                dy
+            }
+        };
+        let patches = &cache[..rows * Self::PATCH];
+        let (g_kernel, g_bias) = grad.split_at_mut(Self::KERNEL);
+        // dK = patchesᵀ · dz, db = column sums of dz, d(patches) = dz · Kᵀ folded back by col2im.
+        gemm(
+            T::one(),
+            Mat::transposed(patches, rows, Self::PATCH),
+            Mat::rows(dz, rows, F),
+            T::zero(),
+            g_kernel,
+        );
+        g_bias.iter_mut().for_each(|g| *g = T::zero());
+        for row in dz.chunks_exact(F) {
+            g_bias.iter_mut().zip(row).for_each(|(g, &d)| *g += d);
+        }
+        if let Some(dx) = dx {
+            let mut d_patches = vec![T::zero(); rows * Self::PATCH];
+            let kernel = &self.weights[..Self::KERNEL];
+            gemm(
+                T::one(),
+                Mat::rows(dz, rows, F),
+                Mat::transposed(kernel, Self::PATCH, F),
+                T::zero(),
+                &mut d_patches,
+            );
+            Self::col2im(&d_patches, dx);
+        }
+    }
+    fn penalty(&self) -> T {
+        self.regularizer.penalty(&self.weights[..Self::KERNEL])
+    }
+    fn add_penalty_gradient(&self, grad: &mut [T]) {
+        self.regularizer
+            .add_gradient(&self.weights[..Self::KERNEL], &mut grad[..Self::KERNEL]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::gradient_check::check_layer;
+    use super::*;
+    use crate::activation::{Linear, Relu, Softmax, Tanh};
+
+    type Cv<
+        const H: usize,
+        const W: usize,
+        const C: usize,
+        const F: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PT: usize,
+        const PL: usize,
+        const OH: usize,
+        const OW: usize,
+        A,
+    > = Conv2D<f64, H, W, C, F, KH, KW, SH, SW, PT, PL, OH, OW, A>;
+
+    fn new<
+        L: Activation,
+        const H: usize,
+        const W: usize,
+        const C: usize,
+        const F: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PT: usize,
+        const PL: usize,
+        const OH: usize,
+        const OW: usize,
+    >(
+        act: L,
+    ) -> Cv<H, W, C, F, KH, KW, SH, SW, PT, PL, OH, OW, L> {
+        Conv2D::new(act, Initializer::GlorotUniform, Regularizer::NONE)
+    }
+
+    #[test]
+    fn every_stride_and_padding_passes_the_gradient_check() {
+        // valid, stride 1
+        check_layer(
+            &mut new::<Linear, 5, 5, 2, 3, 3, 3, 1, 1, 0, 0, 3, 3>(Linear),
+            2,
+        );
+        // same, stride 1: 5x5 -> 5x5, pad 1 each side
+        check_layer(
+            &mut new::<Tanh, 5, 5, 2, 3, 3, 3, 1, 1, 1, 1, 5, 5>(Tanh),
+            2,
+        );
+        // valid, stride 2, rectangular kernel: (6-2)/2+1 = 3, (7-3)/2+1 = 3
+        check_layer(
+            &mut new::<Relu, 6, 7, 1, 2, 2, 3, 2, 2, 0, 0, 3, 3>(Relu),
+            2,
+        );
+        // same, stride 2 on odd sizes: 5 -> 3 (pad total 2: 1 top), 6 -> 3 (pad total 1: 0 left)
+        check_layer(
+            &mut new::<Linear, 5, 6, 2, 2, 3, 3, 2, 2, 1, 0, 3, 3>(Linear),
+            2,
+        );
+        // same, unequal strides (1, 3) with a (2, 4) kernel: 4x7 -> 4x3
+        check_layer(
+            &mut new::<Softmax, 4, 7, 1, 3, 2, 4, 1, 3, 0, 1, 4, 3>(Softmax),
+            2,
+        );
+    }
+
+    #[test]
+    fn forward_is_keras_cross_correlation() {
+        // One 3x3 single-channel image, one 2x2 filter: y[i, j] = sum x[i+u, j+v] * k[u, v] + b.
+        let mut conv = new::<Linear, 3, 3, 1, 1, 2, 2, 1, 1, 0, 0, 2, 2>(Linear);
+        conv.weights_mut()
+            .copy_from_slice(&[1.0, 2.0, 3.0, 4.0, 0.5]);
+        let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+        let mut y = [0.0; 4];
+        conv.forward(&x, &mut y, &mut [], Mode::Predict);
+        let at = |i: usize, j: usize| {
+            x[i * 3 + j]
+                + 2.0 * x[i * 3 + j + 1]
+                + 3.0 * x[(i + 1) * 3 + j]
+                + 4.0 * x[(i + 1) * 3 + j + 1]
+                + 0.5
+        };
+        assert_eq!(y, [at(0, 0), at(0, 1), at(1, 0), at(1, 1)]);
+    }
+}
