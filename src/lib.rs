@@ -28,9 +28,13 @@
 //!
 //! `Input<N>`, `Input<H, W>` or `Input<H, W, C>` first, then any of `Flatten`,
 //! `Dense<UNITS>` / `Dense<UNITS, ACT>` (options `init = GlorotUniform | GlorotNormal |
-//! HeNormal | HeUniform | LecunNormal | Zeros`, `l1 = x`, `l2 = x`), `Dropout<RATE>`, and the
-//! activation layers `Relu`, `LeakyRelu<ALPHA>` (0.3), `Elu<ALPHA>` (1.0), `Sigmoid`, `Tanh`,
-//! `Softmax`, `Linear`.
+//! HeNormal | HeUniform | LecunNormal | Zeros`, `l1 = x`, `l2 = x`), `Dropout<RATE>`,
+//! `Conv2D<FILTERS, K>` / `Conv2D<FILTERS, K, ACT>` with `K` = `k` or `(kh, kw)` (options
+//! `stride = s | (sh, sw)`, `padding = Valid | Same` with TensorFlow's rule, `init`, `l1`,
+//! `l2`), `MaxPool2D<P>` and `AvgPool2D<P>` (options `stride`, default `P`, and `padding`),
+//! `BatchNorm` (options `momentum = 0.99`, `epsilon = 0.001`), and the activation layers
+//! `Relu`, `LeakyRelu<ALPHA>` (0.3), `Elu<ALPHA>` (1.0), `Sigmoid`, `Tanh`, `Softmax`,
+//! `Linear`. Images are channels last: `Input<H, W, C>`.
 //!
 //! ## Element types
 //!
@@ -57,14 +61,21 @@ pub use nn_macros::model;
 /// Everything a typical program needs: `use typed_nn::prelude::*;`.
 pub mod prelude {
     pub use crate::activation::{Elu, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh};
-    pub use crate::data::{load_mnist, one_hot, read_idx, MnistData};
-    pub use crate::layers::{Dense, Dropout, Flatten, Layer};
+    pub use crate::confusion::{
+        classification_report, confusion_matrix, ClassificationReport, ConfusionMatrix,
+    };
+    pub use crate::data::{load_mnist, one_hot, read_idx, ImageAugmentation, MnistData};
+    pub use crate::layers::{
+        AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D,
+    };
     pub use crate::loss::{
         BinaryCrossentropy, CategoricalCrossentropy, Loss, MeanAbsoluteError, MeanSquaredError,
         SparseCategoricalCrossentropy,
     };
     pub use crate::metrics::Metric;
     pub use crate::optim::{Adagrad, Adam, LearningRate, Optimizer, RmsProp, Sgd};
-    pub use crate::train::{Callback, Control, Fit, History, Logs, Verbosity};
+    pub use crate::train::{
+        Callback, Control, Fit, History, LearningRateScheduler, Logs, Verbosity,
+    };
     pub use crate::{model, Error, Float, Initializer, Model, Regularizer, Scores, Tensor};
 }

@@ -13,6 +13,11 @@ model! {
     #[derive(Clone)]
     struct SigmoidNet { Input<3> => Dense<4, Relu, l2 = 0.05> => Dense<2, Sigmoid, l1 = 0.01> }
     #[derive(Clone)]
+    struct ConvNet {
+        Input<5, 6, 2> => Conv2D<3, (2, 3), Tanh, stride = (2, 1), padding = Same> => MaxPool2D<2, stride = 1>
+            => Conv2D<2, 2, Elu> => AvgPool2D<2, padding = Same> => Flatten => Dense<3, Softmax>
+    }
+    #[derive(Clone)]
     struct RegressionNet { Input<2, 2> => Flatten => Dense<6, Elu<0.7>, l1 = 0.02, l2 = 0.03> => Dense<2> }
 }
 
@@ -111,4 +116,26 @@ fn regression_with_mse_mae_and_l1_l2() {
     let ys = [[0.5, -1.0], [1.5, 0.25], [-0.3, 0.8]];
     check(RegressionNet::<f64>::new(8), &xs, &ys, &MeanSquaredError);
     check(RegressionNet::<f64>::new(9), &xs, &ys, &MeanAbsoluteError);
+}
+
+#[test]
+fn convolutions_and_poolings_inside_a_model() {
+    let xs: Vec<[[[f64; 2]; 6]; 5]> = (0..3)
+        .map(|s| {
+            std::array::from_fn(|r| {
+                std::array::from_fn(|c| {
+                    [
+                        ((r * 6 + c + s) % 5) as f64 / 4.0 - 0.5,
+                        ((r + 2 * c * s) % 7) as f64 / 6.0,
+                    ]
+                })
+            })
+        })
+        .collect();
+    check(
+        ConvNet::<f64>::new(10),
+        &xs,
+        &[0usize, 2, 1],
+        &SparseCategoricalCrossentropy,
+    );
 }

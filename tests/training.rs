@@ -281,3 +281,27 @@ fn evaluate_matches_the_mean_of_per_sample_losses_across_chunks() {
         .count();
     assert_eq!(all.accuracy().unwrap(), hits as f32 / 1000.0);
 }
+
+#[test]
+fn the_learning_rate_scheduler_sets_the_rate_before_each_epoch_and_logs_it() {
+    let (x, y) = blobs(30);
+    let mut net = Plain::new(3);
+    let mut seen = Vec::new();
+    let history = net
+        .fit(
+            &x,
+            &y,
+            quiet(Fit::new(SparseCategoricalCrossentropy, Sgd::new(0.5)))
+                .epochs(3)
+                .callback(LearningRateScheduler::new(|epoch, lr| {
+                    seen.push(lr);
+                    0.1 / (epoch + 1) as f64
+                })),
+        )
+        .unwrap();
+    assert_eq!(seen, [0.5, 0.1, 0.05]);
+    assert_eq!(
+        history.get("learning_rate"),
+        Some(&[0.1, 0.05, 0.1 / 3.0][..])
+    );
+}

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod activation;
+pub mod confusion;
 pub mod data;
 mod error;
 mod float;
@@ -26,7 +27,10 @@ pub mod threads;
 pub mod train;
 
 pub use activation::{Activation, Elu, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh};
-pub use data::{load_mnist, one_hot, read_idx, MnistData};
+pub use confusion::{
+    classification_report, confusion_matrix, ClassificationReport, ConfusionMatrix,
+};
+pub use data::{load_mnist, one_hot, read_idx, ImageAugmentation, MnistData};
 pub use error::{Error, Result};
 pub use float::Float;
 pub use init::Initializer;
@@ -41,4 +45,4 @@ pub use optim::{Adagrad, Adam, LearningRate, Optimizer, RmsProp, Sgd};
 pub use regularizer::Regularizer;
 pub use summary::LayerInfo;
 pub use tensor::Tensor;
-pub use train::{Callback, Control, Fit, History, Logs, Verbosity};
+pub use train::{Callback, Control, Fit, History, LearningRateScheduler, Logs, Verbosity};

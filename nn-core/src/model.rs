@@ -210,6 +210,14 @@ pub trait Model: Sized + Send + Sync {
         outputs
     }
 
+    /// The most likely class of each sample (the argmax of its output, first on ties).
+    fn predict_classes(&self, xs: &[Self::Input]) -> Vec<usize> {
+        self.predict_batch(xs)
+            .iter()
+            .map(|y| crate::metrics::argmax(y.as_flat()))
+            .collect()
+    }
+
     /// All weights in Keras's `model.get_weights()` order, each array in C order, flattened.
     fn get_weights(&self) -> Vec<Self::Scalar> {
         self.with_layers(|layers| {
@@ -406,6 +414,9 @@ impl<M: Model> WeightAccess for M {
 impl<M: Model> Trainee<M::Scalar> for M {
     fn input_size(&self) -> usize {
         M::Input::SIZE
+    }
+    fn input_shape(&self) -> &'static [usize] {
+        M::Input::SHAPE
     }
     fn step(
         &mut self,

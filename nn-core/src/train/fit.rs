@@ -9,6 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use super::callback::{Callback, Control, Logs, WeightAccess};
 use super::history::History;
 use super::progress::{Progress, Verbosity};
+use crate::data::ImageAugmentation;
 use crate::loss::{LossFn, Targets};
 use crate::metrics::{Metric, MetricState};
 use crate::optim::Optimizer;
@@ -34,6 +35,7 @@ pub struct Fit<'a, L, O, V = NoValidation> {
     pub(crate) metrics: Vec<Metric>,
     pub(crate) callbacks: Vec<Box<dyn Callback + 'a>>,
     pub(crate) verbosity: Verbosity,
+    pub(crate) augmentation: Option<ImageAugmentation>,
 }
 
 /// No separate validation data (the default; `validation_split` may still carve some out).
@@ -84,6 +86,7 @@ impl<'a, L, O> Fit<'a, L, O, NoValidation> {
             metrics: Vec::new(),
             callbacks: Vec::new(),
             verbosity: Verbosity::Auto,
+            augmentation: None,
         }
     }
 }
@@ -122,6 +125,7 @@ impl<'a, L, O, V> Fit<'a, L, O, V> {
             metrics: self.metrics,
             callbacks: self.callbacks,
             verbosity: self.verbosity,
+            augmentation: self.augmentation,
         }
     }
     /// Whether to draw a fresh permutation of the training data every epoch (default true).
@@ -149,6 +153,13 @@ impl<'a, L, O, V> Fit<'a, L, O, V> {
     /// Adds one callback.
     pub fn callback(mut self, callback: impl Callback + 'a) -> Self {
         self.callbacks.push(Box::new(callback));
+        self
+    }
+    /// Randomly transforms every training image of every batch (Keras's
+    /// `ImageDataGenerator`); validation data is left as it is. Needs `(H, W)` or
+    /// `(H, W, C)` inputs.
+    pub fn augment(mut self, augmentation: ImageAugmentation) -> Self {
+        self.augmentation = Some(augmentation);
         self
     }
     /// How much to print: `0` nothing, `1` a bar on a terminal (the default), `2` a line per epoch.
@@ -198,6 +209,8 @@ impl<C: Callback + ?Sized> Callback for &mut C {
 pub(crate) trait Trainee<T: Float>: WeightAccess {
     /// Elements per input sample.
     fn input_size(&self) -> usize;
+    /// The shape of an input sample.
+    fn input_shape(&self) -> &'static [usize];
     /// One optimizer step; returns the pre-update loss (with penalties) and adds the step's
     /// training-mode outputs to `metrics`.
     fn step(
@@ -315,14 +328,27 @@ pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
         ));
     }
     let x_train = &data.x[..n_train * width];
+    let image = match (settings.augmentation, model.input_shape()) {
+        (None, _) => None,
+        (Some(aug), &[h, w]) => Some((aug, (h, w, 1))),
+        (Some(aug), &[h, w, c]) => Some((aug, (h, w, c))),
+        (Some(_), shape) => {
+            return Err(Error::InvalidConfig(format!(
+                "image augmentation needs (H, W) or (H, W, C) inputs, the model takes {shape:?}"
+            )))
+        }
+    };
 
-    let mut shuffle_rng = ChaCha8Rng::seed_from_u64(match settings.seed {
+    let seed = match settings.seed {
         Some(seed) => {
             model.reseed(seed);
             seed
         }
         None => model.next_seed(),
-    });
+    };
+    let mut shuffle_rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut augment_rng = ChaCha8Rng::seed_from_u64(seed);
+    augment_rng.set_stream(1);
     let loss: &dyn LossFn<T> = &settings.loss;
     let optimizer = &mut settings.optimizer;
     let callbacks = &mut settings.callbacks;
@@ -374,6 +400,11 @@ pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
             indices
                 .iter()
                 .for_each(|&i| x_batch.extend_from_slice(&x_train[i * width..(i + 1) * width]));
+            if let Some((aug, dims)) = &image {
+                x_batch
+                    .chunks_exact_mut(width)
+                    .for_each(|img| aug.apply(img, *dims, &mut augment_rng));
+            }
             t_batch.gather(&train_targets, indices);
             let batch_loss = model.step(
                 &mut *optimizer,
