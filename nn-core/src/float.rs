@@ -35,6 +35,12 @@ pub trait Float:
     /// Widens to `f64` (for logs, metrics and reports).
     fn as_f64(self) -> f64;
 
+    /// Appends the little-endian bytes (safetensors' byte order).
+    fn write_le(self, out: &mut Vec<u8>);
+
+    /// Reads a value from `size_of::<Self>()` little-endian bytes.
+    fn read_le(bytes: &[u8]) -> Self;
+
     /// `C = alpha * A * B + beta * C` on strided matrices; see [`crate::kernels::gemm`].
     ///
     /// # Safety
@@ -60,6 +66,14 @@ impl Float for f32 {
     fn as_f64(self) -> f64 {
         self as f64
     }
+    fn write_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn read_le(bytes: &[u8]) -> Self {
+        let mut b = [0u8; std::mem::size_of::<f32>()];
+        b.copy_from_slice(bytes);
+        f32::from_le_bytes(b)
+    }
     unsafe fn gemm_raw(
         m: usize,
         k: usize,
@@ -83,6 +97,14 @@ impl Float for f64 {
     }
     fn as_f64(self) -> f64 {
         self
+    }
+    fn write_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn read_le(bytes: &[u8]) -> Self {
+        let mut b = [0u8; std::mem::size_of::<f64>()];
+        b.copy_from_slice(bytes);
+        f64::from_le_bytes(b)
     }
     unsafe fn gemm_raw(
         m: usize,

@@ -13,6 +13,7 @@ pub mod data;
 mod error;
 mod float;
 pub mod init;
+pub mod io;
 pub mod kernels;
 pub mod layers;
 pub mod loss;

@@ -251,6 +251,30 @@ pub trait Model: Sized + Send + Sync {
         Ok(())
     }
 
+    /// Saves the weights as a safetensors file (one tensor per Keras weight, named
+    /// `layer/weight`), atomically: a crash mid-save leaves any previous file intact.
+    fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), Error> {
+        self.with_layers(|layers| {
+            crate::io::save_layers(path.as_ref(), Self::NAME, Self::layer_info(), layers)
+        })
+    }
+
+    /// A model with the weights of a file written by [`Model::save`] (or by the Keras
+    /// export tool). Names, shapes and dtype are checked against this model; any mismatch is
+    /// an error naming the first offending tensor.
+    fn load(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
+        let mut model = Self::new(0);
+        model.load_weights(path)?;
+        Ok(model)
+    }
+
+    /// Replaces this model's weights with a file's, all or nothing.
+    fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), Error> {
+        self.with_layers_mut(|layers, _| {
+            crate::io::load_layers(path.as_ref(), Self::layer_info(), layers)
+        })
+    }
+
     /// The trainable weight count.
     fn trainable_params(&self) -> usize {
         self.with_layers(|layers| layers.iter().map(|l| l.trainable_len()).sum())
@@ -404,6 +428,9 @@ fn last_axis<M: Model>() -> usize {
 impl<M: Model> WeightAccess for M {
     fn weights_f64(&self) -> Vec<f64> {
         self.get_weights().iter().map(|w| w.as_f64()).collect()
+    }
+    fn save_to(&self, path: &std::path::Path) -> Result<(), Error> {
+        self.save(path)
     }
     fn set_weights_f64(&mut self, weights: &[f64]) -> Result<(), Error> {
         let w: Vec<M::Scalar> = weights.iter().map(|&v| M::Scalar::of(v)).collect();

@@ -260,6 +260,12 @@ pub fn model(def: &ModelDef, graph: &Graph) -> syn::Result<TokenStream> {
             pub fn new(seed: u64) -> Self {
                 <Self as ::typed_nn::Model>::new(seed)
             }
+
+            /// An `f32` model with the weights of a safetensors file written by `save`;
+            /// names, shapes and dtype are checked, and a mismatch is an error.
+            pub fn load(path: impl ::core::convert::AsRef<::std::path::Path>) -> ::core::result::Result<Self, ::typed_nn::Error> {
+                <Self as ::typed_nn::Model>::load(path)
+            }
         }
 
         impl<T: ::typed_nn::Float> ::typed_nn::Model for #name<T> {

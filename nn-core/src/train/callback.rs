@@ -16,6 +16,8 @@ pub trait WeightAccess {
     fn weights_f64(&self) -> Vec<f64>;
     /// Replaces all weights; a wrong length is an error.
     fn set_weights_f64(&mut self, weights: &[f64]) -> Result<(), Error>;
+    /// Saves the model (see `Model::save`).
+    fn save_to(&self, path: &std::path::Path) -> Result<(), Error>;
 }
 
 /// What a callback may do to the training run it is called from.
@@ -53,6 +55,10 @@ impl Control<'_> {
     /// Replaces the model's weights.
     pub fn set_weights(&mut self, weights: &[f64]) -> Result<(), Error> {
         self.model.set_weights_f64(weights)
+    }
+    /// Saves the model to a safetensors file, atomically.
+    pub fn save(&self, path: &std::path::Path) -> Result<(), Error> {
+        self.model.save_to(path)
     }
 }
 

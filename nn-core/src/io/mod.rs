@@ -1,0 +1,8 @@
+//! Saving and loading models: safetensors files and atomic writes.
+
+mod atomic;
+mod safetensors;
+
+pub use atomic::write_atomic;
+pub use safetensors::tensor_name;
+pub(crate) use safetensors::{load_layers, save_layers};
