@@ -39,7 +39,7 @@ pub(crate) fn save_layers<T: Float>(
         for spec in layer.weight_specs() {
             let values = &layer.weights()[offset..offset + spec.len()];
             offset += spec.len();
-            let mut bytes = Vec::with_capacity(values.len() * std::mem::size_of::<T>());
+            let mut bytes = Vec::with_capacity(std::mem::size_of_val(values));
             values.iter().for_each(|v| v.write_le(&mut bytes));
             entries.push((tensor_name(info.name, spec.name), spec.shape, bytes));
         }
