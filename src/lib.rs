@@ -75,7 +75,8 @@ pub mod prelude {
     pub use crate::metrics::Metric;
     pub use crate::optim::{Adagrad, Adam, LearningRate, Optimizer, RmsProp, Sgd};
     pub use crate::train::{
-        Callback, Control, Fit, History, LearningRateScheduler, Logs, Verbosity,
+        Callback, Control, CsvLogger, EarlyStopping, Fit, History, LearningRateScheduler, Logs,
+        ModelCheckpoint, MonitorMode, ReduceLROnPlateau, TerminateOnNaN, Verbosity,
     };
     pub use crate::{model, Error, Float, Initializer, Model, Regularizer, Scores, Tensor};
 }

@@ -305,3 +305,67 @@ fn the_learning_rate_scheduler_sets_the_rate_before_each_epoch_and_logs_it() {
         Some(&[0.1, 0.05, 0.1 / 3.0][..])
     );
 }
+
+/// Records the weights at every epoch end.
+struct Snapshots(Vec<Vec<f64>>);
+
+impl Callback for Snapshots {
+    fn on_epoch_end(&mut self, _epoch: usize, _logs: &mut Logs, control: &mut Control<'_>) {
+        self.0.push(control.weights());
+    }
+}
+
+#[test]
+fn early_stopping_restores_the_best_epochs_weights_through_fit() {
+    let (x, y) = blobs(60);
+    let mut net = Blobs::new(4);
+    let mut snapshots = Snapshots(Vec::new());
+    let mut stopper = EarlyStopping::new().patience(3).restore_best_weights(true);
+    // A large learning rate makes the validation loss jump around.
+    let history = net
+        .fit(
+            &x,
+            &y,
+            quiet(Fit::new(SparseCategoricalCrossentropy, Sgd::new(3.0)))
+                .epochs(12)
+                .batch_size(8)
+                .validation_split(0.3)
+                .seed(2)
+                .callback(&mut snapshots)
+                .callback(&mut stopper),
+        )
+        .unwrap();
+    let val = history.val_loss();
+    let best = (0..val.len())
+        .min_by(|&a, &b| val[a].total_cmp(&val[b]))
+        .unwrap();
+    assert_eq!(stopper.best_epoch(), Some(best));
+    assert!(
+        best + 1 < val.len(),
+        "the run should go past its best epoch: {val:?}"
+    );
+    let restored: Vec<f64> = net.get_weights().iter().map(|&w| w as f64).collect();
+    assert_eq!(restored, snapshots.0[best]);
+}
+
+#[test]
+fn a_failing_checkpoint_save_makes_fit_return_the_error() {
+    let (x, y) = blobs(12);
+    let mut net = Plain::new(1);
+    let err = net
+        .fit(
+            &x,
+            &y,
+            quiet(Fit::new(SparseCategoricalCrossentropy, Sgd::new(0.1)))
+                .epochs(3)
+                .callback(ModelCheckpoint::new(
+                    "/nonexistent-dir/ckpt-{epoch}.safetensors",
+                )),
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("/nonexistent-dir/ckpt-1.safetensors"),
+        "{err}"
+    );
+}

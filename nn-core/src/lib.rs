@@ -46,4 +46,7 @@ pub use optim::{Adagrad, Adam, LearningRate, Optimizer, RmsProp, Sgd};
 pub use regularizer::Regularizer;
 pub use summary::LayerInfo;
 pub use tensor::Tensor;
-pub use train::{Callback, Control, Fit, History, LearningRateScheduler, Logs, Verbosity};
+pub use train::{
+    Callback, Control, CsvLogger, EarlyStopping, Fit, History, LearningRateScheduler, Logs,
+    ModelCheckpoint, MonitorMode, ReduceLROnPlateau, TerminateOnNaN, Verbosity,
+};

@@ -23,6 +23,7 @@ pub trait WeightAccess {
 /// What a callback may do to the training run it is called from.
 pub struct Control<'a> {
     pub(crate) stop: bool,
+    pub(crate) error: Option<Error>,
     pub(crate) optimizer: &'a mut dyn LearningRate,
     pub(crate) model: &'a mut dyn WeightAccess,
 }
@@ -31,6 +32,11 @@ impl Control<'_> {
     /// Asks `fit` to stop after the current epoch (Keras's `model.stop_training = True`).
     pub fn stop_training(&mut self) {
         self.stop = true;
+    }
+    /// Stops training with an error, which `fit` returns (a failed save, a bad setting).
+    pub fn fail(&mut self, error: Error) {
+        self.stop = true;
+        self.error.get_or_insert(error);
     }
     /// Whether some callback asked to stop.
     pub fn is_stopping(&self) -> bool {

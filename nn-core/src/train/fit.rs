@@ -296,6 +296,31 @@ impl<T: Float> TargetBatch<T> {
     }
 }
 
+/// Calls `hook` on every callback in order with a fresh [`Control`], then folds the requests
+/// to stop and the first error into `stop` and `failure`.
+fn notify<T: Float>(
+    callbacks: &mut [Box<dyn Callback + '_>],
+    optimizer: &mut dyn Optimizer<T>,
+    model: &mut dyn Trainee<T>,
+    stop: &mut bool,
+    failure: &mut Option<Error>,
+    mut hook: impl FnMut(&mut dyn Callback, &mut Control<'_>),
+) {
+    for cb in callbacks.iter_mut() {
+        let mut control = Control {
+            stop: *stop,
+            error: None,
+            optimizer: &mut *optimizer,
+            model: &mut *model,
+        };
+        hook(cb.as_mut(), &mut control);
+        *stop = control.stop;
+        if let Some(e) = control.error {
+            failure.get_or_insert(e);
+        }
+    }
+}
+
 /// Keras's `fit` loop over flat data; see [`crate::Model::fit`].
 pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
     model: &mut dyn Trainee<T>,
@@ -359,31 +384,29 @@ pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
     let mut t_batch = TargetBatch::new(&train_targets, n_train);
     let batches = n_train.div_ceil(settings.batch_size);
 
-    macro_rules! control {
-        ($stop:expr) => {
-            Control {
-                stop: $stop,
-                optimizer: &mut *optimizer,
-                model: &mut *model,
-            }
-        };
-    }
     let mut stop = false;
-    for cb in callbacks.iter_mut() {
-        let mut c = control!(stop);
-        cb.on_train_begin(&mut c);
-        stop = c.stop;
-    }
+    let mut failure: Option<Error> = None;
+    notify(
+        callbacks,
+        &mut *optimizer,
+        &mut *model,
+        &mut stop,
+        &mut failure,
+        |cb, c| cb.on_train_begin(c),
+    );
     for epoch in 0..settings.epochs {
         if stop {
             break;
         }
         let started = Instant::now();
-        for cb in callbacks.iter_mut() {
-            let mut c = control!(stop);
-            cb.on_epoch_begin(epoch, &mut c);
-            stop = c.stop;
-        }
+        notify(
+            callbacks,
+            &mut *optimizer,
+            &mut *model,
+            &mut stop,
+            &mut failure,
+            |cb, c| cb.on_epoch_begin(epoch, c),
+        );
         if settings.shuffle {
             order.shuffle(&mut shuffle_rng);
         }
@@ -419,11 +442,14 @@ pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
             metrics.iter().for_each(|m| {
                 logs.insert(m.metric.name().into(), m.value());
             });
-            for cb in callbacks.iter_mut() {
-                let mut c = control!(stop);
-                cb.on_train_batch_end(b, &logs, &mut c);
-                stop = c.stop;
-            }
+            notify(
+                callbacks,
+                &mut *optimizer,
+                &mut *model,
+                &mut stop,
+                &mut failure,
+                |cb, c| cb.on_train_batch_end(b, &logs, c),
+            );
             progress.batch_done(&logs);
             if stop {
                 break;
@@ -441,19 +467,28 @@ pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
                 logs.insert(format!("val_{}", m.metric.name()), m.value());
             });
         }
-        for cb in callbacks.iter_mut() {
-            let mut c = control!(stop);
-            cb.on_epoch_end(epoch, &mut logs, &mut c);
-            stop = c.stop;
-        }
+        notify(
+            callbacks,
+            &mut *optimizer,
+            &mut *model,
+            &mut stop,
+            &mut failure,
+            |cb, c| cb.on_epoch_end(epoch, &mut logs, c),
+        );
         let seconds = started.elapsed().as_secs_f64();
         history.record(&logs, seconds);
         progress.end_epoch(epoch, settings.epochs, batches, seconds, &logs);
     }
-    for cb in callbacks.iter_mut() {
-        let mut c = control!(stop);
-        cb.on_train_end(&mut c);
-        stop = c.stop;
+    notify(
+        callbacks,
+        &mut *optimizer,
+        &mut *model,
+        &mut stop,
+        &mut failure,
+        |cb, c| cb.on_train_end(c),
+    );
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(history),
     }
-    Ok(history)
 }

@@ -1,7 +1,7 @@
 //! `LearningRateScheduler`: sets the learning rate before every epoch from a function of the
 //! epoch and the current rate (Keras's callback of the same name).
 
-use super::callback::{Callback, Control, Logs};
+use crate::train::{Callback, Control, Logs};
 
 /// Calls `schedule(epoch, current_lr)` (epoch from 0) at the start of every epoch and makes
 /// the result the optimizer's learning rate; logs it as `learning_rate` at the epoch's end.

@@ -1,0 +1,20 @@
+//! Keras's built-in callbacks, each in its own file, with Keras's decision rules.
+
+mod csv_logger;
+mod early_stopping;
+mod lr_scheduler;
+mod model_checkpoint;
+mod monitor;
+mod reduce_lr;
+mod terminate_on_nan;
+
+pub use csv_logger::CsvLogger;
+pub use early_stopping::EarlyStopping;
+pub use lr_scheduler::LearningRateScheduler;
+pub use model_checkpoint::ModelCheckpoint;
+pub use monitor::MonitorMode;
+pub use reduce_lr::ReduceLROnPlateau;
+pub use terminate_on_nan::TerminateOnNaN;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,243 @@
+//! Decision logic of the built-in callbacks, driven with scripted logs as Keras's own tests
+//! do, against the examples in Keras's documentation and source.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::optim::{LearningRate, Sgd};
+use crate::train::{Callback, Control, Logs, WeightAccess};
+use crate::Error;
+
+/// A stand-in model: its weights, and the paths it was saved to.
+#[derive(Default)]
+struct Fake {
+    weights: Vec<f64>,
+    saved: Vec<PathBuf>,
+}
+
+impl WeightAccess for Fake {
+    fn weights_f64(&self) -> Vec<f64> {
+        self.weights.clone()
+    }
+    fn set_weights_f64(&mut self, weights: &[f64]) -> Result<(), Error> {
+        self.weights = weights.to_vec();
+        Ok(())
+    }
+    fn save_to(&self, path: &Path) -> Result<(), Error> {
+        let _ = path;
+        Ok(())
+    }
+}
+
+/// Runs `cb` over epochs whose `key` takes `values`; the model's weight is the epoch index.
+/// Returns the epochs run, the learning rates at each epoch end, and the final weight.
+fn drive(
+    cb: &mut dyn Callback,
+    key: &str,
+    values: &[f64],
+) -> (usize, Vec<f64>, f64, Option<Error>) {
+    let mut model = Fake {
+        weights: vec![-1.0],
+        saved: vec![],
+    };
+    let mut opt: Sgd<f32> = Sgd::new(1.0);
+    let mut rates = Vec::new();
+    let mut stop = false;
+    let mut error = None;
+    let run = |stop: &mut bool,
+               error: &mut Option<Error>,
+               model: &mut Fake,
+               opt: &mut Sgd<f32>,
+               f: &mut dyn FnMut(&mut Control<'_>)| {
+        let mut c = Control {
+            stop: *stop,
+            error: None,
+            optimizer: opt,
+            model,
+        };
+        f(&mut c);
+        *stop = c.stop;
+        if c.error.is_some() {
+            *error = c.error;
+        }
+    };
+    run(&mut stop, &mut error, &mut model, &mut opt, &mut |c| {
+        cb.on_train_begin(c)
+    });
+    let mut epochs = 0;
+    for (epoch, &v) in values.iter().enumerate() {
+        if stop {
+            break;
+        }
+        model.weights = vec![epoch as f64];
+        let mut logs = Logs::from([(key.to_string(), v)]);
+        run(&mut stop, &mut error, &mut model, &mut opt, &mut |c| {
+            cb.on_epoch_end(epoch, &mut logs, c)
+        });
+        rates.push(opt.learning_rate());
+        epochs += 1;
+    }
+    run(&mut stop, &mut error, &mut model, &mut opt, &mut |c| {
+        cb.on_train_end(c)
+    });
+    let _ = &model.saved;
+    (epochs, rates, model.weights[0], error)
+}
+
+#[test]
+fn early_stopping_counts_patience_like_keras() {
+    // patience 0: stops at the first epoch that does not improve.
+    let mut es = EarlyStopping::new();
+    assert_eq!(drive(&mut es, "val_loss", &[1.0, 0.9, 0.95, 0.5]).0, 3);
+    assert_eq!(es.stopped_epoch(), Some(2));
+    // patience 2: after two non-improving epochs in a row; an improvement resets the count.
+    let mut es = EarlyStopping::new().patience(2);
+    assert_eq!(
+        drive(&mut es, "val_loss", &[1.0, 1.1, 0.9, 1.0, 1.0, 0.1]).0,
+        5
+    );
+    // min_delta: improvements smaller than it do not count.
+    let mut es = EarlyStopping::new().patience(1).min_delta(0.1);
+    assert_eq!(drive(&mut es, "val_loss", &[1.0, 0.95, 0.5]).0, 2);
+    // accuracy is maximised in auto mode.
+    let mut es = EarlyStopping::new().monitor("val_accuracy");
+    assert_eq!(drive(&mut es, "val_accuracy", &[0.5, 0.6, 0.55, 0.9]).0, 3);
+    // A baseline keeps counting while it is not beaten, even through improvements (but never
+    // stops on an improving epoch): without it, epoch 2 would be only the first miss.
+    let mut es = EarlyStopping::new().patience(2).baseline(0.5);
+    assert_eq!(drive(&mut es, "val_loss", &[0.9, 0.8, 0.85, 0.7]).0, 3);
+    let mut es = EarlyStopping::new().patience(2);
+    assert_eq!(drive(&mut es, "val_loss", &[0.9, 0.8, 0.85, 0.7]).0, 4);
+    // start_from_epoch ignores the early epochs.
+    let mut es = EarlyStopping::new().start_from_epoch(2);
+    assert_eq!(drive(&mut es, "val_loss", &[1.0, 2.0, 3.0, 4.0, 5.0]).0, 4);
+    // A missing key is skipped, not fatal.
+    let mut es = EarlyStopping::new();
+    assert_eq!(drive(&mut es, "loss", &[1.0, 2.0, 3.0]).0, 3);
+}
+
+#[test]
+fn restore_best_weights_applies_when_stopping_and_at_the_last_epoch() {
+    let mut es = EarlyStopping::new().patience(1).restore_best_weights(true);
+    let (epochs, _, weight, _) = drive(&mut es, "val_loss", &[1.0, 0.5, 0.7, 0.8]);
+    assert_eq!((epochs, weight), (3, 1.0), "weights of epoch 1 restored");
+    let mut es = EarlyStopping::new().patience(5).restore_best_weights(true);
+    let (epochs, _, weight, _) = drive(&mut es, "val_loss", &[1.0, 0.2, 0.7]);
+    assert_eq!(
+        (epochs, weight),
+        (3, 1.0),
+        "restored although training ran to the end"
+    );
+    assert_eq!(es.best_epoch(), Some(1));
+}
+
+#[test]
+fn reduce_lr_on_plateau_follows_keras_schedules() {
+    let flat = [1.0; 8];
+    // The epochs (from 0) whose end lowered the rate.
+    let reductions = |cb: &mut ReduceLROnPlateau| {
+        let (_, rates, _, _) = drive(cb, "val_loss", &flat);
+        (0..rates.len())
+            .filter(|&i| rates[i] < if i == 0 { 1.0 } else { rates[i - 1] })
+            .collect::<Vec<_>>()
+    };
+    // Epoch 0 sets the best; with patience 2 a flat metric reduces at epochs 2, 4, 6.
+    assert_eq!(
+        reductions(&mut ReduceLROnPlateau::new().patience(2).factor(0.5)),
+        [2, 4, 6]
+    );
+    assert_eq!(
+        reductions(&mut ReduceLROnPlateau::new().patience(1).cooldown(2).factor(0.5)),
+        [1, 3, 5, 7]
+    );
+    // min_lr bounds the rate.
+    let mut floor = ReduceLROnPlateau::new()
+        .patience(1)
+        .factor(0.1)
+        .min_lr(0.05);
+    let (_, rates, _, _) = drive(&mut floor, "val_loss", &flat);
+    assert!((rates.last().unwrap() - 0.05).abs() < 1e-12);
+    // factor >= 1 is an error.
+    let (_, _, _, err) = drive(&mut ReduceLROnPlateau::new().factor(1.5), "val_loss", &flat);
+    assert!(matches!(err, Some(Error::InvalidConfig(_))));
+}
+
+#[test]
+fn model_checkpoint_saves_best_only_on_strict_improvement() {
+    let mut mc = ModelCheckpoint::new("ckpt-{epoch}.safetensors").save_best_only(true);
+    drive(&mut mc, "val_loss", &[1.0, 0.8, 0.9, 0.7, 0.7]);
+    let saved: Vec<String> = mc.saved().iter().map(|p| p.display().to_string()).collect();
+    assert_eq!(
+        saved,
+        [
+            "ckpt-1.safetensors",
+            "ckpt-2.safetensors",
+            "ckpt-4.safetensors"
+        ]
+    );
+    let mut every = ModelCheckpoint::new("w-{epoch:03d}.safetensors");
+    drive(&mut every, "val_loss", &[1.0, 2.0]);
+    assert_eq!(
+        every.saved(),
+        [
+            PathBuf::from("w-001.safetensors"),
+            PathBuf::from("w-002.safetensors")
+        ]
+    );
+    let mut threshold = ModelCheckpoint::new("t.safetensors")
+        .save_best_only(true)
+        .initial_value_threshold(0.85);
+    drive(&mut threshold, "val_loss", &[1.0, 0.8, 0.9]);
+    assert_eq!(threshold.saved().len(), 1);
+}
+
+#[test]
+fn terminate_on_nan_stops_on_a_non_finite_running_loss() {
+    let mut t = TerminateOnNaN;
+    let mut model = Fake::default();
+    let mut opt: Sgd<f32> = Sgd::new(0.1);
+    let mut c = Control {
+        stop: false,
+        error: None,
+        optimizer: &mut opt,
+        model: &mut model,
+    };
+    t.on_train_batch_end(0, &Logs::from([("loss".to_string(), 0.5)]), &mut c);
+    assert!(!c.is_stopping());
+    t.on_train_batch_end(
+        1,
+        &Logs::from([("loss".to_string(), f64::INFINITY)]),
+        &mut c,
+    );
+    assert!(c.is_stopping());
+}
+
+#[test]
+fn csv_logger_fixes_columns_at_the_first_epoch_and_fills_na() {
+    let path = std::env::temp_dir().join(format!("typed-nn-csv-{}.csv", std::process::id()));
+    let mut log = CsvLogger::new(&path);
+    let mut model = Fake::default();
+    let mut opt: Sgd<f32> = Sgd::new(0.1);
+    let mut c = Control {
+        stop: false,
+        error: None,
+        optimizer: &mut opt,
+        model: &mut model,
+    };
+    log.on_train_begin(&mut c);
+    let mut first = Logs::from([("loss".to_string(), 0.5), ("mae".to_string(), 0.25)]);
+    log.on_epoch_end(0, &mut first, &mut c);
+    let mut second = Logs::from([
+        ("loss".to_string(), 0.4),
+        ("mae".to_string(), 0.2),
+        ("val_loss".to_string(), 0.3),
+    ]);
+    log.on_epoch_end(1, &mut second, &mut c);
+    log.on_train_end(&mut c);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        text,
+        "epoch,loss,mae,val_loss,val_mae\n0,0.5,0.25,NA,NA\n1,0.4,0.2,0.3,NA\n"
+    );
+    std::fs::remove_file(path).unwrap();
+}
