@@ -4,6 +4,7 @@ mod callback;
 pub mod callbacks;
 mod fit;
 mod history;
+mod plot;
 mod progress;
 
 pub use callback::{Callback, Control, Logs, WeightAccess};

@@ -1,0 +1,89 @@
+//! A training-curve chart as SVG, written by hand: a few polylines need no plotting crate.
+
+use std::fmt::Write;
+
+use super::History;
+
+const PANEL_W: f64 = 420.0;
+const PANEL_H: f64 = 260.0;
+const MARGIN: f64 = 48.0;
+
+/// One panel per base metric (`loss`, `accuracy`, ...), the training curve solid and blue, the
+/// validation curve dashed and orange, epochs on the x axis (from 1).
+pub(crate) fn render_svg(history: &History) -> String {
+    let bases: Vec<&str> = history
+        .keys()
+        .filter(|k| !k.starts_with("val_") && *k != "learning_rate")
+        .collect();
+    let width = MARGIN + bases.len().max(1) as f64 * (PANEL_W + MARGIN);
+    let height = PANEL_H + 2.0 * MARGIN;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    );
+    for (p, base) in bases.iter().enumerate() {
+        let x0 = MARGIN + p as f64 * (PANEL_W + MARGIN);
+        let y0 = MARGIN;
+        let train = history.get(base).unwrap_or(&[]);
+        let val_key = format!("val_{base}");
+        let val = history.get(&val_key).unwrap_or(&[]);
+        let finite = train.iter().chain(val).copied().filter(|v| v.is_finite());
+        let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+        let (lo, hi) = if lo.is_finite() {
+            (lo, if hi > lo { hi } else { lo + 1.0 })
+        } else {
+            (0.0, 1.0)
+        };
+        let epochs = train.len().max(val.len()).max(2);
+        let sx = |i: usize| x0 + i as f64 / (epochs - 1) as f64 * PANEL_W;
+        let sy = |v: f64| y0 + PANEL_H - (v - lo) / (hi - lo) * PANEL_H;
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{x0}\" y=\"{y0}\" width=\"{PANEL_W}\" height=\"{PANEL_H}\" fill=\"none\" stroke=\"#888\"/>\n\
+             <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"14\">{base}</text>\n\
+             <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{hi:.4}</text>\n\
+             <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{lo:.4}</text>\n\
+             <text x=\"{x0}\" y=\"{}\">1</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">epoch {epochs}</text>",
+            x0 + PANEL_W / 2.0,
+            y0 - 12.0,
+            x0 - 4.0,
+            y0 + 10.0,
+            x0 - 4.0,
+            y0 + PANEL_H,
+            y0 + PANEL_H + 16.0,
+            x0 + PANEL_W,
+            y0 + PANEL_H + 16.0,
+        );
+        for (values, colour, dash, label) in [
+            (train, "#1f77b4", "", *base),
+            (val, "#ff7f0e", "6 4", val_key.as_str()),
+        ] {
+            if values.is_empty() {
+                continue;
+            }
+            let points: Vec<String> = values
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_finite())
+                .map(|(i, &v)| format!("{:.1},{:.1}", sx(i), sy(v)))
+                .collect();
+            let _ = writeln!(
+                svg,
+                "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" stroke-dasharray=\"{dash}\" points=\"{}\"><title>{label}</title></polyline>",
+                points.join(" ")
+            );
+        }
+        let _ = writeln!(
+            svg,
+            "<text x=\"{}\" y=\"{}\" fill=\"#1f77b4\">— train</text><text x=\"{}\" y=\"{}\" fill=\"#ff7f0e\">- - validation</text>",
+            x0 + 8.0,
+            y0 + 16.0,
+            x0 + 80.0,
+            y0 + 16.0
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
