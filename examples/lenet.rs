@@ -16,14 +16,6 @@ model! {
     }
 }
 
-/// MNIST images with the channel axis LeNet expects.
-fn with_channel(images: &[[[f32; 28]; 28]]) -> Vec<[[[f32; 1]; 28]; 28]> {
-    images
-        .iter()
-        .map(|img| img.map(|row| row.map(|p| [p])))
-        .collect()
-}
-
 fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
@@ -43,7 +35,7 @@ fn run() -> Result<(), Error> {
     };
     let (epochs, seed) = (env("EPOCHS", 10) as usize, env("SEED", 42));
     let data = load_mnist(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist"))?;
-    let (x_train, x_test) = (with_channel(&data.x_train), with_channel(&data.x_test));
+    let (x_train, x_test) = (add_channel(&data.x_train), add_channel(&data.x_test));
 
     let mut net = LeNet5::new(seed);
     println!("{}", net.summary());

@@ -35,13 +35,7 @@ fn run() -> Result<(), Error> {
     };
     let (epochs, seed) = (env("EPOCHS", 3) as usize, env("SEED", 42));
     let data = load_mnist(Path::new(env!("CARGO_MANIFEST_DIR")).join("data/mnist"))?;
-    let channel = |images: &[[[f32; 28]; 28]]| -> Vec<[[[f32; 1]; 28]; 28]> {
-        images
-            .iter()
-            .map(|img| img.map(|row| row.map(|p| [p])))
-            .collect()
-    };
-    let (x_train, x_test) = (channel(&data.x_train), channel(&data.x_test));
+    let (x_train, x_test) = (add_channel(&data.x_train), add_channel(&data.x_test));
 
     let mut net = LeNet5::new(seed);
     // Small rotations, shifts and zooms, as the course's ImageDataGenerator; no flips for digits.

@@ -65,8 +65,9 @@ pub mod prelude {
         classification_report, confusion_matrix, ClassificationReport, ConfusionMatrix,
     };
     pub use crate::data::{
-        load_mnist, one_hot, read_csv, read_idx, stratified_split, train_test_split, CsvOptions,
-        ImageAugmentation, LabelColumn, MinMaxScaler, MnistData, Split, StandardScaler, Table,
+        add_channel, load_mnist, one_hot, read_csv, read_idx, stratified_split, train_test_split,
+        CsvOptions, ImageAugmentation, LabelColumn, MinMaxScaler, MnistData, Split, StandardScaler,
+        Table,
     };
     pub use crate::layers::{
         AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D,

@@ -57,10 +57,7 @@ fn keras_trained_models_predict_as_in_keras() {
     assert_matches(got, keras_predictions("keras_mnist_mlp"));
 
     let cnn = CnnExport::load(fixture("keras_mnist_cnn.safetensors")).unwrap();
-    let with_channel: Vec<[[[f32; 1]; 28]; 28]> = images
-        .iter()
-        .map(|img| img.map(|row| row.map(|p| [p])))
-        .collect();
+    let with_channel = add_channel(images);
     let got: Vec<f32> = cnn
         .predict_batch(&with_channel)
         .iter()

@@ -58,66 +58,42 @@ pub trait Float:
     );
 }
 
-impl Float for f32 {
-    const DTYPE: &'static str = "F32";
-    fn of(x: f64) -> Self {
-        x as f32
-    }
-    fn as_f64(self) -> f64 {
-        self as f64
-    }
-    fn write_le(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    fn read_le(bytes: &[u8]) -> Self {
-        let mut b = [0u8; std::mem::size_of::<f32>()];
-        b.copy_from_slice(bytes);
-        f32::from_le_bytes(b)
-    }
-    unsafe fn gemm_raw(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: (*const Self, isize, isize),
-        b: (*const Self, isize, isize),
-        beta: Self,
-        c: (*mut Self, isize, isize),
-    ) {
-        matrixmultiply::sgemm(
-            m, k, n, alpha, a.0, a.1, a.2, b.0, b.1, b.2, beta, c.0, c.1, c.2,
-        )
-    }
+/// Implements [`Float`] for a primitive float and its `matrixmultiply` entry point.
+macro_rules! impl_float {
+    ($t:ty, $dtype:literal, $gemm:path) => {
+        impl Float for $t {
+            const DTYPE: &'static str = $dtype;
+            fn of(x: f64) -> Self {
+                x as $t
+            }
+            fn as_f64(self) -> f64 {
+                self as f64
+            }
+            fn write_le(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn read_le(bytes: &[u8]) -> Self {
+                let mut b = [0u8; std::mem::size_of::<$t>()];
+                b.copy_from_slice(bytes);
+                <$t>::from_le_bytes(b)
+            }
+            unsafe fn gemm_raw(
+                m: usize,
+                k: usize,
+                n: usize,
+                alpha: Self,
+                a: (*const Self, isize, isize),
+                b: (*const Self, isize, isize),
+                beta: Self,
+                c: (*mut Self, isize, isize),
+            ) {
+                $gemm(
+                    m, k, n, alpha, a.0, a.1, a.2, b.0, b.1, b.2, beta, c.0, c.1, c.2,
+                )
+            }
+        }
+    };
 }
 
-impl Float for f64 {
-    const DTYPE: &'static str = "F64";
-    fn of(x: f64) -> Self {
-        x
-    }
-    fn as_f64(self) -> f64 {
-        self
-    }
-    fn write_le(self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    fn read_le(bytes: &[u8]) -> Self {
-        let mut b = [0u8; std::mem::size_of::<f64>()];
-        b.copy_from_slice(bytes);
-        f64::from_le_bytes(b)
-    }
-    unsafe fn gemm_raw(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: (*const Self, isize, isize),
-        b: (*const Self, isize, isize),
-        beta: Self,
-        c: (*mut Self, isize, isize),
-    ) {
-        matrixmultiply::dgemm(
-            m, k, n, alpha, a.0, a.1, a.2, b.0, b.1, b.2, beta, c.0, c.1, c.2,
-        )
-    }
-}
+impl_float!(f32, "F32", matrixmultiply::sgemm);
+impl_float!(f64, "F64", matrixmultiply::dgemm);

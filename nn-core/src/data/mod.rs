@@ -16,3 +16,13 @@ pub use mnist::{load_mnist, MnistData};
 pub use one_hot::one_hot;
 pub use scale::{MinMaxScaler, StandardScaler};
 pub use split::{stratified_split, train_test_split, Split};
+
+/// Grayscale images `(H, W)` as one-channel images `(H, W, 1)`, the shape `Conv2D` takes.
+pub fn add_channel<T: Copy, const H: usize, const W: usize>(
+    images: &[[[T; W]; H]],
+) -> Vec<[[[T; 1]; W]; H]> {
+    images
+        .iter()
+        .map(|img| img.map(|row| row.map(|p| [p])))
+        .collect()
+}

@@ -8,6 +8,7 @@
 
 use rand::RngCore;
 
+use super::epilogue::{bias_gradient, finish_forward, pre_activation_gradient};
 use super::{Layer, Logits, Mode, Upstream, WeightSpec};
 use crate::activation::Activation;
 use crate::init::Initializer;
@@ -237,14 +238,7 @@ impl<
             T::zero(),
             y,
         );
-        for row in y.chunks_exact_mut(F) {
-            row.iter_mut().zip(bias).for_each(|(v, &b)| *v += b);
-        }
-        if let Some(logits) = logits.filter(|l| !l.is_empty()) {
-            logits.copy_from_slice(y);
-        }
-        y.chunks_exact_mut(F)
-            .for_each(|row| self.activation.forward(row));
+        finish_forward(y, bias, &self.activation, logits);
     }
     fn logits<'a>(&self, x: &'a [T], cache: &'a [T]) -> Option<Logits<'a, T>> {
         let kind = self.activation.logits_kind()?;
@@ -265,15 +259,7 @@ impl<
     ) {
         let batch = x.len() / (H * W * C);
         let rows = batch * OH * OW;
-        let dz: &[T] = match upstream {
-            Upstream::Logits(dz) => dz,
-            Upstream::Output(dy) => {
-                for (d, y) in dy.chunks_exact_mut(F).zip(y.chunks_exact(F)) {
-                    self.activation.backward(y, d);
-                }
-                dy
-            }
-        };
+        let dz = pre_activation_gradient(upstream, y, &self.activation, F);
         let patches = &cache[..rows * Self::PATCH];
         let (g_kernel, g_bias) = grad.split_at_mut(Self::KERNEL);
         // dK = patchesᵀ · dz, db = column sums of dz, d(patches) = dz · Kᵀ folded back by col2im.
@@ -284,10 +270,7 @@ impl<
             T::zero(),
             g_kernel,
         );
-        g_bias.iter_mut().for_each(|g| *g = T::zero());
-        for row in dz.chunks_exact(F) {
-            g_bias.iter_mut().zip(row).for_each(|(g, &d)| *g += d);
-        }
+        bias_gradient(dz, g_bias);
         if let Some(dx) = dx {
             let mut d_patches = vec![T::zero(); rows * Self::PATCH];
             let kernel = &self.weights[..Self::KERNEL];

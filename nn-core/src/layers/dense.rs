@@ -2,6 +2,7 @@
 
 use rand::RngCore;
 
+use super::epilogue::{bias_gradient, finish_forward, pre_activation_gradient};
 use super::{Layer, Logits, Mode, Upstream, WeightSpec};
 use crate::activation::Activation;
 use crate::init::Initializer;
@@ -110,14 +111,8 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
                 y,
             );
         }
-        for row in y.chunks_exact_mut(OUT) {
-            row.iter_mut().zip(bias).for_each(|(v, &b)| *v += b);
-        }
-        if !matches!(mode, Mode::Predict) && !cache.is_empty() {
-            cache.copy_from_slice(y);
-        }
-        y.chunks_exact_mut(OUT)
-            .for_each(|row| self.activation.forward(row));
+        let logits = (!matches!(mode, Mode::Predict)).then_some(cache);
+        finish_forward(y, bias, &self.activation, logits);
     }
     fn logits<'a>(&self, _x: &'a [T], cache: &'a [T]) -> Option<Logits<'a, T>> {
         let kind = self.activation.logits_kind()?;
@@ -136,15 +131,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
         grad: &mut [T],
     ) {
         let batch = x.len() / IN;
-        let dz: &[T] = match upstream {
-            Upstream::Logits(dz) => dz,
-            Upstream::Output(dy) => {
-                for (d, y) in dy.chunks_exact_mut(OUT).zip(y.chunks_exact(OUT)) {
-                    self.activation.backward(y, d);
-                }
-                dy
-            }
-        };
+        let dz = pre_activation_gradient(upstream, y, &self.activation, OUT);
         let (g_kernel, g_bias) = grad.split_at_mut(IN * OUT);
         // dW = xᵀ · dz, db = column sums of dz, dx = dz · Wᵀ.
         gemm(
@@ -154,10 +141,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
             T::zero(),
             g_kernel,
         );
-        g_bias.iter_mut().for_each(|g| *g = T::zero());
-        for row in dz.chunks_exact(OUT) {
-            g_bias.iter_mut().zip(row).for_each(|(g, &d)| *g += d);
-        }
+        bias_gradient(dz, g_bias);
         if let Some(dx) = dx {
             let kernel = &self.weights[..IN * OUT];
             gemm(

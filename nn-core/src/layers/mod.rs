@@ -11,6 +11,7 @@ mod batch_norm;
 mod conv2d;
 mod dense;
 mod dropout;
+mod epilogue;
 mod flatten;
 #[cfg(test)]
 mod gradient_check;

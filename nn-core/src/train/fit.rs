@@ -169,41 +169,31 @@ impl<'a, L, O, V> Fit<'a, L, O, V> {
     }
 }
 
-impl<C: Callback + ?Sized> Callback for Box<C> {
-    fn on_train_begin(&mut self, control: &mut Control<'_>) {
-        (**self).on_train_begin(control)
-    }
-    fn on_epoch_begin(&mut self, epoch: usize, control: &mut Control<'_>) {
-        (**self).on_epoch_begin(epoch, control)
-    }
-    fn on_train_batch_end(&mut self, batch: usize, logs: &Logs, control: &mut Control<'_>) {
-        (**self).on_train_batch_end(batch, logs, control)
-    }
-    fn on_epoch_end(&mut self, epoch: usize, logs: &mut Logs, control: &mut Control<'_>) {
-        (**self).on_epoch_end(epoch, logs, control)
-    }
-    fn on_train_end(&mut self, control: &mut Control<'_>) {
-        (**self).on_train_end(control)
-    }
+/// Forwards every hook to the callback behind a box or a mutable reference, so that `fit`
+/// takes callbacks by value, boxed, or borrowed (to read their state afterwards).
+macro_rules! forward_callback {
+    ($($ptr:ty),*) => {$(
+        impl<C: Callback + ?Sized> Callback for $ptr {
+            fn on_train_begin(&mut self, control: &mut Control<'_>) {
+                (**self).on_train_begin(control)
+            }
+            fn on_epoch_begin(&mut self, epoch: usize, control: &mut Control<'_>) {
+                (**self).on_epoch_begin(epoch, control)
+            }
+            fn on_train_batch_end(&mut self, batch: usize, logs: &Logs, control: &mut Control<'_>) {
+                (**self).on_train_batch_end(batch, logs, control)
+            }
+            fn on_epoch_end(&mut self, epoch: usize, logs: &mut Logs, control: &mut Control<'_>) {
+                (**self).on_epoch_end(epoch, logs, control)
+            }
+            fn on_train_end(&mut self, control: &mut Control<'_>) {
+                (**self).on_train_end(control)
+            }
+        }
+    )*};
 }
 
-impl<C: Callback + ?Sized> Callback for &mut C {
-    fn on_train_begin(&mut self, control: &mut Control<'_>) {
-        (**self).on_train_begin(control)
-    }
-    fn on_epoch_begin(&mut self, epoch: usize, control: &mut Control<'_>) {
-        (**self).on_epoch_begin(epoch, control)
-    }
-    fn on_train_batch_end(&mut self, batch: usize, logs: &Logs, control: &mut Control<'_>) {
-        (**self).on_train_batch_end(batch, logs, control)
-    }
-    fn on_epoch_end(&mut self, epoch: usize, logs: &mut Logs, control: &mut Control<'_>) {
-        (**self).on_epoch_end(epoch, logs, control)
-    }
-    fn on_train_end(&mut self, control: &mut Control<'_>) {
-        (**self).on_train_end(control)
-    }
-}
+forward_callback!(Box<C>, &mut C);
 
 /// What the training loop needs from a model, without knowing its type.
 pub(crate) trait Trainee<T: Float>: WeightAccess {
