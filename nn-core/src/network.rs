@@ -12,29 +12,47 @@ use crate::loss::{LossFn, Targets};
 use crate::optim::Optimizer;
 use crate::Float;
 
+/// Elements of scratch [`predict_with`] needs for `batch` samples: two buffers of the widest
+/// layer output, between which the activations ping-pong.
+pub fn scratch_len<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
+    layers: &[L],
+    batch: usize,
+) -> usize {
+    2 * batch * layers.iter().map(|l| l.output_size()).max().unwrap_or(0)
+}
+
 /// Inference on a batch: `x` holds whole input samples, `out` the matching outputs.
 pub fn predict<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
     layers: &[L],
     x: &[T],
     out: &mut [T],
 ) {
+    let batch = layers.first().map_or(0, |l| x.len() / l.input_size());
+    let mut scratch = vec![T::zero(); scratch_len(layers, batch)];
+    predict_with(layers, x, out, &mut scratch);
+}
+
+/// [`predict`] with caller-provided scratch of at least [`scratch_len`] elements; allocates
+/// nothing itself (single-sample layers compute without allocating either).
+pub fn predict_with<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
+    layers: &[L],
+    x: &[T],
+    out: &mut [T],
+    scratch: &mut [T],
+) {
     let Some(first) = layers.first() else {
         out.copy_from_slice(x);
         return;
     };
     let batch = x.len() / first.input_size();
-    let widest = layers.iter().map(|l| l.output_size()).max().unwrap_or(0);
-    let mut buffers = [
-        vec![T::zero(); batch * widest],
-        vec![T::zero(); batch * widest],
-    ];
+    let half = scratch_len(layers, batch) / 2;
+    let (front, back) = scratch[..2 * half].split_at_mut(half);
     let last = layers.len() - 1;
     for (i, layer) in layers.iter().enumerate() {
-        let (front, back) = buffers.split_at_mut(1);
         let (src, dst) = if i % 2 == 0 {
-            (&back[0], &mut front[0])
+            (&*back, &mut *front)
         } else {
-            (&front[0], &mut back[0])
+            (&*front, &mut *back)
         };
         let input = if i == 0 {
             x

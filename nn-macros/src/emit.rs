@@ -180,6 +180,9 @@ fn snake_case(name: &str) -> String {
     out
 }
 
+/// The largest per-call scratch (elements) that `predict` keeps on the stack.
+const STACK_SCRATCH_LIMIT: usize = 32 * 1024;
+
 /// The struct and its impls.
 pub fn model(def: &ModelDef, graph: &Graph) -> syn::Result<TokenStream> {
     let ModelDef {
@@ -225,6 +228,33 @@ pub fn model(def: &ModelDef, graph: &Graph) -> syn::Result<TokenStream> {
     if let Some(e) = errors {
         return Err(e);
     }
+    // Single-sample `predict` runs on stack scratch (no allocation) unless that would be large.
+    let widest = graph
+        .layers()
+        .iter()
+        .map(|n| n.output_shape.iter().product::<usize>())
+        .max()
+        .unwrap_or(0);
+    let predict = if 2 * widest <= STACK_SCRATCH_LIMIT {
+        let scratch = lit(2 * widest);
+        quote! {
+            fn predict(&self, x: &Self::Input) -> Self::Output {
+                let mut out = <Self::Output as ::typed_nn::Tensor<T>>::zeros();
+                let mut scratch = [T::zero(); #scratch];
+                self.with_layers(|layers| {
+                    ::typed_nn::network::predict_with(
+                        layers,
+                        ::typed_nn::Tensor::as_flat(x),
+                        ::typed_nn::Tensor::as_flat_mut(&mut out),
+                        &mut scratch,
+                    )
+                });
+                out
+            }
+        }
+    } else {
+        quote!()
+    };
     let input = array_type(graph.input_shape());
     let output = array_type(graph.output_shape());
     let params = lit(graph.params());
@@ -284,6 +314,8 @@ pub fn model(def: &ModelDef, graph: &Graph) -> syn::Result<TokenStream> {
             fn layer_info() -> &'static [::typed_nn::LayerInfo] {
                 &[#(#infos),*]
             }
+
+            #predict
 
             fn with_layers<R>(&self, f: impl FnOnce(&[&dyn ::typed_nn::Layer<T>]) -> R) -> R {
                 f(&[#(&self.#fields),*])

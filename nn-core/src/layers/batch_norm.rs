@@ -98,19 +98,30 @@ impl<T: Float, const N: usize, const C: usize> Layer<T> for BatchNorm<T, N, C> {
         let (beta, rest) = rest.split_at(C);
         let (moving_mean, moving_var) = rest.split_at(C);
         let eps = T::of(self.epsilon);
+        if !mode.is_training() {
+            // Inference: the moving statistics, computed in place (no allocation).
+            for (yr, xr) in y.chunks_exact_mut(C).zip(x.chunks_exact(C)) {
+                for c in 0..C {
+                    yr[c] = gamma[c] * (xr[c] - moving_mean[c]) / (moving_var[c] + eps).sqrt()
+                        + beta[c];
+                }
+            }
+            if matches!(mode, Mode::Predict) {
+                return;
+            }
+        }
         let (mean, var) = if mode.is_training() {
             Self::batch_stats(x)
         } else {
             (moving_mean.to_vec(), moving_var.to_vec())
         };
         let inv_std: Vec<T> = var.iter().map(|&v| T::one() / (v + eps).sqrt()).collect();
-        for (yr, xr) in y.chunks_exact_mut(C).zip(x.chunks_exact(C)) {
-            for c in 0..C {
-                yr[c] = gamma[c] * (xr[c] - mean[c]) * inv_std[c] + beta[c];
+        if mode.is_training() {
+            for (yr, xr) in y.chunks_exact_mut(C).zip(x.chunks_exact(C)) {
+                for c in 0..C {
+                    yr[c] = gamma[c] * (xr[c] - mean[c]) * inv_std[c] + beta[c];
+                }
             }
-        }
-        if matches!(mode, Mode::Predict) {
-            return;
         }
         let (normalised, stats) = cache.split_at_mut(x.len());
         for (nr, xr) in normalised.chunks_exact_mut(C).zip(x.chunks_exact(C)) {

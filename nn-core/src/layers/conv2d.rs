@@ -136,6 +136,30 @@ impl<
         }
     }
 
+    /// The convolution of one sample without unrolling (no scratch, no allocation): for each
+    /// output position, the window's cells times the kernel rows, accumulated per filter.
+    fn direct(&self, x: &[T], y: &mut [T]) {
+        let g = Self::WINDOW;
+        let kernel = &self.weights[..Self::KERNEL];
+        for (pos, out) in y.chunks_exact_mut(F).enumerate() {
+            let (i, j) = (pos / OW, pos % OW);
+            out.iter_mut().for_each(|o| *o = T::zero());
+            for u in 0..KH {
+                for v in 0..KW {
+                    let Some((yy, xx)) = g.cell(i, j, u, v) else {
+                        continue;
+                    };
+                    let cell = &x[(yy * W + xx) * C..(yy * W + xx + 1) * C];
+                    for (c, &value) in cell.iter().enumerate() {
+                        let row =
+                            &kernel[((u * KW + v) * C + c) * F..((u * KW + v) * C + c + 1) * F];
+                        out.iter_mut().zip(row).for_each(|(o, &k)| *o += value * k);
+                    }
+                }
+            }
+        }
+    }
+
     /// The adjoint of [`Self::im2col`]: adds each patch row back onto the input cells it came from.
     fn col2im(patches: &[T], dx: &mut [T]) {
         let g = Self::WINDOW;
@@ -220,6 +244,12 @@ impl<
     }
     fn forward(&self, x: &[T], y: &mut [T], cache: &mut [T], mode: Mode<'_>) {
         let batch = x.len() / (H * W * C);
+        if batch == 1 && matches!(mode, Mode::Predict) {
+            // One sample: convolve directly rather than allocate the unrolled patches.
+            self.direct(x, y);
+            let bias = &self.weights[Self::KERNEL..];
+            return finish_forward(y, bias, &self.activation, None);
+        }
         let rows = batch * OH * OW;
         let mut scratch = Vec::new();
         let (patches, logits) = if matches!(mode, Mode::Predict) {
@@ -362,6 +392,24 @@ mod tests {
             &mut new::<Softmax, 4, 7, 1, 3, 2, 4, 1, 3, 0, 1, 4, 3>(Softmax),
             2,
         );
+    }
+
+    #[test]
+    fn the_direct_single_sample_path_equals_the_unrolled_one() {
+        let mut conv = new::<Tanh, 5, 6, 2, 3, 3, 2, 2, 1, 1, 0, 3, 5>(Tanh);
+        let w: Vec<f64> = (0..conv.weights().len())
+            .map(|i| ((i * 7 % 11) as f64 - 5.0) / 10.0)
+            .collect();
+        conv.weights_mut().copy_from_slice(&w);
+        let x: Vec<f64> = (0..60).map(|i| ((i * 5 % 13) as f64 - 6.0) / 6.0).collect();
+        let mut direct = vec![0.0; 45];
+        conv.forward(&x, &mut direct, &mut [], Mode::Predict);
+        let mut unrolled = vec![0.0; 45];
+        let mut cache = vec![0.0; conv.cache_len(1)];
+        conv.forward(&x, &mut unrolled, &mut cache, Mode::Evaluate);
+        for (a, b) in direct.iter().zip(&unrolled) {
+            assert!((a - b).abs() < 1e-12);
+        }
     }
 
     #[test]

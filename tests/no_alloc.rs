@@ -1,0 +1,67 @@
+//! Single-sample `predict` performs no heap allocation (a counting global allocator sees none).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use typed_nn::prelude::*;
+
+/// Counts allocations made by this thread's test while `COUNTING` is on.
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static COUNTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.with(|c| c.get()) {
+            ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    ALLOCATIONS.load(Ordering::SeqCst) - before
+}
+
+model! {
+    struct Mnist { Input<28, 28> => Flatten => Dense<300, Relu> => Dropout<0.5> => Dense<10, Softmax> }
+    struct LeNet5 {
+        Input<28, 28, 1> => Conv2D<6, 5, Relu, padding = Same> => MaxPool2D<2> => Conv2D<16, 5, Relu>
+            => MaxPool2D<2> => Flatten => Dense<120, Relu> => Dense<84, Relu> => Dense<10, Softmax>
+    }
+    struct Normed { Input<8, 8, 2> => Conv2D<4, 3, stride = 2> => BatchNorm => AvgPool2D<2> => Flatten => Dense<3, Tanh> }
+}
+
+#[test]
+fn predict_allocates_nothing() {
+    let mnist = Mnist::new(1);
+    let x = [[0.5f32; 28]; 28];
+    let mut y = [0.0f32; 10];
+    assert_eq!(allocations_during(|| y = mnist.predict(&x)), 0);
+    assert!((y.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+
+    let lenet = LeNet5::new(2);
+    let image = [[[0.25f32]; 28]; 28];
+    assert_eq!(allocations_during(|| y = lenet.predict(&image)), 0);
+
+    let normed = Normed::new(3);
+    let z = [[[0.1f32; 2]; 8]; 8];
+    let mut out = [0.0f32; 3];
+    assert_eq!(allocations_during(|| out = normed.predict(&z)), 0);
+    // The counter itself works: a batch allocates its outputs.
+    assert!(allocations_during(|| drop(mnist.predict_batch(&[x, x]))) > 0);
+}
