@@ -1,7 +1,7 @@
 //! The main job: the design card's MLP trained on the MNIST data committed under `data/mnist`.
 //!
 //! `cargo run --release --example mnist` prints the summary, per-epoch progress with seconds per
-//! epoch, and as its last line `test accuracy: 0.xxxx`.
+//! epoch, and as its last line `test accuracy: 0.xxxx`. `SAVE=path` also saves the weights.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -77,6 +77,10 @@ fn run() -> Result<(), Error> {
         &SparseCategoricalCrossentropy,
         [Metric::Accuracy],
     )?;
+    if let Ok(path) = std::env::var("SAVE") {
+        net.save(&path)?;
+        println!("saved weights to {path}");
+    }
     println!("test loss: {:.4}", scores.loss);
     println!(
         "test accuracy: {:.4}",

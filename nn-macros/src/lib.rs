@@ -6,6 +6,7 @@
 mod emit;
 mod parse;
 mod shape;
+mod weights;
 
 use proc_macro::TokenStream;
 
@@ -19,7 +20,18 @@ pub fn model(input: TokenStream) -> TokenStream {
     let mut out = proc_macro2::TokenStream::new();
     for def in &models.models {
         let mut errors = shape::Errors::default();
-        let emitted = shape::check(def, &mut errors).map(|graph| emit::model(def, &graph));
+        let emitted =
+            shape::check(def, &mut errors).map(|graph| -> syn::Result<proc_macro2::TokenStream> {
+                let mut tokens = emit::model(def, &graph)?;
+                if let Some(path) = &def.weights {
+                    tokens.extend(weights::emit(
+                        &def.name,
+                        &weights::check(path, &graph)?,
+                        path,
+                    ));
+                }
+                Ok(tokens)
+            });
         match emitted {
             Some(Ok(tokens)) if errors.0.is_empty() => out.extend(tokens),
             Some(Err(e)) => {

@@ -25,6 +25,8 @@ pub struct Models {
 /// One `struct Name { chain }`.
 pub struct ModelDef {
     pub attrs: Vec<Attribute>,
+    /// `#[weights = "file.safetensors"]`: weights to bake in at compile time.
+    pub weights: Option<syn::LitStr>,
     pub vis: Visibility,
     pub name: Ident,
     pub chain: Vec<LayerCall>,
@@ -86,7 +88,29 @@ impl Parse for Models {
 
 impl Parse for ModelDef {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let attrs = input.call(Attribute::parse_outer)?;
+        let mut attrs = input.call(Attribute::parse_outer)?;
+        let mut weights = None;
+        if let Some(i) = attrs.iter().position(|a| a.path().is_ident("weights")) {
+            let attr = attrs.remove(i);
+            let syn::Meta::NameValue(nv) = &attr.meta else {
+                return Err(syn::Error::new_spanned(
+                    attr,
+                    "expected `#[weights = \"path/to/file.safetensors\"]`",
+                ));
+            };
+            match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(path),
+                    ..
+                }) => weights = Some(path.clone()),
+                other => {
+                    return Err(syn::Error::new_spanned(
+                        other,
+                        "the weights path must be a string literal",
+                    ))
+                }
+            }
+        }
         let vis: Visibility = input.parse()?;
         input.parse::<Token![struct]>()?;
         let name: Ident = input.parse()?;
@@ -104,6 +128,7 @@ impl Parse for ModelDef {
         }
         Ok(ModelDef {
             attrs,
+            weights,
             vis,
             name,
             chain,

@@ -157,6 +157,31 @@ impl Node {
         }
     }
 
+    /// The layer's weight arrays in Keras order, with Keras's shapes (what `get_weights` and
+    /// the safetensors files hold).
+    pub fn weight_shapes(&self) -> Vec<(&'static str, Shape)> {
+        let last = *self.input_shape.last().unwrap_or(&0);
+        match &self.kind {
+            Kind::Dense { units, .. } => {
+                vec![("kernel", vec![last, *units]), ("bias", vec![*units])]
+            }
+            Kind::Conv2D {
+                filters,
+                kernel_size: (kh, kw),
+                ..
+            } => {
+                vec![
+                    ("kernel", vec![*kh, *kw, last, *filters]),
+                    ("bias", vec![*filters]),
+                ]
+            }
+            Kind::BatchNorm { .. } => ["gamma", "beta", "moving_mean", "moving_variance"]
+                .map(|n| (n, vec![last]))
+                .to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Weights of the layer: (total, trainable).
     pub fn params(&self) -> (usize, usize) {
         let last = *self.input_shape.last().unwrap_or(&0);
