@@ -254,8 +254,15 @@ pub trait Model: Sized + Send + Sync {
     /// Saves the weights as a safetensors file (one tensor per Keras weight, named
     /// `layer/weight`), atomically: a crash mid-save leaves any previous file intact.
     fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), Error> {
+        let state = crate::io::TrainingState::default();
         self.with_layers(|layers| {
-            crate::io::save_layers(path.as_ref(), Self::NAME, Self::layer_info(), layers)
+            crate::io::save_layers(
+                path.as_ref(),
+                Self::NAME,
+                Self::layer_info(),
+                layers,
+                &state,
+            )
         })
     }
 
@@ -273,6 +280,7 @@ pub trait Model: Sized + Send + Sync {
         self.with_layers_mut(|layers, _| {
             crate::io::load_layers(path.as_ref(), Self::layer_info(), layers)
         })
+        .map(|_| ())
     }
 
     /// The trainable weight count.
@@ -498,6 +506,27 @@ impl<M: Model> Trainee<M::Scalar> for M {
             metrics.iter_mut().zip(states).for_each(|(m, s)| m.merge(s));
         }
         M::Scalar::of(total / n.max(1) as f64)
+    }
+    fn save_checkpoint(
+        &self,
+        path: &std::path::Path,
+        state: &crate::io::TrainingState,
+    ) -> Result<(), Error> {
+        self.with_layers(|layers| {
+            crate::io::save_layers(path, M::NAME, M::layer_info(), layers, state)
+        })
+    }
+    fn load_checkpoint(
+        &mut self,
+        path: &std::path::Path,
+    ) -> Result<crate::io::TrainingState, Error> {
+        self.with_layers_mut(|layers, _| crate::io::load_layers(path, M::layer_info(), layers))
+    }
+    fn training_rng(&mut self) -> ChaCha8Rng {
+        self.with_layers_mut(|_, rt| rt.rng.clone())
+    }
+    fn set_training_rng(&mut self, rng: ChaCha8Rng) {
+        self.with_layers_mut(|_, rt| rt.rng = rng);
     }
     fn reseed(&mut self, seed: u64) {
         self.with_layers_mut(|_, rt| *rt = Runtime::new(seed));

@@ -13,6 +13,20 @@ use crate::layers::Layer;
 use crate::summary::LayerInfo;
 use crate::{Error, Float};
 
+/// Tensors under this prefix hold training state (optimizer slots) in checkpoints; loading
+/// weights ignores them.
+pub const STATE_PREFIX: &str = "optimizer/";
+
+/// What a checkpoint holds besides the weights: named f64 arrays (under [`STATE_PREFIX`])
+/// and string metadata.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TrainingState {
+    /// Optimizer slot arrays by name.
+    pub arrays: Vec<(String, Vec<f64>)>,
+    /// Epoch, random-stream positions and the like.
+    pub metadata: HashMap<String, String>,
+}
+
 /// The file's name for weight `weight` of layer `layer` (Keras 3's variable path).
 pub fn tensor_name(layer: &str, weight: &str) -> String {
     format!("{layer}/{weight}")
@@ -32,8 +46,9 @@ pub(crate) fn save_layers<T: Float>(
     model: &str,
     infos: &[LayerInfo],
     layers: &[&dyn Layer<T>],
+    state: &TrainingState,
 ) -> Result<(), Error> {
-    let mut entries: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    let mut entries: Vec<(String, Vec<usize>, Vec<u8>, Dtype)> = Vec::new();
     for (info, layer) in infos.iter().zip(layers) {
         let mut offset = 0;
         for spec in layer.weight_specs() {
@@ -41,35 +56,50 @@ pub(crate) fn save_layers<T: Float>(
             offset += spec.len();
             let mut bytes = Vec::with_capacity(std::mem::size_of_val(values));
             values.iter().for_each(|v| v.write_le(&mut bytes));
-            entries.push((tensor_name(info.name, spec.name), spec.shape, bytes));
+            entries.push((
+                tensor_name(info.name, spec.name),
+                spec.shape,
+                bytes,
+                dtype::<T>(),
+            ));
         }
+    }
+    for (name, values) in &state.arrays {
+        let mut bytes = Vec::with_capacity(values.len() * 8);
+        values.iter().for_each(|v| v.write_le(&mut bytes));
+        entries.push((
+            format!("{STATE_PREFIX}{name}"),
+            vec![values.len()],
+            bytes,
+            Dtype::F64,
+        ));
     }
     let views = entries
         .iter()
-        .map(|(name, shape, bytes)| {
+        .map(|(name, shape, bytes, dtype)| {
             Ok((
                 name.as_str(),
-                TensorView::new(dtype::<T>(), shape.clone(), bytes)?,
+                TensorView::new(*dtype, shape.clone(), bytes)?,
             ))
         })
         .collect::<Result<Vec<_>, safetensors::SafeTensorError>>()
         .map_err(|e| Error::format(path, format!("cannot encode weights: {e}")))?;
-    let metadata = HashMap::from([
-        ("format".to_string(), "typed-nn".to_string()),
-        ("model".to_string(), model.to_string()),
-    ]);
+    let mut metadata = state.metadata.clone();
+    metadata.insert("format".to_string(), "typed-nn".to_string());
+    metadata.insert("model".to_string(), model.to_string());
     let bytes = safetensors::serialize(views, Some(metadata))
         .map_err(|e| Error::format(path, format!("cannot encode weights: {e}")))?;
     write_atomic(path, &bytes)
 }
 
 /// Reads `path` into the layers, after checking that the file holds exactly the tensors the
-/// model has, with the right shapes and element type. On any error the layers are unchanged.
+/// model has, with the right shapes and element type, and returns any training state it also
+/// holds. On any error the layers are unchanged.
 pub(crate) fn load_layers<T: Float>(
     path: &Path,
     infos: &[LayerInfo],
     layers: &mut [&mut dyn Layer<T>],
-) -> Result<(), Error> {
+) -> Result<TrainingState, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let file = SafeTensors::deserialize(&bytes)
         .map_err(|e| Error::format(path, format!("not a valid safetensors file: {e}")))?;
@@ -118,8 +148,31 @@ pub(crate) fn load_layers<T: Float>(
         }
         staged.push(values);
     }
+    let mut state = TrainingState::default();
     let mut names = file.names();
     names.sort();
+    for name in names.iter().filter(|n| n.starts_with(STATE_PREFIX)) {
+        let tensor = file
+            .tensor(name)
+            .map_err(|e| Error::format(path, format!("tensor `{name}`: {e}")))?;
+        if tensor.dtype() != Dtype::F64 {
+            return Err(Error::format(
+                path,
+                format!("training state `{name}` must be F64"),
+            ));
+        }
+        let values = tensor.data().chunks_exact(8).map(f64::read_le).collect();
+        state
+            .arrays
+            .push((name[STATE_PREFIX.len()..].to_string(), values));
+    }
+    let (_, header) = SafeTensors::read_metadata(&bytes)
+        .map_err(|e| Error::format(path, format!("not a valid safetensors file: {e}")))?;
+    state.metadata = header.metadata().clone().unwrap_or_default();
+    let names: Vec<&str> = names
+        .into_iter()
+        .filter(|n| !n.starts_with(STATE_PREFIX))
+        .collect();
     if let Some(extra) = names.iter().find(|n| !expected.iter().any(|e| e == *n)) {
         return Err(Error::format(
             path,
@@ -129,5 +182,5 @@ pub(crate) fn load_layers<T: Float>(
     for (layer, values) in layers.iter_mut().zip(staged) {
         layer.weights_mut().copy_from_slice(&values);
     }
-    Ok(())
+    Ok(state)
 }

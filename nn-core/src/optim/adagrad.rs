@@ -57,6 +57,15 @@ impl<T: Float> Optimizer<T> for Adagrad<T> {
     fn finish_step(&mut self) {
         self.iterations += 1;
     }
+    fn state(&self) -> Vec<(String, Vec<f64>)> {
+        let mut out = Vec::new();
+        self.accumulators.export("accumulator", &mut out);
+        out
+    }
+    fn set_state(&mut self, state: &[(String, Vec<f64>)]) -> Result<(), crate::Error> {
+        self.accumulators.import("accumulator", state)?;
+        Ok(())
+    }
 }
 
 learning_rate_fields!(Adagrad);

@@ -98,6 +98,19 @@ impl<T: Float> Optimizer<T> for Adam<T> {
     fn finish_step(&mut self) {
         self.iterations += 1;
     }
+    fn state(&self) -> Vec<(String, Vec<f64>)> {
+        let mut out = Vec::new();
+        self.m.export("m", &mut out);
+        self.v.export("v", &mut out);
+        self.v_hat.export("v_hat", &mut out);
+        out
+    }
+    fn set_state(&mut self, state: &[(String, Vec<f64>)]) -> Result<(), crate::Error> {
+        self.m.import("m", state)?;
+        self.v.import("v", state)?;
+        self.v_hat.import("v_hat", state)?;
+        Ok(())
+    }
 }
 
 learning_rate_fields!(Adam);

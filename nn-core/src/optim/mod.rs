@@ -21,6 +21,14 @@ pub trait Optimizer<T: Float>: LearningRate {
     fn update(&mut self, slot: usize, weights: &mut [T], grads: &[T]);
     /// Ends a step: `iterations += 1`.
     fn finish_step(&mut self);
+    /// The slot state (momenta, accumulators) as named arrays, for checkpoints.
+    fn state(&self) -> Vec<(String, Vec<f64>)> {
+        Vec::new()
+    }
+    /// Restores what [`Optimizer::state`] returned.
+    fn set_state(&mut self, _state: &[(String, Vec<f64>)]) -> Result<(), crate::Error> {
+        Ok(())
+    }
 }
 
 /// The parts of an optimizer that do not depend on the element type, which callbacks use.
@@ -31,6 +39,8 @@ pub trait LearningRate {
     fn set_learning_rate(&mut self, lr: f64);
     /// Completed steps.
     fn iterations(&self) -> u64;
+    /// Sets the step count (resuming from a checkpoint).
+    fn set_iterations(&mut self, iterations: u64);
 }
 
 impl<T: Float, O: Optimizer<T> + ?Sized> Optimizer<T> for Box<O> {
@@ -39,6 +49,12 @@ impl<T: Float, O: Optimizer<T> + ?Sized> Optimizer<T> for Box<O> {
     }
     fn finish_step(&mut self) {
         (**self).finish_step()
+    }
+    fn state(&self) -> Vec<(String, Vec<f64>)> {
+        (**self).state()
+    }
+    fn set_state(&mut self, state: &[(String, Vec<f64>)]) -> Result<(), crate::Error> {
+        (**self).set_state(state)
     }
 }
 
@@ -51,6 +67,9 @@ impl<O: LearningRate + ?Sized> LearningRate for Box<O> {
     }
     fn iterations(&self) -> u64 {
         (**self).iterations()
+    }
+    fn set_iterations(&mut self, iterations: u64) {
+        (**self).set_iterations(iterations)
     }
 }
 
@@ -66,6 +85,9 @@ macro_rules! learning_rate_fields {
             }
             fn iterations(&self) -> u64 {
                 self.iterations
+            }
+            fn set_iterations(&mut self, iterations: u64) {
+                self.iterations = iterations;
             }
         }
     };
@@ -83,6 +105,43 @@ pub(crate) struct Slots<T> {
 }
 
 impl<T: Float> Slots<T> {
+    /// Appends every array as `kind/slot` (as f64, exact for f32) to `out`.
+    pub(crate) fn export(&self, kind: &str, out: &mut Vec<(String, Vec<f64>)>) {
+        for (slot, values) in self
+            .arrays
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_empty())
+        {
+            out.push((
+                format!("{kind}/{slot}"),
+                values.iter().map(|v| v.as_f64()).collect(),
+            ));
+        }
+    }
+
+    /// Replaces the arrays with the `kind/slot` entries of `state`.
+    pub(crate) fn import(
+        &mut self,
+        kind: &str,
+        state: &[(String, Vec<f64>)],
+    ) -> Result<(), crate::Error> {
+        self.arrays.clear();
+        for (name, values) in state {
+            let Some(slot) = name.strip_prefix(kind).and_then(|r| r.strip_prefix('/')) else {
+                continue;
+            };
+            let slot: usize = slot.parse().map_err(|_| {
+                crate::Error::InvalidConfig(format!("optimizer state `{name}` has no slot number"))
+            })?;
+            if self.arrays.len() <= slot {
+                self.arrays.resize_with(slot + 1, Vec::new);
+            }
+            self.arrays[slot] = values.iter().map(|&v| T::of(v)).collect();
+        }
+        Ok(())
+    }
+
     /// The state for `slot`, `len` elements, filled with `init` the first time.
     pub(crate) fn get(&mut self, slot: usize, len: usize, init: T) -> &mut [T] {
         if self.arrays.len() <= slot {

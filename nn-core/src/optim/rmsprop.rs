@@ -107,6 +107,19 @@ impl<T: Float> Optimizer<T> for RmsProp<T> {
     fn finish_step(&mut self) {
         self.iterations += 1;
     }
+    fn state(&self) -> Vec<(String, Vec<f64>)> {
+        let mut out = Vec::new();
+        self.velocities.export("velocity", &mut out);
+        self.average_gradients.export("average_gradient", &mut out);
+        self.momenta.export("momentum", &mut out);
+        out
+    }
+    fn set_state(&mut self, state: &[(String, Vec<f64>)]) -> Result<(), crate::Error> {
+        self.velocities.import("velocity", state)?;
+        self.average_gradients.import("average_gradient", state)?;
+        self.momenta.import("momentum", state)?;
+        Ok(())
+    }
 }
 
 learning_rate_fields!(RmsProp);

@@ -62,6 +62,15 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
     fn finish_step(&mut self) {
         self.iterations += 1;
     }
+    fn state(&self) -> Vec<(String, Vec<f64>)> {
+        let mut out = Vec::new();
+        self.velocity.export("velocity", &mut out);
+        out
+    }
+    fn set_state(&mut self, state: &[(String, Vec<f64>)]) -> Result<(), crate::Error> {
+        self.velocity.import("velocity", state)?;
+        Ok(())
+    }
 }
 
 learning_rate_fields!(Sgd);

@@ -1,5 +1,6 @@
 //! `fit`: Keras's training loop, and `Fit`, its settings as a builder.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use rand::seq::SliceRandom;
@@ -7,6 +8,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::callback::{Callback, Control, Logs, WeightAccess};
+use super::checkpoint;
 use super::history::History;
 use super::progress::{Progress, Verbosity};
 use crate::data::ImageAugmentation;
@@ -36,6 +38,8 @@ pub struct Fit<'a, L, O, V = NoValidation> {
     pub(crate) callbacks: Vec<Box<dyn Callback + 'a>>,
     pub(crate) verbosity: Verbosity,
     pub(crate) augmentation: Option<ImageAugmentation>,
+    pub(crate) checkpoint: Option<PathBuf>,
+    pub(crate) resume: Option<PathBuf>,
 }
 
 /// No separate validation data (the default; `validation_split` may still carve some out).
@@ -87,6 +91,8 @@ impl<'a, L, O> Fit<'a, L, O, NoValidation> {
             callbacks: Vec::new(),
             verbosity: Verbosity::Auto,
             augmentation: None,
+            checkpoint: None,
+            resume: None,
         }
     }
 }
@@ -126,6 +132,8 @@ impl<'a, L, O, V> Fit<'a, L, O, V> {
             callbacks: self.callbacks,
             verbosity: self.verbosity,
             augmentation: self.augmentation,
+            checkpoint: self.checkpoint,
+            resume: self.resume,
         }
     }
     /// Whether to draw a fresh permutation of the training data every epoch (default true).
@@ -160,6 +168,21 @@ impl<'a, L, O, V> Fit<'a, L, O, V> {
     /// `(H, W, C)` inputs.
     pub fn augment(mut self, augmentation: ImageAugmentation) -> Self {
         self.augmentation = Some(augmentation);
+        self
+    }
+    /// After every epoch, saves a training checkpoint to `path` (atomically): the weights
+    /// (loadable with `Model::load`), the optimizer's state, the epoch and every random
+    /// stream, so that [`Fit::resume_from`] continues exactly where this run was.
+    pub fn checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
+        self.checkpoint = Some(path.into());
+        self
+    }
+    /// Continues training from a checkpoint written by [`Fit::checkpoint`]: weights,
+    /// optimizer state and random streams are restored and the run goes on from the epoch
+    /// after the saved one up to `epochs`. With the same data and settings (and one thread),
+    /// the weights match an uninterrupted run bit for bit.
+    pub fn resume_from(mut self, path: impl Into<PathBuf>) -> Self {
+        self.resume = Some(path.into());
         self
     }
     /// How much to print: `0` nothing, `1` a bar on a terminal (the default), `2` a line per epoch.
@@ -219,6 +242,21 @@ pub(crate) trait Trainee<T: Float>: WeightAccess {
         t: Targets<'_, T>,
         metrics: &mut [MetricState],
     ) -> T;
+    /// Saves weights plus training state, atomically.
+    fn save_checkpoint(
+        &self,
+        path: &std::path::Path,
+        state: &crate::io::TrainingState,
+    ) -> Result<(), Error>;
+    /// Loads weights (all or nothing) and returns the training state saved with them.
+    fn load_checkpoint(
+        &mut self,
+        path: &std::path::Path,
+    ) -> Result<crate::io::TrainingState, Error>;
+    /// The random stream for dropout, as it stands.
+    fn training_rng(&mut self) -> ChaCha8Rng;
+    /// Replaces the random stream for dropout.
+    fn set_training_rng(&mut self, rng: ChaCha8Rng);
     /// Re-seeds training randomness (dropout).
     fn reseed(&mut self, seed: u64);
     /// Draws a seed from the training random stream.
@@ -364,6 +402,13 @@ pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
     let mut shuffle_rng = ChaCha8Rng::seed_from_u64(seed);
     let mut augment_rng = ChaCha8Rng::seed_from_u64(seed);
     augment_rng.set_stream(1);
+    let mut first_epoch = 0;
+    if let Some(path) = &settings.resume {
+        let resumed = checkpoint::resume(model, path, &mut settings.optimizer)?;
+        first_epoch = resumed.next_epoch;
+        shuffle_rng = resumed.shuffle;
+        augment_rng = resumed.augment;
+    }
     let loss: &dyn LossFn<T> = &settings.loss;
     let optimizer = &mut settings.optimizer;
     let callbacks = &mut settings.callbacks;
@@ -384,7 +429,7 @@ pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
         &mut failure,
         |cb, c| cb.on_train_begin(c),
     );
-    for epoch in 0..settings.epochs {
+    for epoch in first_epoch..settings.epochs {
         if stop {
             break;
         }
@@ -398,6 +443,9 @@ pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
             |cb, c| cb.on_epoch_begin(epoch, c),
         );
         if settings.shuffle {
+            // A fresh permutation of the original order (Keras), so that an epoch depends only
+            // on the stream's position, which a checkpoint restores.
+            order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
             order.shuffle(&mut shuffle_rng);
         }
         progress.begin_epoch(epoch, settings.epochs, batches);
@@ -468,6 +516,16 @@ pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
         let seconds = started.elapsed().as_secs_f64();
         history.record(&logs, seconds);
         progress.end_epoch(epoch, settings.epochs, batches, seconds, &logs);
+        if let Some(path) = &settings.checkpoint {
+            let streams = checkpoint::Streams {
+                shuffle: &shuffle_rng,
+                augment: &augment_rng,
+            };
+            if let Err(e) = checkpoint::save(model, path, epoch, &*optimizer, streams) {
+                failure.get_or_insert(e);
+                break;
+            }
+        }
     }
     notify(
         callbacks,

@@ -2,6 +2,7 @@
 
 mod callback;
 pub mod callbacks;
+mod checkpoint;
 mod fit;
 mod history;
 mod plot;
