@@ -32,9 +32,9 @@ pub use confusion::{
     classification_report, confusion_matrix, ClassificationReport, ConfusionMatrix,
 };
 pub use data::{
-    add_channel, load_mnist, one_hot, read_csv, read_idx, stratified_split, train_test_split,
-    CsvOptions, ImageAugmentation, LabelColumn, MinMaxScaler, MnistData, Split, StandardScaler,
-    Table,
+    add_channel, load_mnist, one_hot, parse_csv, parse_idx_bytes, read_csv, read_idx,
+    stratified_split, train_test_split, CsvOptions, ImageAugmentation, LabelColumn, MinMaxScaler,
+    MnistData, Split, StandardScaler, Table,
 };
 pub use error::{Error, Result};
 pub use float::Float;

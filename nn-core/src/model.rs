@@ -283,6 +283,15 @@ pub trait Model: Sized + Send + Sync {
         .map(|_| ())
     }
 
+    /// [`Model::load_weights`] from the bytes of a safetensors file (e.g. `include_bytes!`).
+    fn load_weights_from_bytes(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let origin = std::path::Path::new("<bytes>");
+        self.with_layers_mut(|layers, _| {
+            crate::io::load_layers_from_bytes(bytes, origin, Self::layer_info(), layers)
+        })
+        .map(|_| ())
+    }
+
     /// The trainable weight count.
     fn trainable_params(&self) -> usize {
         self.with_layers(|layers| layers.iter().map(|l| l.trainable_len()).sum())

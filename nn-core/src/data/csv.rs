@@ -163,14 +163,20 @@ fn fields(line: &str, separator: char) -> Vec<String> {
 pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Table, Error> {
     let path = path.as_ref();
     let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse_csv(&raw, options, path)
+}
+
+/// [`read_csv`] on bytes already in memory; `origin` names them in errors.
+pub fn parse_csv(raw: &[u8], options: &CsvOptions, origin: &Path) -> Result<Table, Error> {
+    let path = origin;
     let text = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut s = String::new();
-        GzDecoder::new(raw.as_slice())
+        GzDecoder::new(raw)
             .read_to_string(&mut s)
             .map_err(|e| Error::format(path, format!("corrupt or truncated gzip stream: {e}")))?;
         s
     } else {
-        String::from_utf8(raw).map_err(|_| Error::format(path, "not UTF-8 text"))?
+        String::from_utf8(raw.to_vec()).map_err(|_| Error::format(path, "not UTF-8 text"))?
     };
     let mut lines = text
         .lines()

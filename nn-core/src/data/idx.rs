@@ -20,7 +20,7 @@ pub struct IdxArray {
 }
 
 /// The largest element count accepted, so that a corrupt header cannot ask for terabytes.
-const MAX_ELEMENTS: usize = 1 << 32;
+const MAX_ELEMENTS: usize = 1 << 30;
 
 /// Reads an IDX file of unsigned bytes; gzip is recognised by its magic number.
 ///
@@ -30,16 +30,24 @@ const MAX_ELEMENTS: usize = 1 << 32;
 pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray, Error> {
     let path = path.as_ref();
     let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse_idx_bytes(&raw, path)
+}
+
+/// [`read_idx`] on bytes already in memory; `origin` names them in errors.
+pub fn parse_idx_bytes(raw: &[u8], origin: &Path) -> Result<IdxArray, Error> {
+    let unpacked;
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        GzDecoder::new(raw.as_slice())
+        GzDecoder::new(raw)
+            .take(MAX_ELEMENTS as u64 + 1024)
             .read_to_end(&mut out)
-            .map_err(|e| Error::format(path, format!("corrupt or truncated gzip stream: {e}")))?;
-        out
+            .map_err(|e| Error::format(origin, format!("corrupt or truncated gzip stream: {e}")))?;
+        unpacked = out;
+        &unpacked[..]
     } else {
         raw
     };
-    parse_idx(&bytes).map_err(|reason| Error::format(path, reason))
+    parse_idx(bytes).map_err(|reason| Error::format(origin, reason))
 }
 
 /// Parses IDX bytes; the error says what is wrong.

@@ -10,8 +10,8 @@ mod scale;
 mod split;
 
 pub use augment::ImageAugmentation;
-pub use csv::{read_csv, CsvOptions, LabelColumn, Table};
-pub use idx::{read_idx, IdxArray};
+pub use csv::{parse_csv, read_csv, CsvOptions, LabelColumn, Table};
+pub use idx::{parse_idx_bytes, read_idx, IdxArray};
 pub use mnist::{load_mnist, MnistData};
 pub use one_hot::one_hot;
 pub use scale::{MinMaxScaler, StandardScaler};

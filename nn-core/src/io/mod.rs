@@ -4,5 +4,5 @@ mod atomic;
 mod safetensors;
 
 pub use atomic::write_atomic;
-pub(crate) use safetensors::{load_layers, save_layers};
+pub(crate) use safetensors::{load_layers, load_layers_from_bytes, save_layers};
 pub use safetensors::{tensor_name, TrainingState, STATE_PREFIX};

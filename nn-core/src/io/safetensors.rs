@@ -101,7 +101,17 @@ pub(crate) fn load_layers<T: Float>(
     layers: &mut [&mut dyn Layer<T>],
 ) -> Result<TrainingState, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let file = SafeTensors::deserialize(&bytes)
+    load_layers_from_bytes(&bytes, path, infos, layers)
+}
+
+/// [`load_layers`] on bytes already in memory; `path` names them in errors.
+pub(crate) fn load_layers_from_bytes<T: Float>(
+    bytes: &[u8],
+    path: &Path,
+    infos: &[LayerInfo],
+    layers: &mut [&mut dyn Layer<T>],
+) -> Result<TrainingState, Error> {
+    let file = SafeTensors::deserialize(bytes)
         .map_err(|e| Error::format(path, format!("not a valid safetensors file: {e}")))?;
     let mut expected = Vec::new();
     let mut staged: Vec<Vec<T>> = Vec::new();
@@ -166,7 +176,7 @@ pub(crate) fn load_layers<T: Float>(
             .arrays
             .push((name[STATE_PREFIX.len()..].to_string(), values));
     }
-    let (_, header) = SafeTensors::read_metadata(&bytes)
+    let (_, header) = SafeTensors::read_metadata(bytes)
         .map_err(|e| Error::format(path, format!("not a valid safetensors file: {e}")))?;
     state.metadata = header.metadata().clone().unwrap_or_default();
     let names: Vec<&str> = names
