@@ -20,7 +20,7 @@ pub enum LogitsKind {
     message = "`{Self}` is not an activation",
     note = "activations are Relu, LeakyRelu, Elu, Sigmoid, Tanh, Softmax and Linear"
 )]
-pub trait Activation: Copy + Send + Sync + std::fmt::Debug + 'static {
+pub trait Activation: Copy + Send + Sync + core::fmt::Debug + 'static {
     /// Keras's name for it (`"relu"`, `"softmax"`, ...).
     const NAME: &'static str;
 

@@ -1,6 +1,9 @@
 //! `confusion_matrix` and `classification_report`: per-class results as readable tables.
 
-use std::fmt;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::fmt;
 
 use crate::Error;
 

@@ -1,12 +1,16 @@
 //! The one error type for everything that can go wrong with user data, files and settings.
 
+#[cfg(feature = "std")]
 use std::path::PathBuf;
+
+use alloc::string::String;
 
 /// What went wrong, in words that name the file, the field or the value at fault.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Reading or writing a file failed.
+    #[cfg(feature = "std")]
     #[error("{path}: {source}")]
     Io {
         /// The file.
@@ -16,6 +20,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A data file is not in the format it claims to be.
+    #[cfg(feature = "std")]
     #[error("{path}: {reason}")]
     Format {
         /// The file.
@@ -68,6 +73,7 @@ pub enum Error {
     InvalidConfig(String),
 }
 
+#[cfg(feature = "std")]
 impl Error {
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
@@ -87,4 +93,4 @@ impl Error {
 }
 
 /// `Result` with typed-nn's [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub type Result<T, E = Error> = core::result::Result<T, E>;

@@ -1,8 +1,11 @@
 //! The element type of a model: `f32` by default, `f64` for gradient checks.
 
-use std::fmt::{Debug, Display};
-use std::iter::Sum;
-use std::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::fmt::{Debug, Display};
+use core::iter::Sum;
+use core::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
 /// A floating-point element type that the kernels know how to multiply fast.
 ///
@@ -73,7 +76,7 @@ macro_rules! impl_float {
                 out.extend_from_slice(&self.to_le_bytes());
             }
             fn read_le(bytes: &[u8]) -> Self {
-                let mut b = [0u8; std::mem::size_of::<$t>()];
+                let mut b = [0u8; core::mem::size_of::<$t>()];
                 b.copy_from_slice(bytes);
                 <$t>::from_le_bytes(b)
             }

@@ -64,13 +64,13 @@ impl Initializer {
         match self {
             Initializer::Zeros => kernel.iter_mut().for_each(|w| *w = T::zero()),
             Initializer::GlorotUniform | Initializer::HeUniform => {
-                let limit = (3.0 * s).sqrt();
+                let limit = num_traits::Float::sqrt(3.0 * s);
                 kernel
                     .iter_mut()
                     .for_each(|w| *w = T::of(rng.gen_range(-limit..=limit)));
             }
             Initializer::GlorotNormal | Initializer::HeNormal | Initializer::LecunNormal => {
-                let std = s.sqrt() / TRUNCATED_STD;
+                let std = num_traits::Float::sqrt(s) / TRUNCATED_STD;
                 for w in kernel.iter_mut() {
                     let z = loop {
                         let z: f64 = StandardNormal.sample(rng);

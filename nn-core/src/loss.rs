@@ -5,6 +5,9 @@
 //! Cross-entropies on a softmax or sigmoid output work on the logits, as Keras does on the
 //! TensorFlow backend: no clipping, and the gradient reaching the logits is `(p - y) / B`.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::activation::{sigmoid, LogitsKind};
 use crate::{Float, Tensor};
 

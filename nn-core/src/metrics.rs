@@ -1,5 +1,8 @@
 //! Metrics reported by `fit` and `evaluate`, accumulated over all samples as Keras does.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::loss::Targets;
 use crate::Float;
 
@@ -116,7 +119,7 @@ impl MetricState {
             (Metric::Mse | Metric::Rmse, Targets::Dense(y)) => (
                 pred.iter()
                     .zip(y)
-                    .map(|(&p, &y)| (p - y).as_f64().powi(2))
+                    .map(|(&p, &y)| (p - y).as_f64() * (p - y).as_f64())
                     .sum(),
                 pred.len() as f64,
             ),
@@ -141,7 +144,7 @@ impl MetricState {
             f64::NAN
         };
         if self.metric == Metric::Rmse {
-            mean.sqrt()
+            num_traits::Float::sqrt(mean)
         } else {
             mean
         }

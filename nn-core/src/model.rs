@@ -4,26 +4,43 @@
 //! and the I/O types); everything else is provided here once, on top of [`crate::network`], so
 //! that all models share one tested implementation.
 
-use rand::{RngCore, SeedableRng};
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+#[cfg(feature = "std")]
+use rand::RngCore;
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+#[cfg(feature = "std")]
 use rayon::prelude::*;
 
 use crate::layers::Layer;
+#[allow(unused_imports)]
 use crate::loss::{Loss, LossFn, Targets};
+#[allow(unused_imports)]
 use crate::metrics::{Metric, MetricState};
 use crate::network::{self, Workspace};
+#[allow(unused_imports)]
 use crate::optim::Optimizer;
 use crate::summary::{self, LayerInfo, ParamCount};
+#[cfg(feature = "std")]
 use crate::threads;
+#[cfg(feature = "std")]
 use crate::train::{run_fit, Fit, FitData, History, Trainee, Validation, WeightAccess};
 use crate::{Error, Float, Tensor};
 
-/// Samples per chunk of batch inference and evaluation handed to one thread.
+/// Samples per chunk of evaluation handed to one thread.
+#[cfg(feature = "std")]
 const CHUNK: usize = 256;
+
+/// The fewest samples `predict_batch` hands to one thread.
+#[cfg(feature = "std")]
+const MIN_PARALLEL_CHUNK: usize = 32;
 
 /// Training state a model carries besides its weights: the random stream for dropout and
 /// shuffling, and buffers reused from one training step to the next.
 #[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub struct Runtime<T> {
     rng: ChaCha8Rng,
     workspace: Workspace<T>,
@@ -66,7 +83,7 @@ impl<T: Copy> Scores<T> {
     }
 }
 
-impl<T> std::ops::Index<usize> for Scores<T> {
+impl<T> core::ops::Index<usize> for Scores<T> {
     type Output = T;
     fn index(&self, i: usize) -> &T {
         if i == 0 {
@@ -79,6 +96,7 @@ impl<T> std::ops::Index<usize> for Scores<T> {
 
 /// Checks inputs and targets before a data set is used: equal counts, finite values, labels
 /// in range.
+#[cfg(feature = "std")]
 fn check_data<T: Float>(
     what: &'static str,
     x: &[T],
@@ -198,15 +216,23 @@ pub trait Model: Sized + Send + Sync {
                 network::predict(layers, Self::Input::flatten_slice(xs), flat_out)
             });
         };
-        if xs.len() <= CHUNK {
-            run((xs, &mut outputs));
-        } else {
-            threads::pool().install(|| {
-                xs.par_chunks(CHUNK)
-                    .zip(outputs.par_chunks_mut(CHUNK))
-                    .for_each(run);
-            });
+        #[cfg(feature = "std")]
+        {
+            // One chunk per thread, but not so small that threads cost more than they save.
+            let chunk = xs
+                .len()
+                .div_ceil(threads::thread_count())
+                .max(MIN_PARALLEL_CHUNK);
+            if xs.len() > chunk {
+                threads::pool().install(|| {
+                    xs.par_chunks(chunk)
+                        .zip(outputs.par_chunks_mut(chunk))
+                        .for_each(run)
+                });
+                return outputs;
+            }
         }
+        run((xs, &mut outputs));
         outputs
     }
 
@@ -253,6 +279,7 @@ pub trait Model: Sized + Send + Sync {
 
     /// Saves the weights as a safetensors file (one tensor per Keras weight, named
     /// `layer/weight`), atomically: a crash mid-save leaves any previous file intact.
+    #[cfg(feature = "std")]
     fn save(&self, path: impl AsRef<std::path::Path>) -> Result<(), Error> {
         let state = crate::io::TrainingState::default();
         self.with_layers(|layers| {
@@ -269,6 +296,7 @@ pub trait Model: Sized + Send + Sync {
     /// A model with the weights of a file written by [`Model::save`] (or by the Keras
     /// export tool). Names, shapes and dtype are checked against this model; any mismatch is
     /// an error naming the first offending tensor.
+    #[cfg(feature = "std")]
     fn load(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
         let mut model = Self::new(0);
         model.load_weights(path)?;
@@ -276,6 +304,7 @@ pub trait Model: Sized + Send + Sync {
     }
 
     /// Replaces this model's weights with a file's, all or nothing.
+    #[cfg(feature = "std")]
     fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<(), Error> {
         self.with_layers_mut(|layers, _| {
             crate::io::load_layers(path.as_ref(), Self::layer_info(), layers)
@@ -284,6 +313,7 @@ pub trait Model: Sized + Send + Sync {
     }
 
     /// [`Model::load_weights`] from the bytes of a safetensors file (e.g. `include_bytes!`).
+    #[cfg(feature = "std")]
     fn load_weights_from_bytes(&mut self, bytes: &[u8]) -> Result<(), Error> {
         let origin = std::path::Path::new("<bytes>");
         self.with_layers_mut(|layers, _| {
@@ -315,7 +345,7 @@ pub trait Model: Sized + Send + Sync {
                 })
                 .collect()
         });
-        summary::render(Self::NAME, &rows, std::mem::size_of::<Self::Scalar>())
+        summary::render(Self::NAME, &rows, core::mem::size_of::<Self::Scalar>())
     }
 
     /// One optimizer step on a batch (training mode: dropout on); returns the loss of the
@@ -323,6 +353,7 @@ pub trait Model: Sized + Send + Sync {
     ///
     /// # Panics
     /// If `xs` and `ys` differ in length or a class label is out of range.
+    #[cfg(feature = "std")]
     fn train_step<L, O>(
         &mut self,
         optimizer: &mut O,
@@ -352,6 +383,7 @@ pub trait Model: Sized + Send + Sync {
     ///
     /// Errors on mismatched lengths, non-finite data, out-of-range labels or invalid settings,
     /// before any weight changes.
+    #[cfg(feature = "std")]
     fn fit<'f, L, O, V>(
         &mut self,
         x: &[Self::Input],
@@ -391,6 +423,7 @@ pub trait Model: Sized + Send + Sync {
     /// # Panics
     /// On mismatched lengths, non-finite data or out-of-range labels; see
     /// [`Model::try_evaluate`] for an `Err` instead.
+    #[cfg(feature = "std")]
     fn evaluate<L>(
         &self,
         x: &[Self::Input],
@@ -406,6 +439,7 @@ pub trait Model: Sized + Send + Sync {
     }
 
     /// [`Model::evaluate`], with bad data reported as an `Err`.
+    #[cfg(feature = "std")]
     fn try_evaluate<L>(
         &self,
         x: &[Self::Input],
@@ -438,10 +472,12 @@ pub trait Model: Sized + Send + Sync {
 }
 
 /// The width of a model's output's last axis (classes for a classifier).
+#[cfg(feature = "std")]
 fn last_axis<M: Model>() -> usize {
     M::Output::SHAPE.last().copied().unwrap_or(1)
 }
 
+#[cfg(feature = "std")]
 impl<M: Model> WeightAccess for M {
     fn weights_f64(&self) -> Vec<f64> {
         self.get_weights().iter().map(|w| w.as_f64()).collect()
@@ -455,6 +491,7 @@ impl<M: Model> WeightAccess for M {
     }
 }
 
+#[cfg(feature = "std")]
 impl<M: Model> Trainee<M::Scalar> for M {
     fn input_size(&self) -> usize {
         M::Input::SIZE

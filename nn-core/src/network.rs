@@ -3,7 +3,10 @@
 //! Everything here is generic only over the element type, not over the model, so each new
 //! model shape re-uses this code; the per-layer kernels are the monomorphized part.
 
-use std::ops::{Deref, DerefMut};
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::ops::{Deref, DerefMut};
 
 use rand::RngCore;
 

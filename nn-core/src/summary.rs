@@ -1,6 +1,9 @@
 //! `summary()`: Keras's table of layers, output shapes and parameter counts.
 
-use std::fmt::Write;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use core::fmt::Write;
 
 /// What the macro knows about one layer of a chain (the `Input` is not a layer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,5 +1,8 @@
 //! Activation layers (`Relu`, `Softmax`, ... used on their own in a chain).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{Layer, Logits, Mode, Upstream};
 use crate::activation::Activation;
 use crate::Float;

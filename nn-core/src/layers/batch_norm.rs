@@ -1,5 +1,8 @@
 //! `BatchNorm`: Keras's `BatchNormalization` over the last axis.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use rand::RngCore;
 
 use super::{output_gradient, Layer, Mode, Upstream, WeightSpec};

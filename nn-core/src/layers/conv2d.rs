@@ -6,6 +6,9 @@
 //! packed GEMM as `Dense`. The unrolled patches are the training cache: the kernel gradient is
 //! their transpose times the output gradient.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use rand::RngCore;
 
 use super::epilogue::{bias_gradient, finish_forward, pre_activation_gradient};

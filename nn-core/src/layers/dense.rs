@@ -1,5 +1,8 @@
 //! `Dense`: `y = act(x · W + b)` on one-axis samples, with Keras's kernel layout `(in, out)`.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use rand::RngCore;
 
 use super::epilogue::{bias_gradient, finish_forward, pre_activation_gradient};

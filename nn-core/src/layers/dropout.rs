@@ -1,5 +1,8 @@
 //! `Dropout`: inverted dropout in training, the identity at inference.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use rand::Rng;
 
 use super::{output_gradient, Layer, Mode, Upstream};

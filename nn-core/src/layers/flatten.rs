@@ -1,5 +1,8 @@
 //! `Flatten`: reshapes each sample to one axis, row-major over all axes (as Keras).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{output_gradient, Layer, Mode, Upstream};
 use crate::Float;
 

@@ -6,6 +6,9 @@
 //! constant trip counts after monomorphization; the trait itself is object-safe so that the
 //! training loop, written once, can walk any chain as `&[&dyn Layer<T>]`.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 mod activation;
 mod batch_norm;
 mod conv2d;

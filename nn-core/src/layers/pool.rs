@@ -3,6 +3,9 @@
 //! Max pooling ignores padding; average pooling with `same` padding divides by the number of
 //! real cells under each window (padding is not counted), both as Keras does.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::conv2d::Window;
 use super::{output_gradient, Layer, Mode, Upstream};
 use crate::Float;

@@ -1,5 +1,8 @@
 //! Adagrad.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{Optimizer, Slots};
 use crate::Float;
 

@@ -1,5 +1,8 @@
 //! Adam and AMSGrad.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{Optimizer, Slots};
 use crate::Float;
 
@@ -67,7 +70,9 @@ impl<T: Float> Default for Adam<T> {
 impl<T: Float> Optimizer<T> for Adam<T> {
     fn update(&mut self, slot: usize, w: &mut [T], g: &[T]) {
         let t = (self.iterations + 1) as i32;
-        let alpha = self.lr * (1.0 - self.beta_2.powi(t)).sqrt() / (1.0 - self.beta_1.powi(t));
+        let powi = num_traits::Float::powi;
+        let alpha = self.lr * num_traits::Float::sqrt(1.0 - powi(self.beta_2, t))
+            / (1.0 - powi(self.beta_1, t));
         let (alpha, b1, b2, eps) = (
             T::of(alpha),
             T::of(1.0 - self.beta_1),

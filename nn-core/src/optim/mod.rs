@@ -4,6 +4,9 @@
 //! at the pre-step weights, then [`Optimizer::finish_step`] advances `iterations`. Slot state
 //! (momenta, accumulators) starts as Keras starts it and is created on first use.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 pub use adagrad::Adagrad;
 pub use adam::Adam;
 pub use rmsprop::RmsProp;

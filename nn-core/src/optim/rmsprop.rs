@@ -1,5 +1,8 @@
 //! RMSprop.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{Optimizer, Slots};
 use crate::Float;
 

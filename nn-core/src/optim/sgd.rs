@@ -1,5 +1,8 @@
 //! Stochastic gradient descent, with optional (Nesterov) momentum.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::{Optimizer, Slots};
 use crate::Float;
 
