@@ -43,6 +43,9 @@ model! {
         Input<28, 28, 1> => Conv2D<6, 5, Relu, padding = Same> => MaxPool2D<2> => Conv2D<16, 5, Relu>
             => MaxPool2D<2> => Flatten => Dense<120, Relu> => Dense<84, Relu> => Dense<10, Softmax>
     }
+    /// The Keras-trained fixture, baked in at compile time.
+    #[weights = "tests/fixtures/keras_mnist_mlp.safetensors"]
+    struct Baked { Input<28, 28> => Flatten => Dense<64, Relu> => Dropout<0.2> => Dense<10, Softmax> }
     struct Normed { Input<8, 8, 2> => Conv2D<4, 3, stride = 2> => BatchNorm => AvgPool2D<2> => Flatten => Dense<3, Tanh> }
 }
 
@@ -62,6 +65,9 @@ fn predict_allocates_nothing() {
     let z = [[[0.1f32; 2]; 8]; 8];
     let mut out = [0.0f32; 3];
     assert_eq!(allocations_during(|| out = normed.predict(&z)), 0);
+    let baked = Baked::baked();
+    assert_eq!(allocations_during(|| y = baked.predict(&x)), 0, "baked model");
+
     // The counter itself works: a batch allocates its outputs.
     assert!(allocations_during(|| drop(mnist.predict_batch(&[x, x]))) > 0);
 }
