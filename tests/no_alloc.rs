@@ -66,7 +66,11 @@ fn predict_allocates_nothing() {
     let mut out = [0.0f32; 3];
     assert_eq!(allocations_during(|| out = normed.predict(&z)), 0);
     let baked = Baked::baked();
-    assert_eq!(allocations_during(|| y = baked.predict(&x)), 0, "baked model");
+    assert_eq!(
+        allocations_during(|| y = baked.predict(&x)),
+        0,
+        "baked model"
+    );
 
     // The counter itself works: a batch allocates its outputs.
     assert!(allocations_during(|| drop(mnist.predict_batch(&[x, x]))) > 0);

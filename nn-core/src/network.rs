@@ -82,6 +82,9 @@ pub struct Workspace<T> {
     caches: Vec<Vec<T>>,
     grads: Vec<Vec<T>>,
     deltas: [Vec<T>; 2],
+    /// One workspace per shard of a batch split across threads.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    shards: Vec<Workspace<T>>,
 }
 
 impl<T: Float> Workspace<T> {
@@ -92,6 +95,7 @@ impl<T: Float> Workspace<T> {
             caches: Vec::new(),
             grads: Vec::new(),
             deltas: [Vec::new(), Vec::new()],
+            shards: Vec::new(),
         }
     }
 
@@ -128,9 +132,10 @@ impl<T: Float> Workspace<T> {
         }
     }
 
-    /// The loss of the last cached forward pass plus the layers' penalties, and when
-    /// `backprop` is set the gradient reaching the top layer (in `deltas[0]`). Uses the top
-    /// layer's logits when the loss pairs with its activation, as Keras does.
+    /// The data loss of the last cached forward pass and, when `backprop` is set, its
+    /// gradient times `scale` reaching the top layer (in `deltas[0]`). Uses the top layer's
+    /// logits when the loss pairs with its activation, as Keras does. Returns whether it did.
+    #[allow(clippy::too_many_arguments)]
     fn loss<L: Deref<Target = D>, D: Layer<T> + ?Sized>(
         &mut self,
         layers: &[L],
@@ -139,6 +144,7 @@ impl<T: Float> Workspace<T> {
         targets: Targets<'_, T>,
         last: usize,
         backprop: bool,
+        scale: T,
     ) -> (T, bool) {
         let top = layers.len() - 1;
         let output = self.outputs[top].as_slice();
@@ -155,14 +161,17 @@ impl<T: Float> Workspace<T> {
                 let g = backprop.then_some(grad.as_mut_slice());
                 loss.compute_from_logits(logits.kind, logits.values, targets, last, g)
             });
-        let penalty: T = layers.iter().map(|l| l.penalty()).sum();
-        match from_logits {
-            Some(value) => (value + penalty, true),
+        let (value, from_logits) = match from_logits {
+            Some(value) => (value, true),
             None => {
                 let g = backprop.then_some(grad.as_mut_slice());
-                (loss.compute(output, targets, last, g) + penalty, false)
+                (loss.compute(output, targets, last, g), false)
             }
+        };
+        if backprop && scale != T::one() {
+            grad.iter_mut().for_each(|g| *g *= scale);
         }
+        (value, from_logits)
     }
 
     /// The loss (with penalties) of a batch in inference mode; the outputs stay in
@@ -176,27 +185,25 @@ impl<T: Float> Workspace<T> {
         last: usize,
     ) -> T {
         self.forward(layers, x, None);
-        self.loss(layers, x, loss, targets, last, false).0
+        let penalty: T = layers.iter().map(|l| l.penalty()).sum();
+        self.loss(layers, x, loss, targets, last, false, T::one()).0 + penalty
     }
 
-    /// One optimizer step on a batch; returns the loss of the forward pass (with penalties)
-    /// that produced the gradients. The batch's outputs stay in [`Workspace::output`].
+    /// Forward and backward passes on (part of) a batch in training mode: leaves the weight
+    /// gradients of `scale` times the data loss in `grads` and returns the unscaled loss.
     #[allow(clippy::too_many_arguments)]
-    pub fn train_step<L: DerefMut<Target = D>, D: Layer<T> + ?Sized>(
+    fn gradients<L: Deref<Target = D>, D: Layer<T> + ?Sized>(
         &mut self,
-        layers: &mut [L],
+        layers: &[L],
         x: &[T],
         loss: &dyn LossFn<T>,
         targets: Targets<'_, T>,
         last: usize,
-        optimizer: &mut dyn Optimizer<T>,
         rng: &mut dyn RngCore,
+        scale: T,
     ) -> T {
-        if layers.is_empty() {
-            return T::zero();
-        }
         self.forward(layers, x, Some(rng));
-        let (value, from_logits) = self.loss(layers, x, loss, targets, last, true);
+        let (value, from_logits) = self.loss(layers, x, loss, targets, last, true, scale);
         self.grads.resize_with(layers.len(), Vec::new);
         let mut from_logits = from_logits;
         for i in (0..layers.len()).rev() {
@@ -222,11 +229,46 @@ impl<T: Float> Workspace<T> {
             let grad = &mut self.grads[i];
             grad.resize(layer.weights().len(), T::zero());
             layer.backward(input, &self.outputs[i], &self.caches[i], upstream, dx, grad);
-            layer.add_penalty_gradient(grad);
             self.deltas.swap(0, 1);
         }
+        value
+    }
+
+    /// One optimizer step on a batch; returns the loss of the forward pass (with penalties)
+    /// that produced the gradients. The batch's outputs stay in [`Workspace::output`].
+    ///
+    /// With the `std` feature and more than one worker thread, a large batch is split into one
+    /// contiguous shard per thread (unless a layer couples samples, as `BatchNorm` does): each
+    /// shard runs forward and backward on its own, with dropout drawn from a stream derived
+    /// from `rng`, and the weight gradients are summed, each shard's loss gradient weighted by
+    /// its share of the batch. Results are reproducible for a given thread count.
+    #[allow(clippy::too_many_arguments)]
+    pub fn train_step<L: DerefMut<Target = D>, D: Layer<T> + ?Sized>(
+        &mut self,
+        layers: &mut [L],
+        x: &[T],
+        loss: &dyn LossFn<T>,
+        targets: Targets<'_, T>,
+        last: usize,
+        optimizer: &mut dyn Optimizer<T>,
+        rng: &mut dyn RngCore,
+    ) -> T {
+        if layers.is_empty() {
+            return T::zero();
+        }
+        let rows = x.len() / layers[0].input_size();
+        let shards = shard_count(layers, rows);
+        let mut value = if shards <= 1 {
+            self.gradients(layers, x, loss, targets, last, rng, T::one())
+        } else {
+            self.sharded_gradients(layers, x, loss, targets, last, rng, shards)
+        };
+        value += layers.iter().map(|l| l.penalty()).sum();
         for (i, layer) in layers.iter_mut().enumerate() {
-            layer.finish_train_batch(&self.caches[i]);
+            layer.add_penalty_gradient(&mut self.grads[i]);
+            if shards <= 1 {
+                layer.finish_train_batch(&self.caches[i]);
+            }
             let trainable = layer.trainable_len();
             if trainable > 0 {
                 optimizer.update(
@@ -238,5 +280,172 @@ impl<T: Float> Workspace<T> {
         }
         optimizer.finish_step();
         value
+    }
+
+    /// [`Workspace::gradients`] over `shards` contiguous parts of the batch on the worker pool;
+    /// the summed gradients land in `self.grads` and the outputs, in order, in the last
+    /// output buffer.
+    #[cfg(feature = "std")]
+    #[allow(clippy::too_many_arguments)]
+    fn sharded_gradients<L: Deref<Target = D>, D: Layer<T> + ?Sized>(
+        &mut self,
+        layers: &[L],
+        x: &[T],
+        loss: &dyn LossFn<T>,
+        targets: Targets<'_, T>,
+        last: usize,
+        rng: &mut dyn RngCore,
+        shards: usize,
+    ) -> T {
+        use rand::SeedableRng;
+        use rayon::prelude::*;
+
+        let view: Vec<&D> = layers.iter().map(|l| &**l).collect();
+        let width = view[0].input_size();
+        let rows = x.len() / width;
+        let per = rows.div_ceil(shards);
+        let seed = rng.next_u64();
+        self.shards.resize_with(shards, Workspace::new);
+        let parts: Vec<T> = crate::threads::pool().install(|| {
+            self.shards
+                .par_iter_mut()
+                .enumerate()
+                .map(|(s, ws)| {
+                    let (start, end) = (s * per, ((s + 1) * per).min(rows));
+                    let mut shard_rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+                    shard_rng.set_stream(s as u64);
+                    let weight = T::of((end - start) as f64 / rows as f64);
+                    let t = targets.samples(start, end, rows);
+                    weight
+                        * ws.gradients(
+                            &view,
+                            &x[start * width..end * width],
+                            loss,
+                            t,
+                            last,
+                            &mut shard_rng,
+                            weight,
+                        )
+                })
+                .collect()
+        });
+        self.grads.resize_with(layers.len(), Vec::new);
+        self.outputs.resize_with(layers.len(), Vec::new);
+        for (i, grad) in self.grads.iter_mut().enumerate() {
+            grad.clear();
+            grad.extend_from_slice(&self.shards[0].grads[i]);
+            for shard in &self.shards[1..] {
+                grad.iter_mut()
+                    .zip(&shard.grads[i])
+                    .for_each(|(g, &d)| *g += d);
+            }
+        }
+        let top = self.outputs.last_mut().expect("at least one layer");
+        top.clear();
+        self.shards
+            .iter()
+            .for_each(|s| top.extend_from_slice(s.output()));
+        parts.into_iter().fold(T::zero(), |a, b| a + b)
+    }
+
+    #[cfg(not(feature = "std"))]
+    #[allow(clippy::too_many_arguments)]
+    fn sharded_gradients<L: Deref<Target = D>, D: Layer<T> + ?Sized>(
+        &mut self,
+        layers: &[L],
+        x: &[T],
+        loss: &dyn LossFn<T>,
+        targets: Targets<'_, T>,
+        last: usize,
+        rng: &mut dyn RngCore,
+        _shards: usize,
+    ) -> T {
+        self.gradients(layers, x, loss, targets, last, rng, T::one())
+    }
+}
+
+/// The fewest samples worth a shard of their own in a training step.
+#[cfg(feature = "std")]
+const MIN_SHARD: usize = 32;
+
+/// How many shards a training step of `rows` samples runs in (1: no splitting).
+fn shard_count<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
+    layers: &[L],
+    rows: usize,
+) -> usize {
+    #[cfg(feature = "std")]
+    {
+        if layers.iter().any(|l| l.couples_samples()) {
+            return 1;
+        }
+        crate::threads::thread_count().min(rows / MIN_SHARD).max(1)
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        let _ = (layers, rows);
+        1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    use super::*;
+    use crate::activation::{Softmax, Tanh};
+    use crate::init::Initializer;
+    use crate::layers::Dense;
+    use crate::loss::SparseCategoricalCrossentropy;
+    use crate::regularizer::Regularizer;
+
+    #[test]
+    fn sharded_gradients_equal_whole_batch_gradients() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut a =
+            Dense::<f64, 5, 7, Tanh>::new(Tanh, Initializer::GlorotUniform, Regularizer::NONE);
+        let mut b = Dense::<f64, 7, 3, Softmax>::new(
+            Softmax,
+            Initializer::GlorotUniform,
+            Regularizer::NONE,
+        );
+        a.initialize(&mut rng);
+        b.initialize(&mut rng);
+        let layers: [&dyn Layer<f64>; 2] = [&a, &b];
+        let rows = 70;
+        let x: Vec<f64> = (0..rows * 5).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let labels: Vec<usize> = (0..rows).map(|i| i % 3).collect();
+        let targets = Targets::Sparse(&labels);
+
+        let mut whole = Workspace::new();
+        let value = whole.gradients(
+            &layers,
+            &x,
+            &SparseCategoricalCrossentropy,
+            targets,
+            3,
+            &mut rng.clone(),
+            1.0,
+        );
+        let mut split = Workspace::new();
+        let sharded = split.sharded_gradients(
+            &layers,
+            &x,
+            &SparseCategoricalCrossentropy,
+            targets,
+            3,
+            &mut rng,
+            3,
+        );
+        assert!((value - sharded).abs() < 1e-12, "{value} vs {sharded}");
+        for (g, h) in whole
+            .grads
+            .iter()
+            .flatten()
+            .zip(split.grads.iter().flatten())
+        {
+            assert!((g - h).abs() < 1e-12, "{g} vs {h}");
+        }
+        assert_eq!(whole.output(), split.output());
     }
 }

@@ -104,6 +104,7 @@ pub fn emit(name: &syn::Ident, baked: &Baked, source: &LitStr) -> TokenStream {
             ///
             /// The file was checked against the chain when this crate compiled; decoding it
             /// needs no file I/O.
+            #[allow(clippy::self_named_constructors)]
             pub fn baked() -> Self {
                 const RANGES: [(usize, usize); #count] = [#((#starts, #ends)),*];
                 let bytes = Self::BAKED_WEIGHTS;

@@ -177,6 +177,9 @@ impl<T: Float, const N: usize, const C: usize> Layer<T> for BatchNorm<T, N, C> {
             }
         }
     }
+    fn couples_samples(&self) -> bool {
+        true
+    }
     fn finish_train_batch(&mut self, cache: &[T]) {
         let stats = &cache[cache.len() - 3 * C..];
         let (mean, var) = (&stats[..C], &stats[C..2 * C]);

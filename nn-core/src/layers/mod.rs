@@ -155,7 +155,13 @@ pub trait Layer<T: Float>: Send + Sync {
     /// Adds the penalty's gradient to `grad`.
     fn add_penalty_gradient(&self, _grad: &mut [T]) {}
     /// Called once after each training batch's forward pass (batch-norm moving statistics).
+    /// Only layers that couple samples get it, since only their batches are never split.
     fn finish_train_batch(&mut self, _cache: &[T]) {}
+    /// Whether the output of one sample depends on the other samples of the batch (batch
+    /// statistics), so that a training batch must not be split across threads.
+    fn couples_samples(&self) -> bool {
+        false
+    }
 }
 
 /// The gradient w.r.t. the output when a layer cannot take logits.
