@@ -102,14 +102,34 @@ pub fn gemm<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: &mut [
 /// # Panics
 /// If the sizes disagree.
 pub fn vec_mat<T: Float>(x: &[T], b: &[T], y: &mut [T]) {
+    assert_eq!(x.len() * y.len(), b.len(), "vec_mat: matrix has the wrong size");
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        return unsafe { vec_mat_avx2(x, b, y) };
+    }
+    vec_mat_portable(x, b, y)
+}
+
+/// The loop of [`vec_mat`], inlined into each instruction-set variant. Every output element
+/// sums its products in the same order whatever the vector width, so all variants give
+/// identical results (no fused multiply-add).
+#[inline(always)]
+fn vec_mat_portable<T: Float>(x: &[T], b: &[T], y: &mut [T]) {
     let n = y.len();
-    assert_eq!(x.len() * n, b.len(), "vec_mat: matrix has the wrong size");
     y.iter_mut().for_each(|v| *v = T::zero());
     for (&xi, row) in x.iter().zip(b.chunks_exact(n.max(1))) {
         if xi != T::zero() {
             y.iter_mut().zip(row).for_each(|(v, &w)| *v += xi * w);
         }
     }
+}
+
+/// [`vec_mat`] compiled for AVX2 (the default build targets baseline x86-64, i.e. SSE2).
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx2")]
+unsafe fn vec_mat_avx2<T: Float>(x: &[T], b: &[T], y: &mut [T]) {
+    vec_mat_portable(x, b, y)
 }
 
 #[cfg(test)]
