@@ -102,7 +102,11 @@ pub fn gemm<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: &mut [
 /// # Panics
 /// If the sizes disagree.
 pub fn vec_mat<T: Float>(x: &[T], b: &[T], y: &mut [T]) {
-    assert_eq!(x.len() * y.len(), b.len(), "vec_mat: matrix has the wrong size");
+    assert_eq!(
+        x.len() * y.len(),
+        b.len(),
+        "vec_mat: matrix has the wrong size"
+    );
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
