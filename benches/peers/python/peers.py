@@ -1,0 +1,95 @@
+"""The peers' side: the same MLP (784-300-10, f32) and workloads in onnxruntime and TF-Keras,
+printed as one JSON object per (engine, threads, workload): median seconds per call.
+
+    python peers.py THREADS
+"""
+import json
+import os
+import statistics
+import sys
+import time
+
+THREADS = int(sys.argv[1]) if len(sys.argv) > 1 else 1
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+os.environ["OMP_NUM_THREADS"] = str(THREADS)
+
+import numpy as np  # noqa: E402
+
+X128 = ((np.arange(128 * 784).reshape(128, 784) * 31) % 255 / 255.0).astype(np.float32)
+Y128 = np.arange(128) % 10
+RNG = np.random.default_rng(1)
+W1 = RNG.uniform(-0.07, 0.07, (784, 300)).astype(np.float32)
+B1 = np.zeros(300, np.float32)
+W2 = RNG.uniform(-0.14, 0.14, (300, 10)).astype(np.float32)
+B2 = np.zeros(10, np.float32)
+
+
+def median_seconds(fn, rounds=21, iters=50):
+    for _ in range(iters):
+        fn()
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(iters):
+            fn()
+        times.append((time.perf_counter() - start) / iters)
+    return statistics.median(times)
+
+
+def emit(engine, workload, seconds):
+    print(json.dumps({"engine": engine, "threads": THREADS, "workload": workload, "seconds": seconds}), flush=True)
+
+
+def onnxruntime_rows():
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    import onnxruntime as ort
+
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["x", "w1"], ["h0"]),
+            helper.make_node("Add", ["h0", "b1"], ["h1"]),
+            helper.make_node("Relu", ["h1"], ["h2"]),
+            helper.make_node("MatMul", ["h2", "w2"], ["z0"]),
+            helper.make_node("Add", ["z0", "b2"], ["z1"]),
+            helper.make_node("Softmax", ["z1"], ["y"], axis=-1),
+        ],
+        "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 784])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 10])],
+        [numpy_helper.from_array(a, n) for a, n in [(W1, "w1"), (B1, "b1"), (W2, "w2"), (B2, "b2")]],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = THREADS
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    x1 = X128[:1]
+    emit("onnxruntime", "mlp_predict_batch1", median_seconds(lambda: session.run(None, {"x": x1}), iters=2000))
+    emit("onnxruntime", "mlp_predict_batch128", median_seconds(lambda: session.run(None, {"x": X128})))
+
+
+def keras_rows():
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(THREADS)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    import keras
+
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(300, activation="relu"), keras.layers.Dense(10, activation="softmax")])
+    model.set_weights([W1, B1, W2, B2])
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="sparse_categorical_crossentropy")
+    predict = tf.function(lambda x: model(x, training=False), jit_compile=False)
+    x1, x128 = tf.constant(X128[:1]), tf.constant(X128)
+    emit("tf-keras", "mlp_predict_batch1", median_seconds(lambda: predict(x1).numpy(), iters=500))
+    emit("tf-keras", "mlp_predict_batch128", median_seconds(lambda: predict(x128).numpy()))
+    y128 = tf.constant(Y128)
+    emit("tf-keras", "mlp_train_step_batch128_sgd", median_seconds(lambda: model.train_on_batch(x128, y128), iters=20))
+
+
+if __name__ == "__main__":
+    for rows in (onnxruntime_rows, keras_rows):
+        try:
+            rows()
+        except Exception as e:  # a missing peer is reported, not fatal
+            print(json.dumps({"engine": rows.__name__.replace("_rows", ""), "error": str(e)}), flush=True)

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# One command for the peer comparison: builds typed-nn's timing binary, installs the Python
+# peers into benches/peers/.venv (first run only), times everything on 1 and 2 threads in this
+# run, and prints one table with typed-nn's speed-up over each peer.
+#
+#   bash benches/peers/run.sh
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cd "$here"
+if [[ ! -x .venv/bin/python ]]; then
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --upgrade pip
+    .venv/bin/pip install --quiet numpy onnx onnxruntime tensorflow-cpu
+fi
+cargo build --quiet --release
+results="$(mktemp)"
+for threads in 1 2; do
+    TYPED_NN_THREADS=$threads ./target/release/typed-nn-peers >> "$results"
+    .venv/bin/python python/peers.py "$threads" >> "$results"
+done
+.venv/bin/python - "$results" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip().startswith("{")]
+for r in rows:
+    if "error" in r:
+        print(f"{r['engine']}: not measured ({r['error']})")
+times = {(r["engine"], r["threads"], r["workload"]): r["seconds"] for r in rows if "seconds" in r}
+workloads = sorted({w for (_, _, w) in times})
+engines = sorted({e for (e, _, _) in times} - {"typed-nn"})
+print(f"{'workload':32} {'thr':>3} {'typed-nn':>12} " + " ".join(f"{e:>22}" for e in engines))
+for w in workloads:
+    for t in (1, 2):
+        ours = times.get(("typed-nn", t, w))
+        if ours is None:
+            continue
+        cells = []
+        for e in engines:
+            theirs = times.get((e, t, w))
+            cells.append(f"{theirs * 1e6:9.1f} us ({theirs / ours:4.2f}x)" if theirs else f"{'-':>22}")
+        print(f"{w:32} {t:>3} {ours * 1e6:9.1f} us " + " ".join(f"{c:>22}" for c in cells))
+print("(x = peer time / typed-nn time: above 1 means typed-nn is faster)")
+PY
