@@ -15,7 +15,7 @@ fi
 cargo build --quiet --release
 results="$(mktemp)"
 for threads in 1 2; do
-    TYPED_NN_THREADS=$threads ./target/release/typed-nn-peers >> "$results"
+    TYPED_NN_THREADS=$threads RAYON_NUM_THREADS=$threads ./target/release/typed-nn-peers >> "$results"
     .venv/bin/python python/peers.py "$threads" >> "$results"
 done
 .venv/bin/python - "$results" <<'PY'

@@ -1,18 +1,21 @@
 //! typed-nn's side of the peer comparison: the design card's MLP (784-300-10, f32) timed
 //! through the public API, printed as one JSON object per workload (median of repeated runs).
-//! The thread count comes from `TYPED_NN_THREADS`, as for every typed-nn program.
+//! The thread count comes from `TYPED_NN_THREADS`, as for every typed-nn program. candle runs
+//! in the same process on the same data (see candle.rs).
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use typed_nn::prelude::*;
 
+mod candle;
+
 model! {
     struct Card { Input<784> => Dense<300, Relu> => Dense<10, Softmax> }
 }
 
 /// The median seconds of `f` over `rounds` rounds of `iters` calls each.
-fn median_seconds(rounds: usize, iters: usize, mut f: impl FnMut()) -> f64 {
+pub(crate) fn median_seconds(rounds: usize, iters: usize, mut f: impl FnMut()) -> f64 {
     for _ in 0..iters {
         f();
     }
@@ -59,4 +62,14 @@ fn main() {
     row("mlp_predict_batch1", batch1);
     row("mlp_predict_batch128", batch128);
     row("mlp_train_step_batch128_sgd", train);
+
+    // candle on the same data; its CPU matmul threads follow RAYON_NUM_THREADS (run.sh sets it).
+    let flat: Vec<f32> = xs.iter().flatten().copied().collect();
+    let labels: Vec<u32> = ys.iter().map(|&y| y as u32).collect();
+    match candle::rows(&flat, &labels) {
+        Ok(rows) => rows.into_iter().for_each(|(workload, seconds)| {
+            println!("{{\"engine\": \"candle\", \"threads\": {threads}, \"workload\": \"{workload}\", \"seconds\": {seconds:e}}}")
+        }),
+        Err(e) => println!("{{\"engine\": \"candle\", \"error\": \"{}\"}}", e.to_string().replace('"', "'")),
+    }
 }

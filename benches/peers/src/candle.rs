@@ -1,0 +1,51 @@
+//! candle's side: the same MLP and workloads with candle-core / candle-nn on the CPU device.
+
+use std::hint::black_box;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{Module, Optimizer, VarBuilder, VarMap};
+
+use crate::median_seconds;
+
+/// Times the three workloads; `Err` if candle refuses something (reported, not fatal).
+pub fn rows(xs: &[f32], labels: &[u32]) -> candle_core::Result<Vec<(&'static str, f64)>> {
+    let dev = Device::Cpu;
+    let vars = VarMap::new();
+    let vb = VarBuilder::from_varmap(&vars, DType::F32, &dev);
+    let l1 = candle_nn::linear(784, 300, vb.pp("l1"))?;
+    let l2 = candle_nn::linear(300, 10, vb.pp("l2"))?;
+    let forward = |x: &Tensor| -> candle_core::Result<Tensor> {
+        let logits = l2.forward(&l1.forward(x)?.relu()?)?;
+        candle_nn::ops::softmax_last_dim(&logits)
+    };
+    let x128 = Tensor::from_slice(xs, (128, 784), &dev)?;
+    let x1 = Tensor::from_slice(&xs[..784], (1, 784), &dev)?;
+    let y128 = Tensor::from_slice(labels, 128, &dev)?;
+    let batch1 = median_seconds(21, 500, || {
+        black_box(
+            forward(&x1)
+                .and_then(|y| y.to_vec2::<f32>())
+                .expect("candle forward"),
+        );
+    });
+    let batch128 = median_seconds(21, 20, || {
+        black_box(
+            forward(&x128)
+                .and_then(|y| y.to_vec2::<f32>())
+                .expect("candle forward"),
+        );
+    });
+    let mut sgd = candle_nn::SGD::new(vars.all_vars(), 0.01)?;
+    let train = median_seconds(21, 10, || {
+        let logits = l2
+            .forward(&l1.forward(&x128).unwrap().relu().unwrap())
+            .unwrap();
+        let loss = candle_nn::loss::cross_entropy(&logits, &y128).unwrap();
+        sgd.backward_step(&loss).expect("candle step");
+    });
+    Ok(vec![
+        ("mlp_predict_batch1", batch1),
+        ("mlp_predict_batch128", batch128),
+        ("mlp_train_step_batch128_sgd", train),
+    ])
+}
