@@ -97,49 +97,39 @@ impl<T> core::ops::Index<usize> for Scores<T> {
 /// Checks inputs and targets before a data set is used: equal counts, finite values, labels
 /// in range.
 #[cfg(feature = "std")]
-fn check_data<T: Float>(
+fn check_data<M: Model>(
     what: &'static str,
-    x: &[T],
-    input_size: usize,
-    targets: Targets<'_, T>,
-    classes: usize,
+    x: &[M::Scalar],
+    targets: Targets<'_, M::Scalar>,
 ) -> Result<(), Error> {
-    let n = x.len() / input_size.max(1);
-    let t = targets.rows(classes);
-    let target_count = match targets {
-        Targets::Dense(t) if n > 0 => t.len() / (t.len() / n).max(1),
-        _ => t,
+    let input_size = M::Input::SIZE;
+    let classes = last_axis::<M>();
+    let n = x.len() / input_size;
+    // Dense targets are shaped like the output, sparse ones are one label per sample.
+    let (len, width) = match targets {
+        Targets::Dense(t) => (t.len(), M::Output::SIZE),
+        Targets::Sparse(t) => (t.len(), 1),
     };
-    if let Targets::Dense(t) = targets {
-        if n == 0 && !t.is_empty() || n > 0 && t.len() % n != 0 {
-            return Err(Error::LengthMismatch {
-                what,
-                inputs: n,
-                targets: t.len(),
-            });
-        }
-    }
-    if target_count != n {
+    if len != n * width {
         return Err(Error::LengthMismatch {
             what,
             inputs: n,
-            targets: target_count,
+            targets: len / width,
         });
     }
-    if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+    if let Some(i) = x.iter().position(|&v| !num_traits::Float::is_finite(v)) {
         return Err(Error::NonFinite {
             what,
-            index: i / input_size.max(1),
+            index: i / input_size,
             value: x[i].as_f64(),
         });
     }
     match targets {
         Targets::Dense(t) => {
-            if let Some(i) = t.iter().position(|v| !v.is_finite()) {
-                let per = t.len() / n.max(1);
+            if let Some(i) = t.iter().position(|&v| !num_traits::Float::is_finite(v)) {
                 return Err(Error::NonFinite {
                     what,
-                    index: i / per.max(1),
+                    index: i / M::Output::SIZE,
                     value: t[i].as_f64(),
                 });
             }
@@ -367,13 +357,7 @@ pub trait Model: Sized + Send + Sync {
     {
         let x = Self::Input::flatten_slice(xs);
         let targets = L::targets(ys);
-        if let Err(e) = check_data(
-            "train_step",
-            x,
-            Self::Input::SIZE,
-            targets,
-            last_axis::<Self>(),
-        ) {
+        if let Err(e) = check_data::<Self>("train_step", x, targets) {
             panic!("{e}");
         }
         Trainee::step(self, optimizer, loss, x, targets, &mut [])
@@ -395,14 +379,13 @@ pub trait Model: Sized + Send + Sync {
         O: Optimizer<Self::Scalar>,
         V: Validation<'f, Self::Input, L::Target>,
     {
-        let classes = last_axis::<Self>();
         let flat_x = Self::Input::flatten_slice(x);
         let targets = L::targets(y);
-        check_data("fit", flat_x, Self::Input::SIZE, targets, classes)?;
+        check_data::<Self>("fit", flat_x, targets)?;
         let validation = match fit.validation.data() {
             Some((vx, vy)) => {
                 let (vx, vt) = (Self::Input::flatten_slice(vx), L::targets(vy));
-                check_data("validation data", vx, Self::Input::SIZE, vt, classes)?;
+                check_data::<Self>("validation data", vx, vt)?;
                 Some((vx, vt))
             }
             None => None,
@@ -452,13 +435,7 @@ pub trait Model: Sized + Send + Sync {
     {
         let flat_x = Self::Input::flatten_slice(x);
         let targets = L::targets(y);
-        check_data(
-            "evaluate",
-            flat_x,
-            Self::Input::SIZE,
-            targets,
-            last_axis::<Self>(),
-        )?;
+        check_data::<Self>("evaluate", flat_x, targets)?;
         let mut states: Vec<MetricState> = metrics.into_iter().map(MetricState::new).collect();
         let value = self.evaluate_flat(loss, flat_x, targets, &mut states);
         Ok(Scores {

@@ -256,13 +256,19 @@ impl<T: Float> Workspace<T> {
         if layers.is_empty() {
             return T::zero();
         }
-        let rows = x.len() / layers[0].input_size();
-        let shards = shard_count(layers, rows);
-        let mut value = if shards <= 1 {
-            self.gradients(layers, x, loss, targets, last, rng, T::one())
-        } else {
+        #[cfg(feature = "std")]
+        let shards = shard_count(layers, x.len() / layers[0].input_size());
+        #[cfg(feature = "std")]
+        let mut value = if shards > 1 {
             self.sharded_gradients(layers, x, loss, targets, last, rng, shards)
+        } else {
+            self.gradients(layers, x, loss, targets, last, rng, T::one())
         };
+        #[cfg(not(feature = "std"))]
+        let (shards, mut value) = (
+            1,
+            self.gradients(layers, x, loss, targets, last, rng, T::one()),
+        );
         value += layers.iter().map(|l| l.penalty()).sum();
         for (i, layer) in layers.iter_mut().enumerate() {
             layer.add_penalty_gradient(&mut self.grads[i]);
@@ -347,21 +353,6 @@ impl<T: Float> Workspace<T> {
             .for_each(|s| top.extend_from_slice(s.output()));
         parts.into_iter().fold(T::zero(), |a, b| a + b)
     }
-
-    #[cfg(not(feature = "std"))]
-    #[allow(clippy::too_many_arguments)]
-    fn sharded_gradients<L: Deref<Target = D>, D: Layer<T> + ?Sized>(
-        &mut self,
-        layers: &[L],
-        x: &[T],
-        loss: &dyn LossFn<T>,
-        targets: Targets<'_, T>,
-        last: usize,
-        rng: &mut dyn RngCore,
-        _shards: usize,
-    ) -> T {
-        self.gradients(layers, x, loss, targets, last, rng, T::one())
-    }
 }
 
 /// The fewest samples worth a shard of their own in a training step.
@@ -369,22 +360,15 @@ impl<T: Float> Workspace<T> {
 const MIN_SHARD: usize = 32;
 
 /// How many shards a training step of `rows` samples runs in (1: no splitting).
+#[cfg(feature = "std")]
 fn shard_count<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
     layers: &[L],
     rows: usize,
 ) -> usize {
-    #[cfg(feature = "std")]
-    {
-        if layers.iter().any(|l| l.couples_samples()) {
-            return 1;
-        }
-        crate::threads::thread_count().min(rows / MIN_SHARD).max(1)
+    if layers.iter().any(|l| l.couples_samples()) {
+        return 1;
     }
-    #[cfg(not(feature = "std"))]
-    {
-        let _ = (layers, rows);
-        1
-    }
+    crate::threads::thread_count().min(rows / MIN_SHARD).max(1)
 }
 
 #[cfg(test)]

@@ -92,7 +92,8 @@ impl<T: Float, const N: usize, const C: usize> Layer<T> for BatchNorm<T, N, C> {
     fn initialize(&mut self, _rng: &mut dyn RngCore) {
         self.reset();
     }
-    /// The normalised inputs, then per channel the batch mean, variance and `1/sqrt(var + eps)`.
+    /// In training: the normalised inputs, then per channel the batch mean, variance and
+    /// `1/sqrt(var + eps)`.
     fn cache_len(&self, batch: usize) -> usize {
         batch * N + 3 * C
     }
@@ -102,28 +103,21 @@ impl<T: Float, const N: usize, const C: usize> Layer<T> for BatchNorm<T, N, C> {
         let (moving_mean, moving_var) = rest.split_at(C);
         let eps = T::of(self.epsilon);
         if !mode.is_training() {
-            // Inference: the moving statistics, computed in place (no allocation).
+            // Inference reads the moving statistics and keeps nothing: only training passes
+            // are differentiated, and this layer has no logits to offer.
             for (yr, xr) in y.chunks_exact_mut(C).zip(x.chunks_exact(C)) {
                 for c in 0..C {
                     yr[c] = gamma[c] * (xr[c] - moving_mean[c]) / (moving_var[c] + eps).sqrt()
                         + beta[c];
                 }
             }
-            if matches!(mode, Mode::Predict) {
-                return;
-            }
+            return;
         }
-        let (mean, var) = if mode.is_training() {
-            Self::batch_stats(x)
-        } else {
-            (moving_mean.to_vec(), moving_var.to_vec())
-        };
+        let (mean, var) = Self::batch_stats(x);
         let inv_std: Vec<T> = var.iter().map(|&v| T::one() / (v + eps).sqrt()).collect();
-        if mode.is_training() {
-            for (yr, xr) in y.chunks_exact_mut(C).zip(x.chunks_exact(C)) {
-                for c in 0..C {
-                    yr[c] = gamma[c] * (xr[c] - mean[c]) * inv_std[c] + beta[c];
-                }
+        for (yr, xr) in y.chunks_exact_mut(C).zip(x.chunks_exact(C)) {
+            for c in 0..C {
+                yr[c] = gamma[c] * (xr[c] - mean[c]) * inv_std[c] + beta[c];
             }
         }
         let (normalised, stats) = cache.split_at_mut(x.len());

@@ -136,13 +136,12 @@ macro_rules! pool_layer {
                     }
                     for i in 0..OH {
                         for j in 0..OW {
-                            let cells: Vec<(usize, usize)> =
-                                (0..PH).flat_map(|u| (0..PW).filter_map(move |v| g.cell(i, j, u, v))).collect();
-                            let share = T::one() / T::of(cells.len().max(1) as f64);
-                            for c in 0..C {
-                                let d = d_out[(i * OW + j) * C + c] * share;
-                                for &(yy, xx) in &cells {
-                                    d_in[(yy * W + xx) * C + c] += d;
+                            // The window's real cells, walked twice: to count, then to share.
+                            let cells = || (0..PH).flat_map(move |u| (0..PW).filter_map(move |v| g.cell(i, j, u, v)));
+                            let share = T::one() / T::of(cells().count().max(1) as f64);
+                            for (yy, xx) in cells() {
+                                for c in 0..C {
+                                    d_in[(yy * W + xx) * C + c] += d_out[(i * OW + j) * C + c] * share;
                                 }
                             }
                         }

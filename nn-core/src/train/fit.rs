@@ -270,24 +270,6 @@ pub(crate) struct FitData<'a, T> {
     pub validation: Option<(&'a [T], Targets<'a, T>)>,
 }
 
-/// Splits `targets` of `n` samples at sample `at`.
-fn split_targets<T>(
-    targets: Targets<'_, T>,
-    n: usize,
-    at: usize,
-) -> (Targets<'_, T>, Targets<'_, T>) {
-    match targets {
-        Targets::Dense(t) => {
-            let (a, b) = t.split_at(t.len() / n.max(1) * at);
-            (Targets::Dense(a), Targets::Dense(b))
-        }
-        Targets::Sparse(t) => {
-            let (a, b) = t.split_at(at);
-            (Targets::Sparse(a), Targets::Sparse(b))
-        }
-    }
-}
-
 /// Copies the samples `indices` of `targets` into a batch buffer.
 enum TargetBatch<T> {
     Dense(Vec<T>, usize),
@@ -370,7 +352,10 @@ pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
         Some(v) => (n, data.targets, Some(v)),
         None if settings.validation_split > 0.0 => {
             let n_train = (n as f64 * (1.0 - settings.validation_split)).floor() as usize;
-            let (t, v) = split_targets(data.targets, n, n_train);
+            let (t, v) = (
+                data.targets.samples(0, n_train, n),
+                data.targets.samples(n_train, n, n),
+            );
             (n_train, t, Some((&data.x[n_train * width..], v)))
         }
         None => (n, data.targets, None),
