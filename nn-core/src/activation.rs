@@ -181,7 +181,7 @@ pub struct Tanh;
 impl Activation for Tanh {
     const NAME: &'static str = "tanh";
     fn forward<T: Float>(&self, row: &mut [T]) {
-        row.iter_mut().for_each(|v| *v = v.tanh());
+        T::tanh_in_place(row);
     }
     fn backward<T: Float>(&self, y: &[T], dy: &mut [T]) {
         for (d, &y) in dy.iter_mut().zip(y) {

@@ -7,6 +7,9 @@ use core::fmt::{Debug, Display};
 use core::iter::Sum;
 use core::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
+#[cfg(target_arch = "x86_64")]
+use crate::kernels::simd::{self, Vector};
+
 /// A floating-point element type that the kernels know how to multiply fast.
 ///
 /// Implemented for `f32` and `f64`. The matrix product is delegated to the `matrixmultiply`
@@ -32,8 +35,20 @@ pub trait Float:
     /// The safetensors / numpy name of the type (`"F32"`, `"F64"`).
     const DTYPE: &'static str;
 
+    /// This type's AVX2 register, for the hand-tiled kernels.
+    #[cfg(target_arch = "x86_64")]
+    type Avx2: Vector<Elem = Self>;
+
+    /// This type's AVX-512 register, for the hand-tiled kernels.
+    #[cfg(target_arch = "x86_64")]
+    type Avx512: Vector<Elem = Self>;
+
     /// Converts an `f64` constant (a hyper-parameter, a literal) to this type.
     fn of(x: f64) -> Self;
+
+    /// Replaces every element by its hyperbolic tangent: the vectorised approximation of
+    /// [`crate::kernels::tanh_f32`] for `f32`, the exact function for `f64`.
+    fn tanh_in_place(xs: &mut [Self]);
 
     /// Widens to `f64` (for logs, metrics and reports).
     fn as_f64(self) -> f64;
@@ -63,11 +78,18 @@ pub trait Float:
 
 /// Implements [`Float`] for a primitive float and its `matrixmultiply` entry point.
 macro_rules! impl_float {
-    ($t:ty, $dtype:literal, $gemm:path) => {
+    ($t:ty, $dtype:literal, $gemm:path, $avx2:ident, $avx512:ident, $tanh:expr) => {
         impl Float for $t {
             const DTYPE: &'static str = $dtype;
+            #[cfg(target_arch = "x86_64")]
+            type Avx2 = simd::$avx2;
+            #[cfg(target_arch = "x86_64")]
+            type Avx512 = simd::$avx512;
             fn of(x: f64) -> Self {
                 x as $t
+            }
+            fn tanh_in_place(xs: &mut [Self]) {
+                $tanh(xs)
             }
             fn as_f64(self) -> f64 {
                 self as f64
@@ -98,5 +120,19 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32, "F32", matrixmultiply::sgemm);
-impl_float!(f64, "F64", matrixmultiply::dgemm);
+impl_float!(
+    f32,
+    "F32",
+    matrixmultiply::sgemm,
+    Avx2F32,
+    Avx512F32,
+    crate::kernels::tanh_f32
+);
+impl_float!(
+    f64,
+    "F64",
+    matrixmultiply::dgemm,
+    Avx2F64,
+    Avx512F64,
+    |xs: &mut [f64]| xs.iter_mut().for_each(|v| *v = num_traits::Float::tanh(*v))
+);

@@ -183,6 +183,47 @@ fn snake_case(name: &str) -> String {
 /// The largest per-call scratch (elements) that `predict` keeps on the stack.
 const STACK_SCRATCH_LIMIT: usize = 32 * 1024;
 
+/// `predict` for one sample with the activations on the stack, ping-ponging between two
+/// halves of one array, and each layer called through its concrete type (no trait objects),
+/// so small models compile to one straight, inlined function.
+fn predict_on_stack(fields: &[syn::Ident], graph: &Graph, widest: usize) -> TokenStream {
+    let half = lit(widest);
+    let scratch = lit(2 * widest);
+    let last = fields.len().saturating_sub(1);
+    let mut calls = Vec::new();
+    for (i, (field, node)) in fields.iter().zip(graph.layers()).enumerate() {
+        let width = lit(node.output_shape.iter().product::<usize>());
+        let input_width = lit(graph.layers()[..i]
+            .last()
+            .map_or(0, |n| n.output_shape.iter().product::<usize>()));
+        let input = match i {
+            0 => quote!(::typed_nn::Tensor::as_flat(x)),
+            _ if i % 2 == 1 => quote!(&front[..#input_width]),
+            _ => quote!(&back[..#input_width]),
+        };
+        let output = match i {
+            _ if i == last => quote!(::typed_nn::Tensor::as_flat_mut(&mut out)),
+            _ if i % 2 == 0 => quote!(&mut front[..#width]),
+            _ => quote!(&mut back[..#width]),
+        };
+        calls.push(quote! {
+            ::typed_nn::Layer::<T>::forward(
+                &self.#field, #input, #output, &mut [], ::typed_nn::layers::Mode::Predict,
+            );
+        });
+    }
+    quote! {
+        fn predict(&self, x: &Self::Input) -> Self::Output {
+            let mut out = <Self::Output as ::typed_nn::Tensor<T>>::zeros();
+            let mut scratch = [T::zero(); #scratch];
+            #[allow(unused_variables)]
+            let (front, back) = scratch.split_at_mut(#half);
+            #(#calls)*
+            out
+        }
+    }
+}
+
 /// The struct and its impls.
 pub fn model(def: &ModelDef, graph: &Graph) -> syn::Result<TokenStream> {
     let ModelDef {
@@ -236,22 +277,7 @@ pub fn model(def: &ModelDef, graph: &Graph) -> syn::Result<TokenStream> {
         .max()
         .unwrap_or(0);
     let predict = if 2 * widest <= STACK_SCRATCH_LIMIT {
-        let scratch = lit(2 * widest);
-        quote! {
-            fn predict(&self, x: &Self::Input) -> Self::Output {
-                let mut out = <Self::Output as ::typed_nn::Tensor<T>>::zeros();
-                let mut scratch = [T::zero(); #scratch];
-                self.with_layers(|layers| {
-                    ::typed_nn::network::predict_with(
-                        layers,
-                        ::typed_nn::Tensor::as_flat(x),
-                        ::typed_nn::Tensor::as_flat_mut(&mut out),
-                        &mut scratch,
-                    )
-                });
-                out
-            }
-        }
+        predict_on_stack(&fields, graph, widest)
     } else {
         quote!()
     };

@@ -93,49 +93,6 @@ pub fn gemm<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: &mut [
     }
 }
 
-/// `y = x · B` for one row `x` (`k` elements) and a row-major `k x n` matrix `B`.
-///
-/// Written as a sum of `B`'s rows scaled by `x` (contiguous, so it vectorises) and skipping
-/// zero inputs, which are common after ReLU and in images; for a single sample this beats the
-/// packed product, whose packing costs more than the product itself.
-///
-/// # Panics
-/// If the sizes disagree.
-pub fn vec_mat<T: Float>(x: &[T], b: &[T], y: &mut [T]) {
-    assert_eq!(
-        x.len() * y.len(),
-        b.len(),
-        "vec_mat: matrix has the wrong size"
-    );
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, checked just above.
-        return unsafe { vec_mat_avx2(x, b, y) };
-    }
-    vec_mat_portable(x, b, y)
-}
-
-/// The loop of [`vec_mat`], inlined into each instruction-set variant. Every output element
-/// sums its products in the same order whatever the vector width, so all variants give
-/// identical results (no fused multiply-add).
-#[inline(always)]
-fn vec_mat_portable<T: Float>(x: &[T], b: &[T], y: &mut [T]) {
-    let n = y.len();
-    y.iter_mut().for_each(|v| *v = T::zero());
-    for (&xi, row) in x.iter().zip(b.chunks_exact(n.max(1))) {
-        if xi != T::zero() {
-            y.iter_mut().zip(row).for_each(|(v, &w)| *v += xi * w);
-        }
-    }
-}
-
-/// [`vec_mat`] compiled for AVX2 (the default build targets baseline x86-64, i.e. SSE2).
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx2")]
-unsafe fn vec_mat_avx2<T: Float>(x: &[T], b: &[T], y: &mut [T]) {
-    vec_mat_portable(x, b, y)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,20 +143,6 @@ mod tests {
             let plus_one: Vec<f64> = want.iter().map(|v| v + 1.0).collect();
             assert_eq!(c2, plus_one);
         }
-    }
-
-    #[test]
-    fn vec_mat_matches_the_naive_product() {
-        let (k, n) = (13, 7);
-        let x: Vec<f64> = (0..k)
-            .map(|i| if i % 3 == 0 { 0.0 } else { i as f64 - 6.0 })
-            .collect();
-        let b: Vec<f64> = (0..k * n)
-            .map(|i| ((i * 5 % 11) as f64) * 0.5 - 2.0)
-            .collect();
-        let mut y = vec![f64::NAN; n];
-        vec_mat(&x, &b, &mut y);
-        assert_eq!(y, naive(1, k, n, &x, &b));
     }
 
     #[test]

@@ -1,0 +1,50 @@
+//! Which vector instruction set the kernels run on, chosen once at run time.
+//!
+//! The default build targets baseline x86-64 (SSE2), so the fast paths are compiled separately
+//! with `#[target_feature]` and picked here from what the CPU reports. Each kernel is written
+//! once, generically over its tile width, and instantiated per instruction set; see
+//! [`super::gemv`] for the pattern.
+
+/// The instruction sets the kernels are compiled for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    /// x86-64 with AVX-512F (512-bit vectors, fused multiply-add).
+    Avx512,
+    /// x86-64 with AVX2 and FMA (256-bit vectors, fused multiply-add).
+    Avx2Fma,
+    /// Anything else: plain multiply and add, vectorised for the compilation target.
+    Portable,
+}
+
+impl Isa {
+    /// The best instruction set this CPU supports. Without `std` there is no run-time
+    /// detection (and no hardware `mul_add`), so the portable kernels run.
+    pub fn detect() -> Isa {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        {
+            if std::is_x86_feature_detected!("avx512f") {
+                return Isa::Avx512;
+            }
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                return Isa::Avx2Fma;
+            }
+        }
+        Isa::Portable
+    }
+
+    /// Every instruction set this CPU can run, best first (tests compare them all).
+    pub fn available() -> impl Iterator<Item = Isa> {
+        let best = Isa::detect();
+        [Isa::Avx512, Isa::Avx2Fma, Isa::Portable]
+            .into_iter()
+            .filter(move |&isa| isa.rank() <= best.rank())
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            Isa::Portable => 0,
+            Isa::Avx2Fma => 1,
+            Isa::Avx512 => 2,
+        }
+    }
+}

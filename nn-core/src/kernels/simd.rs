@@ -1,0 +1,218 @@
+//! A vector register as the kernels see it: load, store, broadcast, multiply-add.
+//!
+//! Each kernel is written once over [`Vector`] and instantiated per instruction set: [`Scalar`]
+//! (one lane, plain `a * b + c`) for the portable build and the tails, and the AVX2 / AVX-512
+//! registers of `f32` and `f64` on x86-64, chosen through [`Float::Avx2`](crate::Float::Avx2)
+//! and [`Float::Avx512`](crate::Float::Avx512). The x86 methods wrap one intrinsic each; they
+//! must only run inside a function compiled with the matching `#[target_feature]`.
+
+use crate::Float;
+
+/// A SIMD register of `LANES` elements.
+///
+/// Every method is `unsafe` for the same reason: it may only run where the register's
+/// instruction set is available, and pointers must be valid for the elements it touches.
+///
+/// # Safety
+/// Implementations for an instruction set may only be used on CPUs that support it, from code
+/// compiled with that target feature; pointers must be valid for `LANES` elements.
+#[allow(clippy::missing_safety_doc)]
+pub unsafe trait Vector: Copy {
+    /// The element type.
+    type Elem: Float;
+    /// Elements per register.
+    const LANES: usize;
+    /// All lanes zero.
+    unsafe fn zero() -> Self;
+    /// All lanes `x`.
+    unsafe fn splat(x: Self::Elem) -> Self;
+    /// `LANES` elements from `p` (unaligned).
+    unsafe fn load(p: *const Self::Elem) -> Self;
+    /// Stores the lanes to `p` (unaligned).
+    unsafe fn store(self, p: *mut Self::Elem);
+    /// `a * b + c` lane by lane (fused on the x86 registers).
+    unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
+    /// `a + b` lane by lane.
+    unsafe fn add(a: Self, b: Self) -> Self;
+    /// The first `count < LANES` elements from `p`, the other lanes zero.
+    unsafe fn load_partial(p: *const Self::Elem, count: usize) -> Self;
+    /// Stores the first `count < LANES` lanes to `p`.
+    unsafe fn store_partial(self, p: *mut Self::Elem, count: usize);
+}
+
+/// One element as a one-lane "register": the portable kernels and the column tails.
+#[derive(Clone, Copy, Debug)]
+pub struct Scalar<T>(T);
+
+// SAFETY: plain arithmetic; pointers are only read and written for one element.
+unsafe impl<T: Float> Vector for Scalar<T> {
+    type Elem = T;
+    const LANES: usize = 1;
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        Scalar(T::zero())
+    }
+    #[inline(always)]
+    unsafe fn splat(x: T) -> Self {
+        Scalar(x)
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const T) -> Self {
+        Scalar(*p)
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut T) {
+        *p = self.0
+    }
+    #[inline(always)]
+    unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+        Scalar(a.0 * b.0 + c.0)
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self, b: Self) -> Self {
+        Scalar(a.0 + b.0)
+    }
+    #[inline(always)]
+    unsafe fn load_partial(_p: *const T, _count: usize) -> Self {
+        Scalar(T::zero())
+    }
+    #[inline(always)]
+    unsafe fn store_partial(self, _p: *mut T, _count: usize) {}
+}
+
+/// Implements [`Vector`] for an x86 register type from its intrinsics.
+#[cfg(target_arch = "x86_64")]
+macro_rules! x86_vector {
+    ($name:ident, $reg:ident, $elem:ty, $lanes:literal,
+     $zero:ident, $splat:ident, $load:ident, $store:ident, $fmadd:ident, $add:ident,
+     |$p:ident, $count:ident| $load_partial:expr, |$q:ident, $v:ident, $n:ident| $store_partial:expr) => {
+        #[doc = concat!("`", stringify!($reg), "`: ", stringify!($lanes), " lanes of `", stringify!($elem), "`.")]
+        #[derive(Clone, Copy, Debug)]
+        pub struct $name(core::arch::x86_64::$reg);
+
+        // SAFETY: see the trait; callers guarantee the target feature and valid pointers.
+        unsafe impl Vector for $name {
+            type Elem = $elem;
+            const LANES: usize = $lanes;
+            #[inline(always)]
+            unsafe fn zero() -> Self {
+                $name(core::arch::x86_64::$zero())
+            }
+            #[inline(always)]
+            unsafe fn splat(x: $elem) -> Self {
+                $name(core::arch::x86_64::$splat(x))
+            }
+            #[inline(always)]
+            unsafe fn load(p: *const $elem) -> Self {
+                $name(core::arch::x86_64::$load(p))
+            }
+            #[inline(always)]
+            unsafe fn store(self, p: *mut $elem) {
+                core::arch::x86_64::$store(p, self.0)
+            }
+            #[inline(always)]
+            unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
+                $name(core::arch::x86_64::$fmadd(a.0, b.0, c.0))
+            }
+            #[inline(always)]
+            unsafe fn add(a: Self, b: Self) -> Self {
+                $name(core::arch::x86_64::$add(a.0, b.0))
+            }
+            #[inline(always)]
+            unsafe fn load_partial($p: *const $elem, $count: usize) -> Self {
+                #[allow(unused_imports)]
+                use core::arch::x86_64::*;
+                $name($load_partial)
+            }
+            #[inline(always)]
+            unsafe fn store_partial(self, $q: *mut $elem, $n: usize) {
+                #[allow(unused_imports)]
+                use core::arch::x86_64::*;
+                let $v = self.0;
+                $store_partial
+            }
+        }
+    };
+}
+
+/// An AVX2 lane mask with the first `count` of `LANES` 32-bit (or 64-bit) lanes set.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn avx2_mask32(count: usize) -> core::arch::x86_64::__m256i {
+    use core::arch::x86_64::*;
+    _mm256_cmpgt_epi32(
+        _mm256_set1_epi32(count as i32),
+        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn avx2_mask64(count: usize) -> core::arch::x86_64::__m256i {
+    use core::arch::x86_64::*;
+    _mm256_cmpgt_epi64(
+        _mm256_set1_epi64x(count as i64),
+        _mm256_setr_epi64x(0, 1, 2, 3),
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+x86_vector!(
+    Avx2F32,
+    __m256,
+    f32,
+    8,
+    _mm256_setzero_ps,
+    _mm256_set1_ps,
+    _mm256_loadu_ps,
+    _mm256_storeu_ps,
+    _mm256_fmadd_ps,
+    _mm256_add_ps,
+    |p, count| _mm256_maskload_ps(p, avx2_mask32(count)),
+    |p, v, count| _mm256_maskstore_ps(p, avx2_mask32(count), v)
+);
+#[cfg(target_arch = "x86_64")]
+x86_vector!(
+    Avx2F64,
+    __m256d,
+    f64,
+    4,
+    _mm256_setzero_pd,
+    _mm256_set1_pd,
+    _mm256_loadu_pd,
+    _mm256_storeu_pd,
+    _mm256_fmadd_pd,
+    _mm256_add_pd,
+    |p, count| _mm256_maskload_pd(p, avx2_mask64(count)),
+    |p, v, count| _mm256_maskstore_pd(p, avx2_mask64(count), v)
+);
+#[cfg(target_arch = "x86_64")]
+x86_vector!(
+    Avx512F32,
+    __m512,
+    f32,
+    16,
+    _mm512_setzero_ps,
+    _mm512_set1_ps,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps,
+    _mm512_fmadd_ps,
+    _mm512_add_ps,
+    |p, count| _mm512_maskz_loadu_ps(((1u32 << count) - 1) as u16, p),
+    |p, v, count| _mm512_mask_storeu_ps(p, ((1u32 << count) - 1) as u16, v)
+);
+#[cfg(target_arch = "x86_64")]
+x86_vector!(
+    Avx512F64,
+    __m512d,
+    f64,
+    8,
+    _mm512_setzero_pd,
+    _mm512_set1_pd,
+    _mm512_loadu_pd,
+    _mm512_storeu_pd,
+    _mm512_fmadd_pd,
+    _mm512_add_pd,
+    |p, count| _mm512_maskz_loadu_pd(((1u32 << count) - 1) as u8, p),
+    |p, v, count| _mm512_mask_storeu_pd(p, ((1u32 << count) - 1) as u8, v)
+);
