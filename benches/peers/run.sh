@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# One command for the peer comparison: builds typed-nn's timing binary, installs the Python
-# peers into benches/peers/.venv (first run only), times everything on 1 and 2 threads in this
-# run, and prints one table with typed-nn's speed-up over each peer.
+# One command for the peer comparison: builds the Rust timing binary (typed-nn, candle, burn,
+# dfdx), installs the Python peers (PyTorch, onnxruntime, TF-Keras) into benches/peers/.venv,
+# times everything on 1 and 2 threads in this run, and prints one table with typed-nn's
+# speed-up over each peer. The first run downloads PyTorch from PyPI (its Linux wheel brings the
+# CUDA libraries, several GB) and compiles the Rust peers (about 15 minutes on 2 cores).
 #
 #   bash benches/peers/run.sh
 set -euo pipefail
@@ -10,8 +12,9 @@ cd "$here"
 if [[ ! -x .venv/bin/python ]]; then
     python3 -m venv .venv
     .venv/bin/pip install --quiet --upgrade pip
-    .venv/bin/pip install --quiet numpy onnx onnxruntime tensorflow-cpu
 fi
+# A no-op once everything is there, so an older venv picks up new peers.
+.venv/bin/pip install --quiet numpy onnx onnxruntime tensorflow-cpu torch
 cargo build --quiet --release
 results="$(mktemp)"
 for threads in 1 2; do

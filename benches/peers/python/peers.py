@@ -1,5 +1,9 @@
-"""The peers' side: the same MLP (784-300-10, f32) and workloads in onnxruntime and TF-Keras,
+"""The peers' side: the same models and workloads in PyTorch (eager), onnxruntime and TF-Keras,
 printed as one JSON object per (engine, threads, workload): median seconds per call.
+
+Workloads (as in src/main.rs): the design card's MLP (784-300-10, f32) at batch 1 and 128 and
+a batch-128 SGD step; the tiny 16-32(tanh)-4 model at batch 1; LeNet-5 (the repository's
+`benches/lenet.rs` chain) at batch 1 and a batch-64 Adam step.
 
     python peers.py THREADS
 """
@@ -22,6 +26,9 @@ W1 = RNG.uniform(-0.07, 0.07, (784, 300)).astype(np.float32)
 B1 = np.zeros(300, np.float32)
 W2 = RNG.uniform(-0.14, 0.14, (300, 10)).astype(np.float32)
 B2 = np.zeros(10, np.float32)
+# LeNet inputs as benches/lenet.rs makes them, in PyTorch's (N, C, H, W) layout.
+_r, _c = np.meshgrid(np.arange(28), np.arange(28), indexing="ij")
+LENET_X64 = np.stack([((_r * 28 + _c + s * 7) % 255 / 255.0) for s in range(64)])[:, None].astype(np.float32)
 
 
 def median_seconds(fn, rounds=21, iters=50):
@@ -69,6 +76,61 @@ def onnxruntime_rows():
     emit("onnxruntime", "mlp_predict_batch128", median_seconds(lambda: session.run(None, {"x": X128})))
 
 
+def torch_rows():
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(THREADS)
+    torch.set_num_interop_threads(1)
+    torch.manual_seed(1)
+
+    mlp = nn.Sequential(nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 10), nn.Softmax(dim=-1)).eval()
+    x1, x128 = torch.from_numpy(X128[:1]), torch.from_numpy(X128)
+    with torch.inference_mode():
+        emit("pytorch", "mlp_predict_batch1", median_seconds(lambda: mlp(x1), iters=2000))
+        emit("pytorch", "mlp_predict_batch128", median_seconds(lambda: mlp(x128)))
+    # Training on logits (softmax folded into the loss), as typed-nn and Keras do.
+    logits = mlp[:3].train()
+    sgd = torch.optim.SGD(logits.parameters(), lr=0.01)
+    y128 = torch.from_numpy(Y128).long()
+
+    def mlp_step():
+        sgd.zero_grad(set_to_none=True)
+        loss = nn.functional.cross_entropy(logits(x128), y128)
+        loss.backward()
+        sgd.step()
+        return loss.item()
+
+    emit("pytorch", "mlp_train_step_batch128_sgd", median_seconds(mlp_step, iters=20))
+
+    tiny = nn.Sequential(nn.Linear(16, 32), nn.Tanh(), nn.Linear(32, 4)).eval()
+    t1 = torch.rand(1, 16)
+    with torch.inference_mode():
+        emit("pytorch", "tiny_predict_batch1", median_seconds(lambda: tiny(t1), iters=5000))
+
+    lenet = nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+    )
+    images = torch.from_numpy(LENET_X64)
+    labels = torch.from_numpy(Y128[:64]).long()
+    lenet.eval()
+    with torch.inference_mode():
+        emit("pytorch", "lenet_predict_batch1", median_seconds(lambda: torch.softmax(lenet(images[:1]), -1), iters=500))
+    lenet.train()
+    adam = torch.optim.Adam(lenet.parameters(), lr=0.001)
+
+    def lenet_step():
+        adam.zero_grad(set_to_none=True)
+        loss = nn.functional.cross_entropy(lenet(images), labels)
+        loss.backward()
+        adam.step()
+        return loss.item()
+
+    emit("pytorch", "lenet_train_step_batch64_adam", median_seconds(lenet_step, iters=10))
+
+
 def keras_rows():
     import tensorflow as tf
 
@@ -88,7 +150,7 @@ def keras_rows():
 
 
 if __name__ == "__main__":
-    for rows in (onnxruntime_rows, keras_rows):
+    for rows in (torch_rows, onnxruntime_rows, keras_rows):
         try:
             rows()
         except Exception as e:  # a missing peer is reported, not fatal

@@ -1,4 +1,4 @@
-//! candle's side: the same MLP and workloads with candle-core / candle-nn on the CPU device.
+//! candle's side: the card MLP and the tiny model with candle-core / candle-nn on the CPU device.
 
 use std::hint::black_box;
 
@@ -43,9 +43,26 @@ pub fn rows(xs: &[f32], labels: &[u32]) -> candle_core::Result<Vec<(&'static str
         let loss = candle_nn::loss::cross_entropy(&logits, &y128).unwrap();
         sgd.backward_step(&loss).expect("candle step");
     });
+    let t1 = Tensor::from_slice(&xs[..16], (1, 16), &dev)?;
+    let tiny_vars = VarMap::new();
+    let tb = VarBuilder::from_varmap(&tiny_vars, DType::F32, &dev);
+    let (t_l1, t_l2) = (
+        candle_nn::linear(16, 32, tb.pp("l1"))?,
+        candle_nn::linear(32, 4, tb.pp("l2"))?,
+    );
+    let tiny1 = median_seconds(21, 2000, || {
+        black_box(
+            t_l1.forward(&t1)
+                .and_then(|h| h.tanh())
+                .and_then(|h| t_l2.forward(&h))
+                .and_then(|y| y.to_vec2::<f32>())
+                .expect("candle forward"),
+        );
+    });
     Ok(vec![
         ("mlp_predict_batch1", batch1),
         ("mlp_predict_batch128", batch128),
         ("mlp_train_step_batch128_sgd", train),
+        ("tiny_predict_batch1", tiny1),
     ])
 }

@@ -1,20 +1,31 @@
-//! typed-nn's side of the peer comparison: the design card's MLP (784-300-10, f32) timed
-//! through the public API, printed as one JSON object per workload (median of repeated runs).
-//! The thread count comes from `TYPED_NN_THREADS`, as for every typed-nn program. candle runs
-//! in the same process on the same data (see candle.rs).
+//! The Rust side of the peer comparison: typed-nn through its public API, then candle, burn
+//! (ndarray backend) and dfdx on the same data in the same process, printed as one JSON object
+//! per (engine, workload): the median seconds per call.
+//!
+//! Workloads: the design card's MLP (784-300-10, f32) at batch 1 and 128 and a batch-128 SGD
+//! step; the tiny 16-32(tanh)-4 model at batch 1; LeNet-5 (as in `benches/lenet.rs`) at batch
+//! 1 and a batch-64 Adam step (typed-nn and PyTorch only). The thread count comes from
+//! `TYPED_NN_THREADS` for typed-nn and `RAYON_NUM_THREADS` for the Rust peers (run.sh sets both).
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use typed_nn::prelude::*;
 
+mod burn;
 mod candle;
+mod dfdx;
 
 model! {
     struct Card { Input<784> => Dense<300, Relu> => Dense<10, Softmax> }
+    struct Tiny { Input<16> => Dense<32, Tanh> => Dense<4> }
+    struct LeNet5 {
+        Input<28, 28, 1> => Conv2D<6, 5, Relu, padding = Same> => MaxPool2D<2> => Conv2D<16, 5, Relu>
+            => MaxPool2D<2> => Flatten => Dense<120, Relu> => Dense<84, Relu> => Dense<10, Softmax>
+    }
 }
 
-/// The median seconds of `f` over `rounds` rounds of `iters` calls each.
+/// The median seconds of `f` over `rounds` rounds of `iters` calls each (after one warm-up round).
 pub(crate) fn median_seconds(rounds: usize, iters: usize, mut f: impl FnMut()) -> f64 {
     for _ in 0..iters {
         f();
@@ -32,44 +43,78 @@ pub(crate) fn median_seconds(rounds: usize, iters: usize, mut f: impl FnMut()) -
     times[rounds / 2]
 }
 
+fn emit(engine: &str, threads: usize, rows: &[(&str, f64)]) {
+    for (workload, seconds) in rows {
+        println!(
+            "{{\"engine\": \"{engine}\", \"threads\": {threads}, \"workload\": \"{workload}\", \"seconds\": {seconds:e}}}"
+        );
+    }
+}
+
+fn typed_nn_rows(xs: &[[f32; 784]], ys: &[usize]) -> Vec<(&'static str, f64)> {
+    let mut net = Card::new(1);
+    let batch1 = median_seconds(21, 2000, || {
+        black_box(net.predict(black_box(&xs[0])));
+    });
+    let batch128 = median_seconds(21, 50, || {
+        black_box(net.predict_batch(black_box(xs)));
+    });
+    let mut sgd = Sgd::new(0.01);
+    let train = median_seconds(21, 20, || {
+        black_box(net.train_step(&mut sgd, &SparseCategoricalCrossentropy, black_box(xs), ys));
+    });
+    let tiny = Tiny::new(1);
+    let t: [f32; 16] = std::array::from_fn(|i| xs[0][i]);
+    let tiny1 = median_seconds(21, 20_000, || {
+        black_box(tiny.predict(black_box(&t)));
+    });
+    let mut lenet = LeNet5::new(1);
+    let images: Vec<[[[f32; 1]; 28]; 28]> = (0..64)
+        .map(|s| {
+            std::array::from_fn(|r| {
+                std::array::from_fn(|c| [((r * 28 + c + s * 7) % 255) as f32 / 255.0])
+            })
+        })
+        .collect();
+    let lenet1 = median_seconds(21, 200, || {
+        black_box(lenet.predict(black_box(&images[0])));
+    });
+    let mut adam = Adam::new(0.001);
+    let lenet_train = median_seconds(11, 5, || {
+        black_box(lenet.train_step(
+            &mut adam,
+            &SparseCategoricalCrossentropy,
+            black_box(&images),
+            &ys[..64],
+        ));
+    });
+    vec![
+        ("mlp_predict_batch1", batch1),
+        ("mlp_predict_batch128", batch128),
+        ("mlp_train_step_batch128_sgd", train),
+        ("tiny_predict_batch1", tiny1),
+        ("lenet_predict_batch1", lenet1),
+        ("lenet_train_step_batch64_adam", lenet_train),
+    ]
+}
+
 fn main() {
     let threads = typed_nn::threads::thread_count();
     let xs: Vec<[f32; 784]> = (0..128)
         .map(|s| std::array::from_fn(|i| ((i * 31 + s * 17) % 255) as f32 / 255.0))
         .collect();
     let ys: Vec<usize> = (0..128).map(|i| i % 10).collect();
-    let mut net = Card::new(1);
-    let batch1 = median_seconds(21, 2000, || {
-        black_box(net.predict(black_box(&xs[0])));
-    });
-    let batch128 = median_seconds(21, 50, || {
-        black_box(net.predict_batch(black_box(&xs)));
-    });
-    let mut sgd = Sgd::new(0.01);
-    let train = median_seconds(21, 20, || {
-        black_box(net.train_step(
-            &mut sgd,
-            &SparseCategoricalCrossentropy,
-            black_box(&xs),
-            &ys,
-        ));
-    });
-    let row = |workload: &str, seconds: f64| {
-        println!(
-            "{{\"engine\": \"typed-nn\", \"threads\": {threads}, \"workload\": \"{workload}\", \"seconds\": {seconds:e}}}"
-        )
-    };
-    row("mlp_predict_batch1", batch1);
-    row("mlp_predict_batch128", batch128);
-    row("mlp_train_step_batch128_sgd", train);
+    emit("typed-nn", threads, &typed_nn_rows(&xs, &ys));
 
-    // candle on the same data; its CPU matmul threads follow RAYON_NUM_THREADS (run.sh sets it).
     let flat: Vec<f32> = xs.iter().flatten().copied().collect();
     let labels: Vec<u32> = ys.iter().map(|&y| y as u32).collect();
     match candle::rows(&flat, &labels) {
-        Ok(rows) => rows.into_iter().for_each(|(workload, seconds)| {
-            println!("{{\"engine\": \"candle\", \"threads\": {threads}, \"workload\": \"{workload}\", \"seconds\": {seconds:e}}}")
-        }),
-        Err(e) => println!("{{\"engine\": \"candle\", \"error\": \"{}\"}}", e.to_string().replace('"', "'")),
+        Ok(rows) => emit("candle", threads, &rows),
+        Err(e) => println!(
+            "{{\"engine\": \"candle\", \"error\": \"{}\"}}",
+            e.to_string().replace('"', "'")
+        ),
     }
+    emit("burn-ndarray", threads, &burn::rows(&flat, &labels));
+    emit("dfdx", threads, &dfdx::rows(&flat, &labels));
 }
