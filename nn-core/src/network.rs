@@ -85,7 +85,14 @@ pub struct Workspace<T> {
     /// One workspace per shard of a batch split across threads.
     #[cfg_attr(not(feature = "std"), allow(dead_code))]
     shards: Vec<Workspace<T>>,
+    /// The weighted loss of this shard's last step (shards only).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    value: T,
 }
+
+/// Elements per task when summing the shards' gradients in parallel.
+#[cfg(feature = "std")]
+const REDUCE_CHUNK: usize = 16 * 1024;
 
 impl<T: Float> Workspace<T> {
     /// An empty workspace; buffers grow to the first batch's needs.
@@ -96,6 +103,7 @@ impl<T: Float> Workspace<T> {
             grads: Vec::new(),
             deltas: [Vec::new(), Vec::new()],
             shards: Vec::new(),
+            value: T::zero(),
         }
     }
 
@@ -306,52 +314,56 @@ impl<T: Float> Workspace<T> {
         use rand::SeedableRng;
         use rayon::prelude::*;
 
+        // The workers share plain `&D` views (`L` itself, e.g. `&mut dyn Layer`, is not Sync).
         let view: Vec<&D> = layers.iter().map(|l| &**l).collect();
         let width = view[0].input_size();
         let rows = x.len() / width;
         let per = rows.div_ceil(shards);
         let seed = rng.next_u64();
         self.shards.resize_with(shards, Workspace::new);
-        let parts: Vec<T> = crate::threads::pool().install(|| {
-            self.shards
-                .par_iter_mut()
-                .enumerate()
-                .map(|(s, ws)| {
-                    let (start, end) = (s * per, ((s + 1) * per).min(rows));
-                    let mut shard_rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-                    shard_rng.set_stream(s as u64);
-                    let weight = T::of((end - start) as f64 / rows as f64);
-                    let t = targets.samples(start, end, rows);
-                    weight
-                        * ws.gradients(
-                            &view,
-                            &x[start * width..end * width],
-                            loss,
-                            t,
-                            last,
-                            &mut shard_rng,
-                            weight,
-                        )
-                })
-                .collect()
+        crate::threads::pool().install(|| {
+            self.shards.par_iter_mut().enumerate().for_each(|(s, ws)| {
+                let (start, end) = (s * per, ((s + 1) * per).min(rows));
+                let mut shard_rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+                shard_rng.set_stream(s as u64);
+                let weight = T::of((end - start) as f64 / rows as f64);
+                let t = targets.samples(start, end, rows);
+                ws.value = weight
+                    * ws.gradients(
+                        &view,
+                        &x[start * width..end * width],
+                        loss,
+                        t,
+                        last,
+                        &mut shard_rng,
+                        weight,
+                    );
+            })
         });
-        self.grads.resize_with(layers.len(), Vec::new);
-        self.outputs.resize_with(layers.len(), Vec::new);
-        for (i, grad) in self.grads.iter_mut().enumerate() {
-            grad.clear();
-            grad.extend_from_slice(&self.shards[0].grads[i]);
-            for shard in &self.shards[1..] {
-                grad.iter_mut()
-                    .zip(&shard.grads[i])
-                    .for_each(|(g, &d)| *g += d);
+        // Sum the shards' gradients into the first shard's buffers, chunk by chunk on the pool,
+        // then take those buffers (the previous ones go back to the shard for the next step).
+        let (first, others) = self.shards.split_at_mut(1);
+        let first = &mut first[0];
+        crate::threads::pool().install(|| {
+            for (i, grad) in first.grads.iter_mut().enumerate() {
+                grad.par_chunks_mut(REDUCE_CHUNK)
+                    .enumerate()
+                    .for_each(|(c, sum)| {
+                        for other in others.iter() {
+                            let part = &other.grads[i][c * REDUCE_CHUNK..][..sum.len()];
+                            sum.iter_mut().zip(part).for_each(|(g, &d)| *g += d);
+                        }
+                    });
             }
-        }
+        });
+        core::mem::swap(&mut self.grads, &mut first.grads);
+        self.outputs.resize_with(layers.len(), Vec::new);
         let top = self.outputs.last_mut().expect("at least one layer");
         top.clear();
         self.shards
             .iter()
             .for_each(|s| top.extend_from_slice(s.output()));
-        parts.into_iter().fold(T::zero(), |a, b| a + b)
+        self.shards.iter().fold(T::zero(), |a, s| a + s.value)
     }
 }
 
