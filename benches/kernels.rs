@@ -1,9 +1,10 @@
 //! The kernels alone, per instruction set: the batch-1 product `x · W` for the card MLP's first
 //! layer (784 x 300, ~0.94 MB of weights) and for a layer small enough to stay in L2
-//! (256 x 300), so memory-bound and compute-bound cases both show. `cargo bench --bench kernels`.
+//! (256 x 300), so memory-bound and compute-bound cases both show; and the narrow batched
+//! products of LeNet-5 and the MLP's output layer. `cargo bench --bench kernels`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use typed_nn::kernels::{vec_mat_on, Isa};
+use typed_nn::kernels::{gemm, vec_mat_on, Isa, Mat};
 
 fn vec_mat(c: &mut Criterion) {
     for (k, n) in [(784, 300), (256, 300), (16, 32), (32, 4), (300, 10)] {
@@ -21,5 +22,35 @@ fn vec_mat(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, vec_mat);
+/// The batched products of LeNet-5 on a batch of 64 and of the card MLP's output layer on a
+/// batch of 128, forward (`A · B`) and weight gradient (`Aᵀ · B`): all have a narrow `B` and
+/// take the register-tiled path on AVX2 / AVX-512.
+fn narrow_gemm(c: &mut Criterion) {
+    let shapes = [
+        ("conv1_forward", 50176, 25, 6, false),
+        ("conv1_weight_grad", 25, 50176, 6, true),
+        ("conv2_forward", 6400, 150, 16, false),
+        ("conv2_weight_grad", 150, 6400, 16, true),
+        ("dense_300x10_forward", 128, 300, 10, false),
+        ("dense_300x10_weight_grad", 300, 128, 10, true),
+    ];
+    let mut group = c.benchmark_group("gemm");
+    for (name, m, k, n, transposed) in shapes {
+        let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
+        let mut out = vec![0.0f32; m * n];
+        let a_mat = if transposed {
+            Mat::transposed(&a, k, m)
+        } else {
+            Mat::rows(&a, m, k)
+        };
+        group.throughput(Throughput::Elements((2 * m * k * n) as u64));
+        group.bench_function(name, |bench| {
+            bench.iter(|| gemm(1.0, a_mat, Mat::rows(&b, k, n), 0.0, &mut out))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, vec_mat, narrow_gemm);
 criterion_main!(benches);

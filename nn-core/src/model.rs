@@ -94,11 +94,9 @@ impl<T> core::ops::Index<usize> for Scores<T> {
     }
 }
 
-/// Checks inputs and targets before a data set is used: equal counts, finite values, labels
-/// in range.
-#[cfg(feature = "std")]
 /// The index of the first NaN or infinity in `xs`. Scans blocks with a loop that vectorises
 /// (`v * 0` is zero exactly when `v` is finite), since every training step checks its batch.
+#[cfg(feature = "std")]
 fn first_non_finite<T: Float>(xs: &[T]) -> Option<usize> {
     const LANES: usize = 16;
     let mut start = 0;
@@ -119,6 +117,9 @@ fn first_non_finite<T: Float>(xs: &[T]) -> Option<usize> {
     None
 }
 
+/// Checks inputs and targets before a data set is used: equal counts, finite values, labels
+/// in range.
+#[cfg(feature = "std")]
 fn check_data<M: Model>(
     what: &'static str,
     x: &[M::Scalar],
@@ -581,7 +582,7 @@ impl<M: Model> Trainee<M::Scalar> for M {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::first_non_finite;
 

@@ -1,5 +1,6 @@
 //! A bounds-checked, safe front for the strided matrix product.
 
+use super::narrow::{self, Strided};
 use crate::Float;
 
 /// A read-only strided view of a `rows x cols` matrix inside a slice.
@@ -32,6 +33,14 @@ impl<'a, T> Mat<'a, T> {
             cols: rows,
             row_stride: 1,
             col_stride: cols,
+        }
+    }
+
+    fn strided(self) -> Strided<'a, T> {
+        Strided {
+            data: self.data,
+            rs: self.row_stride,
+            cs: self.col_stride,
         }
     }
 
@@ -68,6 +77,12 @@ pub fn gemm<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: &mut [
                 *v * beta
             }
         });
+        return;
+    }
+    if alpha == T::one()
+        && beta == T::zero()
+        && narrow::try_gemm(m, k, n, a.strided(), b.strided(), c)
+    {
         return;
     }
     // SAFETY: the checks above keep every index of A, B and C inside its slice.
@@ -142,6 +157,52 @@ mod tests {
             );
             let plus_one: Vec<f64> = want.iter().map(|v| v + 1.0).collect();
             assert_eq!(c2, plus_one);
+        }
+    }
+
+    #[test]
+    fn narrow_products_match_the_naive_product_in_every_layout() {
+        // Widths around one to four registers of 8 and 16 lanes, odd depths, odd row counts.
+        for n in [
+            1, 2, 5, 6, 7, 8, 9, 15, 16, 17, 24, 25, 31, 32, 33, 47, 48, 63, 64,
+        ] {
+            for &(m, k) in &[(1, 1), (7, 3), (13, 25), (50, 150), (3, 2), (9, 600)] {
+                let a: Vec<f64> = (0..m * k).map(|i| ((i * 7 % 13) as f64) - 6.0).collect();
+                let b: Vec<f64> = (0..k * n)
+                    .map(|i| ((i * 5 % 11) as f64) * 0.5 - 2.0)
+                    .collect();
+                let want = naive(m, k, n, &a, &b);
+                let mut c = vec![f64::NAN; m * n];
+                gemm(1.0, Mat::rows(&a, m, k), Mat::rows(&b, k, n), 0.0, &mut c);
+                assert_eq!(c, want, "m={m} k={k} n={n}");
+                // The weight-gradient form: A read transposed.
+                let at = transpose(m, k, &a);
+                let mut c = vec![f64::NAN; m * n];
+                gemm(
+                    1.0,
+                    Mat::transposed(&at, k, m),
+                    Mat::rows(&b, k, n),
+                    0.0,
+                    &mut c,
+                );
+                assert_eq!(c, want, "transposed A, m={m} k={k} n={n}");
+                // f32, where registers hold twice as many lanes; B exactly as long as needed,
+                // so that reading past a row's end would leave the slice.
+                let (a32, b32): (Vec<f32>, Vec<f32>) = (
+                    a.iter().map(|&v| v as f32).collect(),
+                    b.iter().map(|&v| v as f32).collect(),
+                );
+                let mut c32 = vec![f32::NAN; m * n];
+                gemm(
+                    1.0,
+                    Mat::rows(&a32, m, k),
+                    Mat::rows(&b32, k, n),
+                    0.0,
+                    &mut c32,
+                );
+                let want32: Vec<f32> = want.iter().map(|&v| v as f32).collect();
+                assert_eq!(c32, want32, "f32 m={m} k={k} n={n}");
+            }
         }
     }
 

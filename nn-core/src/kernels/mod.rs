@@ -1,13 +1,16 @@
 //! Numeric kernels shared by the layers.
 //!
-//! Batched products go through [`gemm`] (the `matrixmultiply` crate: packed, cache-blocked,
-//! with its own AVX-512 / AVX2+FMA kernels chosen at run time); single samples through the
-//! register-tiled [`vec_mat`]. Element-wise math that the standard library does not vectorise
+//! Batched products go through [`gemm`]: products with a narrow right-hand side (up to four
+//! registers of columns: convolution filters, small layers) run a register-tiled kernel that
+//! reads both operands in place; the others go to the `matrixmultiply` crate (packed,
+//! cache-blocked, with its own AVX-512 / AVX2+FMA kernels chosen at run time). Single samples
+//! use the register-tiled [`vec_mat`]. Element-wise math that the standard library does not vectorise
 //! (`tanh`) has its own kernel. Each kernel dispatches on [`Isa`].
 
 mod gemv;
 mod isa;
 mod matmul;
+mod narrow;
 pub mod simd;
 mod tanh;
 

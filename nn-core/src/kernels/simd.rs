@@ -146,6 +146,21 @@ unsafe fn avx2_mask32(count: usize) -> core::arch::x86_64::__m256i {
     )
 }
 
+/// Stores the first `count` lanes through a stack copy. AVX2's masked store (`vmaskmovps`) is
+/// microcoded on AMD Zen and costs tens of cycles; a full store to the stack and a short copy
+/// do not.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn store_prefix<const N: usize, T: Copy + Default>(
+    p: *mut T,
+    count: usize,
+    store: impl FnOnce(*mut T),
+) {
+    let mut lanes = [T::default(); N];
+    store(lanes.as_mut_ptr());
+    core::ptr::copy_nonoverlapping(lanes.as_ptr(), p, count);
+}
+
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn avx2_mask64(count: usize) -> core::arch::x86_64::__m256i {
@@ -169,7 +184,7 @@ x86_vector!(
     _mm256_fmadd_ps,
     _mm256_add_ps,
     |p, count| _mm256_maskload_ps(p, avx2_mask32(count)),
-    |p, v, count| _mm256_maskstore_ps(p, avx2_mask32(count), v)
+    |p, v, count| store_prefix::<8, f32>(p, count, |t| _mm256_storeu_ps(t, v))
 );
 #[cfg(target_arch = "x86_64")]
 x86_vector!(
@@ -184,7 +199,7 @@ x86_vector!(
     _mm256_fmadd_pd,
     _mm256_add_pd,
     |p, count| _mm256_maskload_pd(p, avx2_mask64(count)),
-    |p, v, count| _mm256_maskstore_pd(p, avx2_mask64(count), v)
+    |p, v, count| store_prefix::<4, f64>(p, count, |t| _mm256_storeu_pd(t, v))
 );
 #[cfg(target_arch = "x86_64")]
 x86_vector!(
