@@ -4,7 +4,7 @@
 //! products of LeNet-5 and the MLP's output layer. `cargo bench --bench kernels`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use typed_nn::kernels::{gemm, vec_mat_on, Isa, Mat};
+use typed_nn::kernels::{gemm, vec_mat_on, Isa, Mat, PackedB};
 
 fn vec_mat(c: &mut Criterion) {
     for (k, n) in [(784, 300), (256, 300), (16, 32), (32, 4), (300, 10)] {
@@ -52,5 +52,25 @@ fn narrow_gemm(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, vec_mat, narrow_gemm);
+/// The card MLP's first layer on a batch of 128: the general packed GEMM (`matrixmultiply`)
+/// against the kernel packed once for inference ([`PackedB`]).
+fn wide_gemm(c: &mut Criterion) {
+    let (m, k, n) = (128, 784, 300);
+    let a: Vec<f32> = (0..m * k).map(|i| (i % 255) as f32 / 255.0).collect();
+    let b: Vec<f32> = (0..k * n).map(|i| (i % 17) as f32 * 0.01 - 0.08).collect();
+    let mut out = vec![0.0f32; m * n];
+    let mut group = c.benchmark_group("dense_128x784x300");
+    group.throughput(Throughput::Elements((2 * m * k * n) as u64));
+    group.bench_function("gemm", |bench| {
+        bench.iter(|| gemm(1.0, Mat::rows(&a, m, k), Mat::rows(&b, k, n), 0.0, &mut out))
+    });
+    if let Some(packed) = PackedB::new(&b, k, n) {
+        group.bench_function("prepacked", |bench| {
+            bench.iter(|| packed.multiply(black_box(&a), &mut out))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, vec_mat, narrow_gemm, wide_gemm);
 criterion_main!(benches);

@@ -11,10 +11,12 @@ mod gemv;
 mod isa;
 mod matmul;
 mod narrow;
+mod packed;
 pub mod simd;
 mod tanh;
 
 pub use gemv::{vec_mat, vec_mat_on};
 pub use isa::Isa;
 pub use matmul::{gemm, Mat};
+pub use packed::PackedB;
 pub use tanh::tanh_f32;

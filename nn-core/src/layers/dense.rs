@@ -9,7 +9,7 @@ use super::epilogue::{bias_gradient, finish_forward, pre_activation_gradient};
 use super::{Layer, Logits, Mode, Upstream, WeightSpec};
 use crate::activation::Activation;
 use crate::init::Initializer;
-use crate::kernels::{gemm, vec_mat, Mat};
+use crate::kernels::{gemm, vec_mat, Mat, PackedB};
 use crate::regularizer::Regularizer;
 use crate::Float;
 
@@ -26,6 +26,10 @@ pub struct Dense<T, const IN: usize, const OUT: usize, A> {
     activation: A,
     init: Initializer,
     regularizer: Regularizer,
+    /// The kernel packed for batched inference ([`PackedB`]), made on first use and dropped
+    /// whenever the weights may change. `None` inside when the CPU has no packed kernel.
+    #[cfg(feature = "std")]
+    packed: std::sync::OnceLock<Option<PackedB<T>>>,
 }
 
 impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Dense<T, IN, OUT, A> {
@@ -39,6 +43,16 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Dense<T, IN, OU
             activation,
             init,
             regularizer,
+            #[cfg(feature = "std")]
+            packed: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Forgets the packed kernel; called by everything that can change the weights.
+    fn weights_changed(&mut self) {
+        #[cfg(feature = "std")]
+        {
+            self.packed = std::sync::OnceLock::new();
         }
     }
 
@@ -83,9 +97,11 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
         &self.weights
     }
     fn weights_mut(&mut self) -> &mut [T] {
+        self.weights_changed();
         &mut self.weights
     }
     fn initialize(&mut self, rng: &mut dyn RngCore) {
+        self.weights_changed();
         let (kernel, bias) = self.weights.split_at_mut(IN * OUT);
         self.init.fill(kernel, IN, OUT, rng);
         bias.iter_mut().for_each(|b| *b = T::zero());
@@ -101,10 +117,23 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
     fn forward(&self, x: &[T], y: &mut [T], cache: &mut [T], mode: Mode<'_>) {
         let batch = x.len() / IN;
         let (kernel, bias) = self.weights.split_at(IN * OUT);
+        #[cfg(feature = "std")]
+        let packed = match mode {
+            // Inference keeps the kernel packed between calls; training changes it every step.
+            Mode::Predict | Mode::Evaluate if batch > SMALL_BATCH => self
+                .packed
+                .get_or_init(|| PackedB::new(kernel, IN, OUT))
+                .as_ref(),
+            _ => None,
+        };
+        #[cfg(not(feature = "std"))]
+        let packed: Option<&PackedB<T>> = None;
         if batch <= SMALL_BATCH {
             for (x, y) in x.chunks_exact(IN).zip(y.chunks_exact_mut(OUT)) {
                 vec_mat(x, kernel, y);
             }
+        } else if let Some(packed) = packed {
+            packed.multiply(x, y);
         } else {
             gemm(
                 T::one(),
@@ -208,6 +237,39 @@ mod tests {
         assert_eq!(y, [41.5, 51.5, 64.0]);
         assert_eq!(d.kernel().len(), 6);
         assert_eq!(d.bias(), &[0.5, -0.5, 1.0]);
+    }
+
+    #[test]
+    fn batched_inference_sees_every_change_of_the_weights() {
+        // Batches above SMALL_BATCH use the packed kernel, which is cached between calls.
+        let mut d = Dense::<f32, 5, 40, Linear>::new(Linear, Initializer::Zeros, Regularizer::NONE);
+        let x: Vec<f32> = (0..8 * 5).map(|i| (i % 7) as f32 - 3.0).collect();
+        let expect = |d: &Dense<f32, 5, 40, Linear>| -> Vec<f32> {
+            let (k, b) = (d.kernel(), d.bias());
+            (0..8 * 40)
+                .map(|i| {
+                    (0..5)
+                        .map(|p| x[i / 40 * 5 + p] * k[p * 40 + i % 40])
+                        .sum::<f32>()
+                        + b[i % 40]
+                })
+                .collect()
+        };
+        let mut y = vec![0.0; 8 * 40];
+        for round in 0..3 {
+            d.weights_mut()
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, w)| *w = ((i * (round + 2)) % 11) as f32 * 0.5 - 2.0);
+            for mode in [Mode::Predict, Mode::Evaluate] {
+                d.forward(&x, &mut y, &mut [], mode);
+                assert_eq!(y, expect(&d), "round {round}");
+            }
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        d.initialize(&mut rng);
+        d.forward(&x, &mut y, &mut [], Mode::Predict);
+        assert_eq!(y, expect(&d), "after initialize");
     }
 
     #[test]
