@@ -3,6 +3,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use super::elementwise::elementwise;
 use super::{Optimizer, Slots};
 use crate::Float;
 
@@ -82,23 +83,29 @@ impl<T: Float> Optimizer<T> for Adam<T> {
         let n = w.len();
         let m = self.m.get(slot, n, T::zero());
         let v = self.v.get(slot, n, T::zero());
-        let mut v_hat = if self.amsgrad {
-            Some(self.v_hat.get(slot, n, T::zero()))
+        let v_hat = if self.amsgrad {
+            self.v_hat.get(slot, n, T::zero())
         } else {
-            None
+            &mut []
         };
-        for i in 0..n {
-            m[i] += (g[i] - m[i]) * b1;
-            v[i] += (g[i] * g[i] - v[i]) * b2;
-            let second = match v_hat.as_deref_mut() {
-                Some(vh) => {
-                    vh[i] = vh[i].max(v[i]);
-                    vh[i]
+        let rule = |w: &mut [T], g: &[T], [m, v, v_hat]: [&mut [T]; 3]| {
+            let moments = w.iter_mut().zip(g).zip(m.iter_mut().zip(v.iter_mut()));
+            if v_hat.is_empty() {
+                for ((w, &g), (m, v)) in moments {
+                    *m += (g - *m) * b1;
+                    *v += (g * g - *v) * b2;
+                    *w -= *m * alpha / (v.sqrt() + eps);
                 }
-                None => v[i],
-            };
-            w[i] -= m[i] * alpha / (second.sqrt() + eps);
-        }
+            } else {
+                for (((w, &g), (m, v)), vh) in moments.zip(v_hat.iter_mut()) {
+                    *m += (g - *m) * b1;
+                    *v += (g * g - *v) * b2;
+                    *vh = vh.max(*v);
+                    *w -= *m * alpha / (vh.sqrt() + eps);
+                }
+            }
+        };
+        elementwise(w, g, [m, v, v_hat], &rule);
     }
     fn finish_step(&mut self) {
         self.iterations += 1;

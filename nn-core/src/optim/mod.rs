@@ -98,6 +98,7 @@ macro_rules! learning_rate_fields {
 
 mod adagrad;
 mod adam;
+mod elementwise;
 mod rmsprop;
 mod sgd;
 

@@ -3,6 +3,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use super::elementwise::elementwise;
 use super::{Optimizer, Slots};
 use crate::Float;
 
@@ -52,15 +53,20 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
     fn update(&mut self, slot: usize, w: &mut [T], g: &[T]) {
         let lr = T::of(self.lr);
         if self.momentum == 0.0 {
-            w.iter_mut().zip(g).for_each(|(w, &g)| *w -= lr * g);
-            return;
+            let rule = |w: &mut [T], g: &[T], _: [&mut [T]; 3]| {
+                w.iter_mut().zip(g).for_each(|(w, &g)| *w -= lr * g)
+            };
+            return elementwise(w, g, [&mut [], &mut [], &mut []], &rule);
         }
-        let m = T::of(self.momentum);
+        let (m, nesterov) = (T::of(self.momentum), self.nesterov);
         let v = self.velocity.get(slot, w.len(), T::zero());
-        for ((w, &g), v) in w.iter_mut().zip(g).zip(v.iter_mut()) {
-            *v = m * *v - lr * g;
-            *w += if self.nesterov { m * *v - lr * g } else { *v };
-        }
+        let rule = |w: &mut [T], g: &[T], [v, _, _]: [&mut [T]; 3]| {
+            for ((w, &g), v) in w.iter_mut().zip(g).zip(v.iter_mut()) {
+                *v = m * *v - lr * g;
+                *w += if nesterov { m * *v - lr * g } else { *v };
+            }
+        };
+        elementwise(w, g, [v, &mut [], &mut []], &rule);
     }
     fn finish_step(&mut self) {
         self.iterations += 1;

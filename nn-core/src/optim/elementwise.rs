@@ -1,0 +1,83 @@
+//! Running an optimizer's per-weight update over large arrays on all worker threads.
+//!
+//! Every update rule here is element by element, so a weight array and its slot arrays can be
+//! cut at the same points and the pieces updated in parallel with identical results. Left on
+//! one thread, the update of a 784 x 300 kernel was a tenth of a training step on two cores.
+
+use crate::Float;
+
+/// Arrays shorter than this are updated on the calling thread.
+#[cfg(feature = "std")]
+const PARALLEL_MIN: usize = 32 * 1024;
+
+/// Calls `f(weights, grads, slots)` on matching pieces of `w`, `g` and the slot arrays (each
+/// either as long as `w` or empty), in parallel on the worker pool when the arrays are large.
+pub(crate) fn elementwise<T: Float, F>(w: &mut [T], g: &[T], slots: [&mut [T]; 3], f: &F)
+where
+    F: Fn(&mut [T], &[T], [&mut [T]; 3]) + Sync,
+{
+    debug_assert!(slots.iter().all(|s| s.is_empty() || s.len() == w.len()));
+    #[cfg(feature = "std")]
+    {
+        let threads = crate::threads::thread_count();
+        if threads > 1 && w.len() >= PARALLEL_MIN {
+            let piece = w.len().div_ceil(threads).max(PARALLEL_MIN / 2);
+            crate::threads::pool().install(|| split(w, g, slots, piece, f));
+            return;
+        }
+    }
+    f(w, g, slots)
+}
+
+/// Halves the arrays until the pieces are at most `piece` long, running the halves with
+/// `rayon::join` (no allocation).
+#[cfg(feature = "std")]
+fn split<T: Float, F>(w: &mut [T], g: &[T], slots: [&mut [T]; 3], piece: usize, f: &F)
+where
+    F: Fn(&mut [T], &[T], [&mut [T]; 3]) + Sync,
+{
+    if w.len() <= piece {
+        return f(w, g, slots);
+    }
+    let mid = w.len() / 2;
+    let (w0, w1) = w.split_at_mut(mid);
+    let (g0, g1) = g.split_at(mid);
+    let [a, b, c] = slots;
+    let ((a0, a1), (b0, b1), (c0, c1)) = (halve(a, mid), halve(b, mid), halve(c, mid));
+    rayon::join(
+        || split(w0, g0, [a0, b0, c0], piece, f),
+        || split(w1, g1, [a1, b1, c1], piece, f),
+    );
+}
+
+/// Splits a slot array at `mid`, or gives two empty halves for an unused (empty) one.
+#[cfg(feature = "std")]
+fn halve<T>(s: &mut [T], mid: usize) -> (&mut [T], &mut [T]) {
+    if s.is_empty() {
+        (&mut [], &mut [])
+    } else {
+        s.split_at_mut(mid)
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_cover_every_element_exactly_once() {
+        let n = 100_003;
+        let mut w = vec![1.0f32; n];
+        let g: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let mut m = vec![0.0f32; n];
+        let rule = |w: &mut [f32], g: &[f32], [m, _, _]: [&mut [f32]; 3]| {
+            for ((w, &g), m) in w.iter_mut().zip(g).zip(m.iter_mut()) {
+                *w += g;
+                *m += 1.0;
+            }
+        };
+        elementwise(&mut w, &g, [&mut m, &mut [], &mut []], &rule);
+        assert!(w.iter().zip(&g).all(|(w, g)| *w == g + 1.0));
+        assert!(m.iter().all(|&m| m == 1.0));
+    }
+}
