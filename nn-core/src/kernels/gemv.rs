@@ -85,8 +85,8 @@ unsafe fn product<V: Vector>(x: &[V::Elem], b: &[V::Elem], y: &mut [V::Elem]) {
         0 => {}
         1 => in_registers::<V, 1, 4>(x, b, y),
         2 => in_registers::<V, 2, 4>(x, b, y),
-        3 => in_registers::<V, 3, 2>(x, b, y),
-        4 => in_registers::<V, 4, 2>(x, b, y),
+        3 => in_registers::<V, 3, 4>(x, b, y),
+        4 => in_registers::<V, 4, 3>(x, b, y),
         _ => row_groups::<V, ROWS>(x, b, y),
     }
 }

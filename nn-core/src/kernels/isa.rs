@@ -19,17 +19,43 @@ pub enum Isa {
 impl Isa {
     /// The best instruction set this CPU supports. Without `std` there is no run-time
     /// detection (and no hardware `mul_add`), so the portable kernels run.
+    #[inline]
     pub fn detect() -> Isa {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         {
-            if std::is_x86_feature_detected!("avx512f") {
-                return Isa::Avx512;
-            }
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                return Isa::Avx2Fma;
+            use core::sync::atomic::{AtomicU8, Ordering};
+            // Asked once per process: small models call this several times per prediction.
+            static BEST: AtomicU8 = AtomicU8::new(0);
+            match BEST.load(Ordering::Relaxed) {
+                1 => Isa::Avx512,
+                2 => Isa::Avx2Fma,
+                3 => Isa::Portable,
+                _ => {
+                    let isa = if std::is_x86_feature_detected!("avx512f") {
+                        Isa::Avx512
+                    } else if std::is_x86_feature_detected!("avx2")
+                        && std::is_x86_feature_detected!("fma")
+                    {
+                        Isa::Avx2Fma
+                    } else {
+                        Isa::Portable
+                    };
+                    BEST.store(1 + isa.code(), Ordering::Relaxed);
+                    isa
+                }
             }
         }
+        #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
         Isa::Portable
+    }
+
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    fn code(self) -> u8 {
+        match self {
+            Isa::Avx512 => 0,
+            Isa::Avx2Fma => 1,
+            Isa::Portable => 2,
+        }
     }
 
     /// Every instruction set this CPU can run, best first (tests compare them all).
