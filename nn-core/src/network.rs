@@ -236,7 +236,14 @@ impl<T: Float> Workspace<T> {
             from_logits = false;
             let grad = &mut self.grads[i];
             grad.resize(layer.weights().len(), T::zero());
-            layer.backward(input, &self.outputs[i], &self.caches[i], upstream, dx, grad);
+            layer.backward(
+                input,
+                &self.outputs[i],
+                &mut self.caches[i],
+                upstream,
+                dx,
+                grad,
+            );
             self.deltas.swap(0, 1);
         }
         value

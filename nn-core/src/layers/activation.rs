@@ -48,7 +48,7 @@ impl<T: Float, A: Activation, const N: usize, const LAST: usize> Layer<T>
         &self,
         _x: &[T],
         y: &[T],
-        _cache: &[T],
+        _cache: &mut [T],
         upstream: Upstream<'_, T>,
         dx: Option<&mut [T]>,
         _grad: &mut [T],

@@ -134,7 +134,7 @@ impl<T: Float, const N: usize, const C: usize> Layer<T> for BatchNorm<T, N, C> {
         &self,
         x: &[T],
         _y: &[T],
-        cache: &[T],
+        cache: &mut [T],
         upstream: Upstream<'_, T>,
         dx: Option<&mut [T]>,
         grad: &mut [T],

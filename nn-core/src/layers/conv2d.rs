@@ -285,7 +285,7 @@ impl<
         &self,
         x: &[T],
         y: &[T],
-        cache: &[T],
+        cache: &mut [T],
         upstream: Upstream<'_, T>,
         dx: Option<&mut [T]>,
         grad: &mut [T],
@@ -293,7 +293,7 @@ impl<
         let batch = x.len() / (H * W * C);
         let rows = batch * OH * OW;
         let dz = pre_activation_gradient(upstream, y, &self.activation, F);
-        let patches = &cache[..rows * Self::PATCH];
+        let patches = &mut cache[..rows * Self::PATCH];
         let (g_kernel, g_bias) = grad.split_at_mut(Self::KERNEL);
         // dK = patchesᵀ · dz, db = column sums of dz, d(patches) = dz · Kᵀ folded back by col2im.
         gemm(
@@ -305,16 +305,17 @@ impl<
         );
         bias_gradient(dz, g_bias);
         if let Some(dx) = dx {
-            let mut d_patches = vec![T::zero(); rows * Self::PATCH];
+            // The patches are no longer needed: their gradient takes their place.
+            let d_patches = patches;
             let kernel = &self.weights[..Self::KERNEL];
             gemm(
                 T::one(),
                 Mat::rows(dz, rows, F),
                 Mat::transposed(kernel, Self::PATCH, F),
                 T::zero(),
-                &mut d_patches,
+                d_patches,
             );
-            Self::col2im(&d_patches, dx);
+            Self::col2im(d_patches, dx);
         }
     }
     fn penalty(&self) -> T {

@@ -157,7 +157,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
         &self,
         x: &[T],
         y: &[T],
-        _cache: &[T],
+        _cache: &mut [T],
         upstream: Upstream<'_, T>,
         dx: Option<&mut [T]>,
         grad: &mut [T],

@@ -69,14 +69,14 @@ impl<T: Float, const N: usize> Layer<T> for Dropout<N> {
         &self,
         _x: &[T],
         _y: &[T],
-        mask: &[T],
+        mask: &mut [T],
         upstream: Upstream<'_, T>,
         dx: Option<&mut [T]>,
         _grad: &mut [T],
     ) {
         if let Some(dx) = dx {
             let dy = output_gradient(upstream);
-            for ((d, &g), &m) in dx.iter_mut().zip(dy.iter()).zip(mask) {
+            for ((d, &g), &m) in dx.iter_mut().zip(dy.iter()).zip(mask.iter()) {
                 *d = g * m;
             }
         }

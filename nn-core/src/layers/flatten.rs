@@ -31,7 +31,7 @@ impl<T: Float, const N: usize> Layer<T> for Flatten<N> {
         &self,
         _x: &[T],
         _y: &[T],
-        _cache: &[T],
+        _cache: &mut [T],
         upstream: Upstream<'_, T>,
         dx: Option<&mut [T]>,
         _grad: &mut [T],

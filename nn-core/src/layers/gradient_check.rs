@@ -64,7 +64,7 @@ pub(crate) fn check_layer(layer: &mut dyn Layer<f64>, batch: usize) {
         } else {
             Upstream::Output(&mut up)
         };
-        layer.backward(&x, &y, &cache, upstream, Some(&mut dx), &mut grad);
+        layer.backward(&x, &y, &mut cache, upstream, Some(&mut dx), &mut grad);
 
         let h = 1e-6;
         for i in 0..x.len() {

@@ -114,7 +114,7 @@ macro_rules! pool_layer {
                 &self,
                 x: &[T],
                 _y: &[T],
-                cache: &[T],
+                cache: &mut [T],
                 upstream: Upstream<'_, T>,
                 dx: Option<&mut [T]>,
                 _grad: &mut [T],
