@@ -18,7 +18,12 @@ fi
 cargo build --quiet --release
 results="$(mktemp)"
 for threads in 1 2; do
-    TYPED_NN_THREADS=$threads RAYON_NUM_THREADS=$threads ./target/release/typed-nn-peers >> "$results"
+    # burn-ndarray turns on matrixmultiply's own threading (cargo unifies features), which
+    # typed-nn shares in this binary: matrixmultiply's threads are capped at 1 for the others
+    # (their threads come from TYPED_NN_THREADS / RAYON_NUM_THREADS) and at $threads for burn.
+    export TYPED_NN_THREADS=$threads RAYON_NUM_THREADS=$threads
+    MATMUL_NUM_THREADS=1 ./target/release/typed-nn-peers typed-nn candle dfdx >> "$results"
+    MATMUL_NUM_THREADS=$threads ./target/release/typed-nn-peers burn-ndarray >> "$results"
     .venv/bin/python python/peers.py "$threads" >> "$results"
 done
 .venv/bin/python - "$results" <<'PY'

@@ -98,23 +98,35 @@ fn typed_nn_rows(xs: &[[f32; 784]], ys: &[usize]) -> Vec<(&'static str, f64)> {
     ]
 }
 
+/// Runs the engines named on the command line (`typed-nn`, `candle`, `burn-ndarray`, `dfdx`),
+/// or all of them.
 fn main() {
+    let wanted: Vec<String> = std::env::args().skip(1).collect();
+    let runs = |engine: &str| wanted.is_empty() || wanted.iter().any(|w| w == engine);
     let threads = typed_nn::threads::thread_count();
     let xs: Vec<[f32; 784]> = (0..128)
         .map(|s| std::array::from_fn(|i| ((i * 31 + s * 17) % 255) as f32 / 255.0))
         .collect();
     let ys: Vec<usize> = (0..128).map(|i| i % 10).collect();
-    emit("typed-nn", threads, &typed_nn_rows(&xs, &ys));
+    if runs("typed-nn") {
+        emit("typed-nn", threads, &typed_nn_rows(&xs, &ys));
+    }
 
     let flat: Vec<f32> = xs.iter().flatten().copied().collect();
     let labels: Vec<u32> = ys.iter().map(|&y| y as u32).collect();
-    match candle::rows(&flat, &labels) {
-        Ok(rows) => emit("candle", threads, &rows),
-        Err(e) => println!(
-            "{{\"engine\": \"candle\", \"error\": \"{}\"}}",
-            e.to_string().replace('"', "'")
-        ),
+    if runs("candle") {
+        match candle::rows(&flat, &labels) {
+            Ok(rows) => emit("candle", threads, &rows),
+            Err(e) => println!(
+                "{{\"engine\": \"candle\", \"error\": \"{}\"}}",
+                e.to_string().replace('"', "'")
+            ),
+        }
     }
-    emit("burn-ndarray", threads, &burn::rows(&flat, &labels));
-    emit("dfdx", threads, &dfdx::rows(&flat, &labels));
+    if runs("burn-ndarray") {
+        emit("burn-ndarray", threads, &burn::rows(&flat, &labels));
+    }
+    if runs("dfdx") {
+        emit("dfdx", threads, &dfdx::rows(&flat, &labels));
+    }
 }

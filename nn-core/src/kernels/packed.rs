@@ -128,20 +128,23 @@ unsafe fn panels<V: Vector, const MR: usize>(
     let c = c.as_mut_ptr();
     for (j, panel) in b.data.chunks_exact(k * width).enumerate() {
         let cols = width.min(n - j * width);
-        let blocks = m / MR;
-        for blk in 0..blocks {
-            block::<V, MR>(
-                a,
-                blk * MR,
-                k,
-                panel,
-                c.add(blk * MR * n + j * width),
-                n,
-                cols,
-            );
+        let out = |i: usize| c.add(i * n + j * width);
+        let mut i = 0;
+        while i + MR <= m {
+            block::<V, MR>(a, i, k, panel, out(i), n, cols);
+            i += MR;
         }
-        for i in blocks * MR..m {
-            block::<V, 1>(a, i, k, panel, c.add(i * n + j * width), n, cols);
+        // The last rows in blocks of 4, 2 and 1: enough independent sums to hide latency.
+        while MR > 4 && i + 4 <= m {
+            block::<V, 4>(a, i, k, panel, out(i), n, cols);
+            i += 4;
+        }
+        while i + 2 <= m {
+            block::<V, 2>(a, i, k, panel, out(i), n, cols);
+            i += 2;
+        }
+        if i < m {
+            block::<V, 1>(a, i, k, panel, out(i), n, cols);
         }
     }
 }
