@@ -16,7 +16,9 @@ fi
 # A no-op once everything is there, so an older venv picks up new peers.
 .venv/bin/pip install --quiet numpy onnx onnxruntime tensorflow-cpu torch
 cargo build --quiet --release
-results="$(mktemp)"
+# Raw rows of the last run, kept for inspection.
+results="$here/target/peers-results.jsonl"
+: > "$results"
 for threads in 1 2; do
     # burn-ndarray turns on matrixmultiply's own threading (cargo unifies features), which
     # typed-nn shares in this binary: matrixmultiply's threads are capped at 1 for the others
@@ -35,7 +37,9 @@ for r in rows:
 times = {(r["engine"], r["threads"], r["workload"]): r["seconds"] for r in rows if "seconds" in r}
 workloads = sorted({w for (_, _, w) in times})
 engines = sorted({e for (e, _, _) in times} - {"typed-nn"})
-print(f"{'workload':32} {'thr':>3} {'typed-nn':>12} " + " ".join(f"{e:>22}" for e in engines))
+def show(seconds):
+    return f"{seconds * 1e9:6.0f} ns" if seconds < 1e-5 else f"{seconds * 1e6:6.1f} us"
+print(f"{'workload':32} {'thr':>3} {'typed-nn':>10} " + " ".join(f"{e:>20}" for e in engines))
 for w in workloads:
     for t in (1, 2):
         ours = times.get(("typed-nn", t, w))
@@ -44,7 +48,7 @@ for w in workloads:
         cells = []
         for e in engines:
             theirs = times.get((e, t, w))
-            cells.append(f"{theirs * 1e6:9.1f} us ({theirs / ours:4.2f}x)" if theirs else f"{'-':>22}")
-        print(f"{w:32} {t:>3} {ours * 1e6:9.1f} us " + " ".join(f"{c:>22}" for c in cells))
+            cells.append(f"{show(theirs)} ({theirs / ours:5.2f}x)" if theirs else f"{'-':>20}")
+        print(f"{w:32} {t:>3} {show(ours):>10} " + " ".join(f"{c:>20}" for c in cells))
 print("(x = peer time / typed-nn time: above 1 means typed-nn is faster)")
 PY
