@@ -89,19 +89,20 @@ def torch_rows():
     with torch.inference_mode():
         emit("pytorch", "mlp_predict_batch1", median_seconds(lambda: mlp(x1), iters=2000))
         emit("pytorch", "mlp_predict_batch128", median_seconds(lambda: mlp(x128)))
-    # Training on logits (softmax folded into the loss), as typed-nn and Keras do.
+    def train_step(model, optimizer, x, y):
+        """One step on logits (softmax folded into the loss), as typed-nn and Keras do."""
+        def step():
+            optimizer.zero_grad(set_to_none=True)
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            return loss.item()
+        return step
+
     logits = mlp[:3].train()
     sgd = torch.optim.SGD(logits.parameters(), lr=0.01)
     y128 = torch.from_numpy(Y128).long()
-
-    def mlp_step():
-        sgd.zero_grad(set_to_none=True)
-        loss = nn.functional.cross_entropy(logits(x128), y128)
-        loss.backward()
-        sgd.step()
-        return loss.item()
-
-    emit("pytorch", "mlp_train_step_batch128_sgd", median_seconds(mlp_step, iters=20))
+    emit("pytorch", "mlp_train_step_batch128_sgd", median_seconds(train_step(logits, sgd, x128, y128), iters=20))
 
     tiny = nn.Sequential(nn.Linear(16, 32), nn.Tanh(), nn.Linear(32, 4)).eval()
     t1 = torch.rand(1, 16)
@@ -120,15 +121,7 @@ def torch_rows():
         emit("pytorch", "lenet_predict_batch1", median_seconds(lambda: torch.softmax(lenet(images[:1]), -1), iters=500))
     lenet.train()
     adam = torch.optim.Adam(lenet.parameters(), lr=0.001)
-
-    def lenet_step():
-        adam.zero_grad(set_to_none=True)
-        loss = nn.functional.cross_entropy(lenet(images), labels)
-        loss.backward()
-        adam.step()
-        return loss.item()
-
-    emit("pytorch", "lenet_train_step_batch64_adam", median_seconds(lenet_step, iters=10))
+    emit("pytorch", "lenet_train_step_batch64_adam", median_seconds(train_step(lenet, adam, images, labels), iters=10))
 
 
 def keras_rows():
