@@ -61,8 +61,10 @@ fn tanh_with<const FMA: bool>(a: f32) -> f32 {
     let mut q = madd(x2, 1.198_258_394_667_02e-6, 1.185_347_056_866_54e-4);
     q = madd(x2, q, 2.268_434_632_439e-3);
     q = madd(x2, q, 4.893_525_185_543_85e-3);
+    // `x` rather than `a` (equal here): selecting the input unchanged lets the compiler turn
+    // the loop into a masked store, which AMD Zen microcodes (a quarter of the time).
     if a.abs() < TINY {
-        a
+        x
     } else {
         p / q
     }
