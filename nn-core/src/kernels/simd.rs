@@ -146,19 +146,45 @@ unsafe fn avx2_mask32(count: usize) -> core::arch::x86_64::__m256i {
     )
 }
 
-/// Stores the first `count` lanes through a stack copy. AVX2's masked store (`vmaskmovps`) is
-/// microcoded on AMD Zen and costs tens of cycles; a full store to the stack and a short copy
-/// do not.
+/// Stores the first `count < 8` lanes of an AVX2 `f32` register with 4-, 2- and 1-lane
+/// stores. AVX2's masked store (`vmaskmovps`) is microcoded on AMD Zen and costs tens of
+/// cycles, and a copy of variable length becomes a `memcpy` call.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn store_prefix<const N: usize, T: Copy + Default>(
-    p: *mut T,
-    count: usize,
-    store: impl FnOnce(*mut T),
-) {
-    let mut lanes = [T::default(); N];
-    store(lanes.as_mut_ptr());
-    core::ptr::copy_nonoverlapping(lanes.as_ptr(), p, count);
+unsafe fn store_prefix_ps(p: *mut f32, v: core::arch::x86_64::__m256, count: usize) {
+    use core::arch::x86_64::*;
+    let (mut p, mut n) = (p, count);
+    let mut rest = _mm256_castps256_ps128(v);
+    if n >= 4 {
+        _mm_storeu_ps(p, rest);
+        rest = _mm256_extractf128_ps::<1>(v);
+        (p, n) = (p.add(4), n - 4);
+    }
+    if n >= 2 {
+        _mm_store_sd(p.cast(), _mm_castps_pd(rest));
+        rest = _mm_movehl_ps(rest, rest);
+        (p, n) = (p.add(2), n - 2);
+    }
+    if n == 1 {
+        _mm_store_ss(p, rest);
+    }
+}
+
+/// [`store_prefix_ps`] for an AVX2 `f64` register (`count < 4`).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn store_prefix_pd(p: *mut f64, v: core::arch::x86_64::__m256d, count: usize) {
+    use core::arch::x86_64::*;
+    let (mut p, mut n) = (p, count);
+    let mut rest = _mm256_castpd256_pd128(v);
+    if n >= 2 {
+        _mm_storeu_pd(p, rest);
+        rest = _mm256_extractf128_pd::<1>(v);
+        (p, n) = (p.add(2), n - 2);
+    }
+    if n == 1 {
+        _mm_store_sd(p, rest);
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -184,7 +210,7 @@ x86_vector!(
     _mm256_fmadd_ps,
     _mm256_add_ps,
     |p, count| _mm256_maskload_ps(p, avx2_mask32(count)),
-    |p, v, count| store_prefix::<8, f32>(p, count, |t| _mm256_storeu_ps(t, v))
+    |p, v, count| store_prefix_ps(p, v, count)
 );
 #[cfg(target_arch = "x86_64")]
 x86_vector!(
@@ -199,7 +225,7 @@ x86_vector!(
     _mm256_fmadd_pd,
     _mm256_add_pd,
     |p, count| _mm256_maskload_pd(p, avx2_mask64(count)),
-    |p, v, count| store_prefix::<4, f64>(p, count, |t| _mm256_storeu_pd(t, v))
+    |p, v, count| store_prefix_pd(p, v, count)
 );
 #[cfg(target_arch = "x86_64")]
 x86_vector!(
