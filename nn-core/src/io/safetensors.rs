@@ -87,7 +87,8 @@ pub(crate) fn save_layers<T: Float>(
     let mut metadata = state.metadata.clone();
     metadata.insert("format".to_string(), "typed-nn".to_string());
     metadata.insert("model".to_string(), model.to_string());
-    let bytes = safetensors::serialize(views, Some(metadata))
+    // safetensors without its `std` feature (which would pull tempfile) keys by hashbrown.
+    let bytes = safetensors::serialize(views, Some(metadata.into_iter().collect()))
         .map_err(|e| Error::format(path, format!("cannot encode weights: {e}")))?;
     write_atomic(path, &bytes)
 }
@@ -178,7 +179,12 @@ pub(crate) fn load_layers_from_bytes<T: Float>(
     }
     let (_, header) = SafeTensors::read_metadata(bytes)
         .map_err(|e| Error::format(path, format!("not a valid safetensors file: {e}")))?;
-    state.metadata = header.metadata().clone().unwrap_or_default();
+    state.metadata = header
+        .metadata()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     let names: Vec<&str> = names
         .into_iter()
         .filter(|n| !n.starts_with(STATE_PREFIX))
