@@ -105,16 +105,17 @@ unsafe fn in_registers<V: Vector, const NV: usize, const SETS: usize>(
 ) {
     let n = y.len();
     let last = n - (NV - 1) * V::LANES;
+    // Rows read with whole registers: a partial last register runs into the next row, whose
+    // lanes are never stored, so only rows that leave `b` this way are read exactly.
+    let span = NV * V::LANES;
+    let whole = if last == V::LANES {
+        x.len()
+    } else {
+        (b.len().saturating_sub(span) / n + usize::from(b.len() >= span)).min(x.len())
+    };
     let b = b.as_ptr();
     let mut acc = [[V::zero(); NV]; SETS];
-    let Some(final_row) = x.len().checked_sub(1) else {
-        y.iter_mut()
-            .for_each(|v| *v = <V::Elem as num_traits::Zero>::zero());
-        return;
-    };
-    // Every row but the last is read with whole registers: a partial last register runs into
-    // the next row, whose lanes are never stored. The last row is read exactly.
-    let rounds = final_row / SETS;
+    let rounds = whole / SETS;
     for q in 0..rounds {
         for (set, acc) in acc.iter_mut().enumerate() {
             let k = q * SETS + set;
@@ -124,21 +125,17 @@ unsafe fn in_registers<V: Vector, const NV: usize, const SETS: usize>(
             }
         }
     }
-    for (k, &xk) in x.iter().enumerate().take(final_row).skip(rounds * SETS) {
+    for (k, &xk) in x.iter().enumerate().skip(rounds * SETS) {
         let s = V::splat(xk);
+        let row = b.add(k * n);
         for (v, a) in acc[0].iter_mut().enumerate() {
-            *a = V::mul_add(s, V::load(b.add(k * n + v * V::LANES)), *a);
+            let w = if v + 1 < NV || k < whole {
+                V::load(row.add(v * V::LANES))
+            } else {
+                V::load_partial(row.add(v * V::LANES), last)
+            };
+            *a = V::mul_add(s, w, *a);
         }
-    }
-    let s = V::splat(x[final_row]);
-    let row = b.add(final_row * n);
-    for (v, a) in acc[0].iter_mut().enumerate() {
-        let w = if v + 1 < NV || last == V::LANES {
-            V::load(row.add(v * V::LANES))
-        } else {
-            V::load_partial(row.add(v * V::LANES), last)
-        };
-        *a = V::mul_add(s, w, *a);
     }
     let y = y.as_mut_ptr();
     for v in 0..NV {
