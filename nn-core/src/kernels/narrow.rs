@@ -97,7 +97,7 @@ unsafe fn narrow_avx2<T: Float>(
     }
 }
 
-/// All of `C` in blocks of `MR` rows (then single rows for the rest).
+/// All of `C` in blocks of `MR` rows, then the last rows in blocks of 4, 2 and 1.
 ///
 /// # Safety
 /// `(NV - 1) * LANES < n <= NV * LANES`, `b.rs >= n`; `a`, `b`, `c` cover the `m x k`, `k x n`, `m x n`
@@ -120,17 +120,25 @@ pub(crate) unsafe fn rows<V: Vector, const MR: usize, const NV: usize>(
     };
     // (Slicing `k` so that a transposed `A` stays in cache across the blocks was tried: it
     // made LeNet's second weight gradient erratic, between 1x and 4x slower.)
-    let blocks = m / MR;
-    for blk in 0..blocks {
-        block::<V, MR, NV>(blk * MR, 0..k, n, whole, a, b, c);
+    let mut i = 0;
+    while i + MR <= m {
+        block::<V, MR, NV>(i, k, n, whole, a, b, c);
+        i += MR;
     }
-    for i in blocks * MR..m {
-        block::<V, 1, NV>(i, 0..k, n, whole, a, b, c);
+    while MR > 4 && i + 4 <= m {
+        block::<V, 4, NV>(i, k, n, whole, a, b, c);
+        i += 4;
+    }
+    while i + 2 <= m {
+        block::<V, 2, NV>(i, k, n, whole, a, b, c);
+        i += 2;
+    }
+    if i < m {
+        block::<V, 1, NV>(i, k, n, whole, a, b, c);
     }
 }
 
-/// `C[i0..i0 + R, ..] (+)= A[i0..i0 + R, ps] · B[ps, ..]` with the `R x NV` result in
-/// registers: `=` for the first slice of `k` (`ps` starting at 0), `+=` for the others.
+/// `C[i0..i0 + R, ..] = A[i0..i0 + R, ..] · B` with the `R x NV` result in registers.
 ///
 /// The first `whole` rows of `B` are read with whole registers even when `n` ends inside the
 /// last one: the extra lanes read the start of the next row and are never stored. The other
@@ -142,7 +150,7 @@ pub(crate) unsafe fn rows<V: Vector, const MR: usize, const NV: usize>(
 #[allow(clippy::too_many_arguments)]
 unsafe fn block<V: Vector, const R: usize, const NV: usize>(
     i0: usize,
-    ps: core::ops::Range<usize>,
+    k: usize,
     n: usize,
     whole: usize,
     a: Strided<'_, V::Elem>,
@@ -153,18 +161,6 @@ unsafe fn block<V: Vector, const R: usize, const NV: usize>(
     let (ap, bp) = (a.data.as_ptr().add(i0 * a.rs), b.data.as_ptr());
     let out = c.as_mut_ptr().add(i0 * n);
     let mut acc = [[V::zero(); NV]; R];
-    if ps.start > 0 {
-        for (r, row) in acc.iter_mut().enumerate() {
-            for (v, x) in row.iter_mut().enumerate() {
-                let p = out.add(r * n + v * V::LANES);
-                *x = if v + 1 < NV || last == V::LANES {
-                    V::load(p)
-                } else {
-                    V::load_partial(p, last)
-                };
-            }
-        }
-    }
     let step = |acc: &mut [[V; NV]; R], p: usize, w: &[V; NV]| {
         let col = ap.add(p * a.cs);
         for (r, row) in acc.iter_mut().enumerate() {
@@ -174,12 +170,12 @@ unsafe fn block<V: Vector, const R: usize, const NV: usize>(
             }
         }
     };
-    for p in ps.start..ps.end.min(whole) {
+    for p in 0..whole.min(k) {
         let row = bp.add(p * b.rs);
         let w: [V; NV] = core::array::from_fn(|v| V::load(row.add(v * V::LANES)));
         step(&mut acc, p, &w);
     }
-    for p in ps.start.max(whole)..ps.end {
+    for p in whole.min(k)..k {
         let row = bp.add(p * b.rs);
         let w: [V; NV] = core::array::from_fn(|v| {
             if v + 1 < NV {
