@@ -25,12 +25,10 @@ impl Isa {
         {
             use core::sync::atomic::{AtomicU8, Ordering};
             // Asked once per process: small models call this several times per prediction.
+            // Holds `rank + 1` once known, 0 before.
             static BEST: AtomicU8 = AtomicU8::new(0);
             match BEST.load(Ordering::Relaxed) {
-                1 => Isa::Avx512,
-                2 => Isa::Avx2Fma,
-                3 => Isa::Portable,
-                _ => {
+                0 => {
                     let isa = if std::is_x86_feature_detected!("avx512f") {
                         Isa::Avx512
                     } else if std::is_x86_feature_detected!("avx2")
@@ -40,32 +38,29 @@ impl Isa {
                     } else {
                         Isa::Portable
                     };
-                    BEST.store(1 + isa.code(), Ordering::Relaxed);
+                    BEST.store(1 + isa.rank(), Ordering::Relaxed);
                     isa
                 }
+                known => Isa::ALL[usize::from(known - 1)],
             }
         }
         #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
         Isa::Portable
     }
 
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    fn code(self) -> u8 {
-        match self {
-            Isa::Avx512 => 0,
-            Isa::Avx2Fma => 1,
-            Isa::Portable => 2,
-        }
-    }
-
     /// Every instruction set this CPU can run, best first (tests compare them all).
     pub fn available() -> impl Iterator<Item = Isa> {
         let best = Isa::detect();
-        [Isa::Avx512, Isa::Avx2Fma, Isa::Portable]
+        Isa::ALL
             .into_iter()
+            .rev()
             .filter(move |&isa| isa.rank() <= best.rank())
     }
 
+    /// Every instruction set, indexed by [`Isa::rank`].
+    const ALL: [Isa; 3] = [Isa::Portable, Isa::Avx2Fma, Isa::Avx512];
+
+    /// The position in [`Isa::ALL`]: higher is wider.
     fn rank(self) -> u8 {
         match self {
             Isa::Portable => 0,

@@ -132,13 +132,19 @@ mod tests {
         t
     }
 
+    /// `A` (`m x k`) and `B` (`k x n`) of small integers and halves: every product is exact.
+    fn operands(m: usize, k: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
+        let a = (0..m * k).map(|i| ((i * 7 % 13) as f64) - 6.0).collect();
+        let b = (0..k * n)
+            .map(|i| ((i * 5 % 11) as f64) * 0.5 - 2.0)
+            .collect();
+        (a, b)
+    }
+
     #[test]
     fn all_three_layouts_match_the_naive_product_on_odd_sizes() {
         for &(m, k, n) in &[(1, 1, 1), (3, 7, 5), (17, 33, 9), (1, 300, 10), (65, 2, 31)] {
-            let a: Vec<f64> = (0..m * k).map(|i| ((i * 7 % 13) as f64) - 6.0).collect();
-            let b: Vec<f64> = (0..k * n)
-                .map(|i| ((i * 5 % 11) as f64) * 0.5 - 2.0)
-                .collect();
+            let (a, b) = operands(m, k, n);
             let want = naive(m, k, n, &a, &b);
 
             let mut c = vec![f64::NAN; m * n];
@@ -168,10 +174,7 @@ mod tests {
             64,
         ] {
             for &(m, k) in &[(1, 1), (7, 3), (13, 25), (50, 150), (3, 2), (9, 600)] {
-                let a: Vec<f64> = (0..m * k).map(|i| ((i * 7 % 13) as f64) - 6.0).collect();
-                let b: Vec<f64> = (0..k * n)
-                    .map(|i| ((i * 5 % 11) as f64) * 0.5 - 2.0)
-                    .collect();
+                let (a, b) = operands(m, k, n);
                 let want = naive(m, k, n, &a, &b);
                 let mut c = vec![f64::NAN; m * n];
                 gemm(1.0, Mat::rows(&a, m, k), Mat::rows(&b, k, n), 0.0, &mut c);
@@ -188,7 +191,7 @@ mod tests {
                 );
                 assert_eq!(c, want, "transposed A, m={m} k={k} n={n}");
                 // f32, where registers hold twice as many lanes; B exactly as long as needed,
-                // so that reading past a row's end would leave the slice.
+                // so the kernel must read its last rows exactly (no test sees an over-read).
                 let (a32, b32): (Vec<f32>, Vec<f32>) = (
                     a.iter().map(|&v| v as f32).collect(),
                     b.iter().map(|&v| v as f32).collect(),
