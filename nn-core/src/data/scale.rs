@@ -11,17 +11,23 @@ struct Affine {
 }
 
 impl Affine {
-    fn apply<T: Float, const N: usize>(
-        &self,
-        x: &[[T; N]],
-        who: &str,
-    ) -> Result<Vec<[T; N]>, Error> {
+    /// `Err` unless the map was fitted on `N` features.
+    fn check_width<const N: usize>(&self, who: &str) -> Result<(), Error> {
         if self.scale.len() != N {
             return Err(Error::InvalidConfig(format!(
                 "{who} was fitted on {} features, not {N}",
                 self.scale.len()
             )));
         }
+        Ok(())
+    }
+
+    fn apply<T: Float, const N: usize>(
+        &self,
+        x: &[[T; N]],
+        who: &str,
+    ) -> Result<Vec<[T; N]>, Error> {
+        self.check_width::<N>(who)?;
         Ok(x.iter()
             .map(|row| {
                 std::array::from_fn(|i| T::of(row[i].as_f64() * self.scale[i] + self.offset[i]))
@@ -34,12 +40,7 @@ impl Affine {
         x: &[[T; N]],
         who: &str,
     ) -> Result<Vec<[T; N]>, Error> {
-        if self.scale.len() != N {
-            return Err(Error::InvalidConfig(format!(
-                "{who} was fitted on {} features, not {N}",
-                self.scale.len()
-            )));
-        }
+        self.check_width::<N>(who)?;
         Ok(x.iter()
             .map(|row| {
                 std::array::from_fn(|i| T::of((row[i].as_f64() - self.offset[i]) / self.scale[i]))
