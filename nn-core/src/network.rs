@@ -328,8 +328,9 @@ impl<T: Float> Workspace<T> {
         let per = rows.div_ceil(shards);
         let seed = rng.next_u64();
         self.shards.resize_with(shards, Workspace::new);
+        let workspaces = &mut self.shards;
         crate::threads::pool().install(|| {
-            self.shards.par_iter_mut().enumerate().for_each(|(s, ws)| {
+            workspaces.par_iter_mut().enumerate().for_each(|(s, ws)| {
                 let (start, end) = (s * per, ((s + 1) * per).min(rows));
                 let mut shard_rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
                 shard_rng.set_stream(s as u64);
@@ -345,14 +346,10 @@ impl<T: Float> Workspace<T> {
                         &mut shard_rng,
                         weight,
                     );
-            })
-        });
-        // Sum the shards' gradients into the first shard's buffers, chunk by chunk on the pool,
-        // then take those buffers (the previous ones go back to the shard for the next step).
-        let (first, others) = self.shards.split_at_mut(1);
-        let first = &mut first[0];
-        crate::threads::pool().install(|| {
-            for (i, grad) in first.grads.iter_mut().enumerate() {
+            });
+            // Sum the shards' gradients into the first shard's buffers, chunk by chunk.
+            let (first, others) = workspaces.split_at_mut(1);
+            for (i, grad) in first[0].grads.iter_mut().enumerate() {
                 grad.par_chunks_mut(REDUCE_CHUNK)
                     .enumerate()
                     .for_each(|(c, sum)| {
@@ -363,7 +360,8 @@ impl<T: Float> Workspace<T> {
                     });
             }
         });
-        core::mem::swap(&mut self.grads, &mut first.grads);
+        // Take the summed buffers; the previous ones go back to the shard for the next step.
+        core::mem::swap(&mut self.grads, &mut self.shards[0].grads);
         self.outputs.resize_with(layers.len(), Vec::new);
         let top = self.outputs.last_mut().expect("at least one layer");
         top.clear();

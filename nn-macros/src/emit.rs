@@ -191,11 +191,9 @@ fn predict_on_stack(fields: &[syn::Ident], graph: &Graph, widest: usize) -> Toke
     let scratch = lit(2 * widest);
     let last = fields.len().saturating_sub(1);
     let mut calls = Vec::new();
+    let mut input_width = lit(0);
     for (i, (field, node)) in fields.iter().zip(graph.layers()).enumerate() {
         let width = lit(node.output_shape.iter().product::<usize>());
-        let input_width = lit(graph.layers()[..i]
-            .last()
-            .map_or(0, |n| n.output_shape.iter().product::<usize>()));
         let input = match i {
             0 => quote!(::typed_nn::Tensor::as_flat(x)),
             _ if i % 2 == 1 => quote!(&front[..#input_width]),
@@ -211,6 +209,7 @@ fn predict_on_stack(fields: &[syn::Ident], graph: &Graph, widest: usize) -> Toke
                 &self.#field, #input, #output, &mut [], ::typed_nn::layers::Mode::Predict,
             );
         });
+        input_width = width;
     }
     quote! {
         fn predict(&self, x: &Self::Input) -> Self::Output {
