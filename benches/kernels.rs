@@ -1,7 +1,8 @@
 //! The kernels alone, per instruction set: the batch-1 product `x · W` for the card MLP's first
 //! layer (784 x 300, ~0.94 MB of weights) and for a layer small enough to stay in L2
 //! (256 x 300), so memory-bound and compute-bound cases both show; and the narrow batched
-//! products of LeNet-5 and the MLP's output layer. `cargo bench --bench kernels`.
+//! products of LeNet-5 and the MLP's output layer, the batched inference product and the
+//! cache-blocked convolution input gradient. `cargo bench --bench kernels`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use typed_nn::kernels::{gemm, vec_mat_on, Isa, Mat, PackedB};
@@ -52,8 +53,9 @@ fn narrow_gemm(c: &mut Criterion) {
     group.finish();
 }
 
-/// The card MLP's first layer on a batch of 128: the general packed GEMM (`matrixmultiply`)
-/// against the kernel packed once for inference ([`PackedB`]).
+/// The card MLP's first layer on a batch of 128: the general packed GEMM (`matrixmultiply`,
+/// which the dense layers' training products use) against the kernel packed once for
+/// inference ([`PackedB`]).
 fn wide_gemm(c: &mut Criterion) {
     let (m, k, n) = (128, 784, 300);
     let a: Vec<f32> = (0..m * k).map(|i| (i % 255) as f32 / 255.0).collect();
@@ -72,5 +74,49 @@ fn wide_gemm(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, vec_mat, narrow_gemm, wide_gemm);
+/// LeNet's second convolution's input gradient on a batch of 64, `dz · Wᵀ` (6400 x 16 by
+/// 16 x 150): typed-nn's cache-blocked kernel against `matrixmultiply`, which it replaced.
+fn blocked_gemm(c: &mut Criterion) {
+    let (m, k, n) = (6400, 16, 150);
+    let dz: Vec<f32> = (0..m * k).map(|i| (i % 11) as f32 * 0.01 - 0.05).collect();
+    let w: Vec<f32> = (0..n * k).map(|i| (i % 17) as f32 * 0.01 - 0.08).collect();
+    let mut out = vec![0.0f32; m * n];
+    let mut group = c.benchmark_group("conv2_input_grad_6400x16x150");
+    group.throughput(Throughput::Elements((2 * m * k * n) as u64));
+    group.bench_function("typed-nn", |bench| {
+        bench.iter(|| {
+            gemm(
+                1.0,
+                Mat::rows(&dz, m, k),
+                Mat::transposed(&w, n, k),
+                0.0,
+                &mut out,
+            )
+        })
+    });
+    group.bench_function("matrixmultiply", |bench| {
+        // SAFETY: the sizes and strides describe exactly the three slices.
+        bench.iter(|| unsafe {
+            matrixmultiply::sgemm(
+                m,
+                k,
+                n,
+                1.0,
+                dz.as_ptr(),
+                k as isize,
+                1,
+                w.as_ptr(),
+                1,
+                k as isize,
+                0.0,
+                out.as_mut_ptr(),
+                n as isize,
+                1,
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, vec_mat, narrow_gemm, wide_gemm, blocked_gemm);
 criterion_main!(benches);

@@ -59,6 +59,15 @@ pub trait Float:
     /// Reads a value from `size_of::<Self>()` little-endian bytes.
     fn read_le(bytes: &[u8]) -> Self;
 
+    /// Runs `f` on this thread's scratch buffer of at least `len` elements, kept between
+    /// calls so that the packed products do not allocate once it has grown. The contents are
+    /// whatever the last user left.
+    ///
+    /// # Panics
+    /// If called again from inside `f`.
+    #[cfg(feature = "std")]
+    fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
+
     /// `C = alpha * A * B + beta * C` on strided matrices; see [`crate::kernels::gemm`].
     ///
     /// # Safety
@@ -101,6 +110,19 @@ macro_rules! impl_float {
                 let mut b = [0u8; core::mem::size_of::<$t>()];
                 b.copy_from_slice(bytes);
                 <$t>::from_le_bytes(b)
+            }
+            #[cfg(feature = "std")]
+            fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
+                std::thread_local! {
+                    static SCRATCH: core::cell::RefCell<Vec<$t>> =
+                        const { core::cell::RefCell::new(Vec::new()) };
+                }
+                SCRATCH.with_borrow_mut(|buf| {
+                    if buf.len() < len {
+                        buf.resize(len, 0.0);
+                    }
+                    f(&mut buf[..len])
+                })
             }
             unsafe fn gemm_raw(
                 m: usize,

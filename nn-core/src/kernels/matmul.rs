@@ -1,5 +1,6 @@
 //! A bounds-checked, safe front for the strided matrix product.
 
+use super::blocked;
 use super::narrow::{self, Strided};
 use crate::Float;
 
@@ -81,7 +82,8 @@ pub fn gemm<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: &mut [
     }
     if alpha == T::one()
         && beta == T::zero()
-        && narrow::try_gemm(m, k, n, a.strided(), b.strided(), c)
+        && (narrow::try_gemm(m, k, n, a.strided(), b.strided(), c)
+            || blocked::try_gemm(m, k, n, a.strided(), b.strided(), c))
     {
         return;
     }

@@ -2,11 +2,15 @@
 //!
 //! Batched products go through [`gemm`]: products with a narrow right-hand side (up to four
 //! registers of columns: convolution filters, small layers) run a register-tiled kernel that
-//! reads both operands in place; the others go to the `matrixmultiply` crate (packed,
-//! cache-blocked, with its own AVX-512 / AVX2+FMA kernels chosen at run time). Single samples
-//! use the register-tiled [`vec_mat`]. Element-wise math that the standard library does not vectorise
-//! (`tanh`) has its own kernel. Each kernel dispatches on [`Isa`].
+//! reads both operands in place; wider ones with many rows (a convolution's input gradient)
+//! run a cache-blocked kernel that packs `B` into a per-thread buffer; the rest go to the
+//! `matrixmultiply` crate (packed, cache-blocked, with its own AVX-512 / AVX2+FMA kernels
+//! chosen at run time). The batched inference product packs the dense kernel once
+//! ([`PackedB`]). Single samples use the register-tiled [`vec_mat`]. Element-wise math that
+//! the standard library does not vectorise (`tanh`) has its own kernel. Each kernel
+//! dispatches on [`Isa`].
 
+mod blocked;
 mod gemv;
 mod isa;
 mod matmul;
@@ -14,6 +18,7 @@ mod narrow;
 mod packed;
 pub mod simd;
 mod tanh;
+mod tile;
 
 pub use gemv::{vec_mat, vec_mat_on};
 pub use isa::Isa;

@@ -17,7 +17,9 @@
 use crate::prelude::*;
 
 use super::isa::Isa;
+use super::narrow::Strided;
 use super::simd::Vector;
+use super::tile::{column, pack_panels, Out, Rows};
 use crate::Float;
 
 /// Registers of columns per panel.
@@ -46,12 +48,12 @@ impl<T: Float> PackedB<T> {
         let width = NV * lanes::<T>(isa)?;
         let panels = n.div_ceil(width);
         let mut data = vec![T::zero(); panels * k * width].into_boxed_slice();
-        for (j, panel) in data.chunks_exact_mut(k * width).enumerate() {
-            let cols = j * width..((j + 1) * width).min(n);
-            for (row, dst) in b.chunks_exact(n).zip(panel.chunks_exact_mut(width)) {
-                dst[..cols.len()].copy_from_slice(&row[cols.clone()]);
-            }
-        }
+        let view = Strided {
+            data: b,
+            rs: n,
+            cs: 1,
+        };
+        pack_panels(view, 0..k, 0..n, width, &mut data);
         Some(Self {
             data,
             k,
@@ -112,7 +114,7 @@ unsafe fn multiply_avx2<T: Float>(b: &PackedB<T>, a: &[T], m: usize, c: &mut [T]
     panels::<T::Avx2, 6>(b, a, m, c)
 }
 
-/// Panel by panel (each stays in cache), all of `A` in blocks of `MR` rows.
+/// Panel by panel (each stays in cache), all of `A` down each panel.
 ///
 /// # Safety
 /// `a` is `m x k`, `c` is `m x n`, `b` was packed with `NV` registers of `V` per panel, and
@@ -126,68 +128,19 @@ unsafe fn panels<V: Vector, const MR: usize>(
 ) {
     let (k, n, width) = (b.k, b.n, b.width);
     let c = c.as_mut_ptr();
+    let a = Rows {
+        ptr: a.as_ptr(),
+        rs: k,
+        ps: 1,
+    };
     for (j, panel) in b.data.chunks_exact(k * width).enumerate() {
-        let cols = width.min(n - j * width);
-        let out = |i: usize| c.add(i * n + j * width);
-        let mut i = 0;
-        while i + MR <= m {
-            block::<V, MR>(a, i, k, panel, out(i), n, cols);
-            i += MR;
-        }
-        // The last rows in blocks of 4, 2 and 1: enough independent sums to hide latency.
-        while MR > 4 && i + 4 <= m {
-            block::<V, 4>(a, i, k, panel, out(i), n, cols);
-            i += 4;
-        }
-        while i + 2 <= m {
-            block::<V, 2>(a, i, k, panel, out(i), n, cols);
-            i += 2;
-        }
-        if i < m {
-            block::<V, 1>(a, i, k, panel, out(i), n, cols);
-        }
-    }
-}
-
-/// `C[i0..i0 + R, panel columns] = A[i0..i0 + R, ..] · panel`, the `R x NV` block in registers;
-/// only the first `cols` columns are stored.
-///
-/// # Safety
-/// Rows `i0..i0 + R` exist in `a` (`k` wide); `panel` holds `k` rows of `NV * LANES`; `out` is
-/// valid for `R` rows of stride `ldc` and `cols` columns.
-#[inline(always)]
-unsafe fn block<V: Vector, const R: usize>(
-    a: &[V::Elem],
-    i0: usize,
-    k: usize,
-    panel: &[V::Elem],
-    out: *mut V::Elem,
-    ldc: usize,
-    cols: usize,
-) {
-    let ap = a.as_ptr().add(i0 * k);
-    let mut bp = panel.as_ptr();
-    let mut acc = [[V::zero(); NV]; R];
-    for p in 0..k {
-        let w: [V; NV] = core::array::from_fn(|v| V::load(bp.add(v * V::LANES)));
-        for (r, row) in acc.iter_mut().enumerate() {
-            let s = V::splat(*ap.add(r * k + p));
-            for (x, &w) in row.iter_mut().zip(&w) {
-                *x = V::mul_add(s, w, *x);
-            }
-        }
-        bp = bp.add(NV * V::LANES);
-    }
-    for (r, row) in acc.iter().enumerate() {
-        for (v, x) in row.iter().enumerate() {
-            let start = v * V::LANES;
-            let p = out.add(r * ldc + start);
-            if start + V::LANES <= cols {
-                x.store(p);
-            } else if start < cols {
-                x.store_partial(p, cols - start);
-            }
-        }
+        let out = Out {
+            ptr: c.add(j * width),
+            ldc: n,
+            cols: width.min(n - j * width),
+            accumulate: false,
+        };
+        column::<V, MR, NV>(m, k, a, panel.as_ptr(), out);
     }
 }
 

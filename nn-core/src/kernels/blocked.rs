@@ -1,0 +1,298 @@
+//! `C = A · B` for products with many rows and a `B` too wide for [`super::narrow`]: the
+//! convolutions' input gradients `dz · Wᵀ` over every output position.
+//!
+//! Cache-blocked in the usual way (Goto / BLIS): `B` is cut into blocks of at most `KC` rows
+//! and 256 KiB that are packed into panels of `NV` registers of columns (the block stays in
+//! L2), and `A` into bands of at most `MC` rows that stay in L2 while every panel of the block
+//! passes over them; blocks of a dimension are cut evenly, so none is a sliver. Unlike a
+//! general GEMM, `A` is read in place through its strides, whatever its layout: the register
+//! tile ([`super::tile`]) broadcasts one element of `A` at a time, so even a transposed `A`
+//! costs no copy (packing `A` as well measured slower). The packing buffer is the thread's own
+//! and is kept between calls, so a training step allocates nothing here.
+
+// Without run-time detection the caller falls back to `matrixmultiply`.
+#![cfg_attr(
+    not(all(feature = "std", target_arch = "x86_64")),
+    allow(dead_code, unused_variables, unused_imports)
+)]
+
+use super::isa::Isa;
+use super::narrow::Strided;
+use super::simd::Vector;
+use super::tile::{column, pack_panels, Out, Rows};
+use crate::Float;
+
+/// Registers of columns per panel.
+const NV: usize = 2;
+/// Most rows of `B` per block. Longer blocks mean fewer passes that reload `C`; 256 and 800
+/// measured within 5% of 512 on the card MLP's products (k = 784 is cut into two of 392).
+const KC: usize = 512;
+/// Most rows of `A` per band: a band of `A` stays in L2 while the panels pass over it.
+const MC: usize = 120;
+/// Bytes of packed `B` per block (the block's column count follows from its row count).
+const B_BLOCK_BYTES: usize = 256 * 1024;
+
+/// Rows of `A` from which this kernel is used.
+const MIN_ROWS: usize = 1024;
+
+/// Computes `C = A · B` (`m x k` by `k x n`, `C` row-major `m x n`) and returns true when the
+/// product suits this kernel and the CPU has a vector unit for it; returns false (doing
+/// nothing) otherwise.
+///
+/// Only products with many rows of `A` are taken: a convolution's input gradient over every
+/// output position (LeNet's second convolution, 6400 x 16 by 16 x 150 on a batch of 64, runs
+/// 20-25% faster than with `matrixmultiply`, and LeNet's training step about 15% faster on two
+/// threads). On the dense layers' products (a batch of 64 to 128 rows, or the 784 rows of a
+/// weight gradient) the two kernels timed within noise of each other in one process (this one
+/// faster at best, a few percent slower on average, slowest on a transposed 784-wide `B`,
+/// which it gathers element by element), and comparisons of whole training steps across
+/// builds were swamped by the machine's noise (a build with identical dense code paths also
+/// timed 10% apart). Those products stay with `matrixmultiply` until a quieter measurement
+/// shows this kernel ahead.
+pub(crate) fn try_gemm<T: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<'_, T>,
+    b: Strided<'_, T>,
+    c: &mut [T],
+) -> bool {
+    m >= MIN_ROWS && multiply(m, k, n, a, b, c)
+}
+
+/// [`try_gemm`] for any product, whatever it costs to pack `B`: false only where the CPU has
+/// no vector unit for it.
+fn multiply<T: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<'_, T>,
+    b: Strided<'_, T>,
+    c: &mut [T],
+) -> bool {
+    if m == 0 || k == 0 || n == 0 {
+        return false;
+    }
+    match Isa::detect() {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        Isa::Avx512 => {
+            let len = scratch_len::<T::Avx512>(k, n);
+            // SAFETY: the CPU has AVX-512F; the caller checked every index against the slices.
+            T::with_scratch(len, |packed| unsafe {
+                blocked_avx512(m, k, n, a, b, c, packed)
+            });
+            true
+        }
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        Isa::Avx2Fma => {
+            let len = scratch_len::<T::Avx2>(k, n);
+            // SAFETY: the CPU has AVX2 and FMA; indices checked by the caller.
+            T::with_scratch(len, |packed| unsafe {
+                blocked_avx2(m, k, n, a, b, c, packed)
+            });
+            true
+        }
+        _ => false,
+    }
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn blocked_avx512<T: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<'_, T>,
+    b: Strided<'_, T>,
+    c: &mut [T],
+    packed: &mut [T],
+) {
+    // 32 registers: 24 accumulators, two panel registers, one broadcast.
+    blocks::<T::Avx512, 12>(m, k, n, a, b, c, packed)
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn blocked_avx2<T: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<'_, T>,
+    b: Strided<'_, T>,
+    c: &mut [T],
+    packed: &mut [T],
+) {
+    // 16 registers: 12 accumulators, two panel registers, one broadcast.
+    blocks::<T::Avx2, 6>(m, k, n, a, b, c, packed)
+}
+
+/// Columns of `B` per block for registers `V`: a multiple of the panel width.
+fn block_cols<V: Vector>(kc: usize) -> usize {
+    let width = NV * V::LANES;
+    (B_BLOCK_BYTES / (kc * size_of::<V::Elem>()) / width).max(1) * width
+}
+
+/// `len` cut into the fewest blocks of at most `max`, all of the same size (rounded up to a
+/// multiple of `unit`) but the last.
+fn even_blocks(len: usize, max: usize, unit: usize) -> usize {
+    len.div_ceil(len.div_ceil(max)).next_multiple_of(unit)
+}
+
+/// The block sizes `(kc, nc)` for a `k x n` matrix `B`.
+fn block_sizes<V: Vector>(k: usize, n: usize) -> (usize, usize) {
+    let kc = even_blocks(k, KC, 1);
+    let nc = even_blocks(n, block_cols::<V>(kc), NV * V::LANES);
+    (kc, nc)
+}
+
+/// Elements of packed `B` that [`blocks`] needs for a `k x n` matrix.
+fn scratch_len<V: Vector>(k: usize, n: usize) -> usize {
+    let (kc, nc) = block_sizes::<V>(k, n);
+    kc * nc
+}
+
+/// The block loops: columns of `B` by `nc`, its rows by `kc` (packed), rows of `A` by `mc`,
+/// then panel by panel down the band. The first block of rows of `B` writes `C`, later ones
+/// add to it.
+///
+/// # Safety
+/// `a`, `b` and `c` cover the `m x k`, `k x n` and `m x n` shapes; `packed` holds
+/// [`scratch_len`] elements; `V`'s instruction set is enabled.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn blocks<V: Vector, const MR: usize>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<'_, V::Elem>,
+    b: Strided<'_, V::Elem>,
+    c: &mut [V::Elem],
+    packed: &mut [V::Elem],
+) {
+    let width = NV * V::LANES;
+    let (kc_step, nc_step) = block_sizes::<V>(k, n);
+    let mc_step = even_blocks(m, MC, MR);
+    let c = c.as_mut_ptr();
+    for jc in (0..n).step_by(nc_step) {
+        let nc = nc_step.min(n - jc);
+        for pc in (0..k).step_by(kc_step) {
+            let kc = kc_step.min(k - pc);
+            pack_panels(b, pc..pc + kc, jc..jc + nc, width, packed);
+            for ic in (0..m).step_by(mc_step) {
+                let mc = mc_step.min(m - ic);
+                let rows = Rows {
+                    ptr: a.data.as_ptr().add(ic * a.rs + pc * a.cs),
+                    rs: a.rs,
+                    ps: a.cs,
+                };
+                for (q, panel) in packed.chunks_exact(kc * width).enumerate() {
+                    let first = q * width;
+                    if first >= nc {
+                        break;
+                    }
+                    let out = Out {
+                        ptr: c.add(ic * n + jc + first),
+                        ldc: n,
+                        cols: width.min(nc - first),
+                        accumulate: pc > 0,
+                    };
+                    column::<V, MR, NV>(mc, kc, rows, panel.as_ptr(), out);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every layout the layers use (row-major and transposed operands), sizes that cross the
+    /// `KC`, `MC` and `NC` blocks and end inside a register, checked against a naive product.
+    #[test]
+    fn blocked_products_match_the_naive_product() {
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (7, 3, 40),
+            (13, 300, 33),
+            (130, 17, 300),
+            (121, 517, 301),
+            (5, 260, 1100),
+        ] {
+            for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
+                check::<f32>(m, k, n, a_t, b_t);
+                check::<f64>(m, k, n, a_t, b_t);
+            }
+        }
+    }
+
+    /// Products with few rows of `A` are left to `matrixmultiply`.
+    #[test]
+    fn products_with_few_rows_are_declined() {
+        let (k, n) = (16, 150);
+        let a = vec![1.0f32; MIN_ROWS * k];
+        let b = vec![1.0f32; k * n];
+        let mut c = vec![0.0f32; MIN_ROWS * n];
+        let view = |data, rs, cs| Strided { data, rs, cs };
+        let few = MIN_ROWS - 1;
+        assert!(!try_gemm(
+            few,
+            k,
+            n,
+            view(&a, k, 1),
+            view(&b, 1, k),
+            &mut c[..few * n]
+        ));
+        if Isa::detect() != Isa::Portable {
+            assert!(try_gemm(
+                MIN_ROWS,
+                k,
+                n,
+                view(&a, k, 1),
+                view(&b, 1, k),
+                &mut c
+            ));
+            assert!(c.iter().all(|&v| v == k as f32));
+        }
+    }
+
+    fn check<T: Float>(m: usize, k: usize, n: usize, a_t: bool, b_t: bool) {
+        let value = |i: usize, j: usize, s: usize| T::of(((i * 7 + j * s) % 13) as f64 - 6.0);
+        let a: Vec<T> = (0..m * k).map(|x| value(x / k, x % k, 3)).collect();
+        let b: Vec<T> = (0..k * n).map(|x| value(x / n, x % n, 5)).collect();
+        // The same matrices stored transposed when asked.
+        let store = |v: &[T], rows: usize, cols: usize, t: bool| -> (Vec<T>, usize, usize) {
+            if t {
+                let tr = (0..rows * cols)
+                    .map(|x| v[(x % rows) * cols + x / rows])
+                    .collect();
+                (tr, 1, rows)
+            } else {
+                (v.to_vec(), cols, 1)
+            }
+        };
+        let (a_data, a_rs, a_cs) = store(&a, m, k, a_t);
+        let (b_data, b_rs, b_cs) = store(&b, k, n, b_t);
+        let mut c = vec![T::nan(); m * n];
+        let view = |data, rs, cs| Strided { data, rs, cs };
+        if !multiply(
+            m,
+            k,
+            n,
+            view(&a_data, a_rs, a_cs),
+            view(&b_data, b_rs, b_cs),
+            &mut c,
+        ) {
+            return; // no vector kernel on this CPU: nothing to test
+        }
+        for i in 0..m {
+            for j in 0..n {
+                let want: T = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+                assert_eq!(c[i * n + j], want, "m={m} k={k} n={n} at ({i}, {j})");
+            }
+        }
+    }
+}

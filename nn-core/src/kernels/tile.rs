@@ -1,0 +1,169 @@
+//! The register tile shared by the packed products: `R` rows of `A` times one packed panel of
+//! `B`, with the `R x NV` registers of `C` held for the whole inner loop.
+//!
+//! A panel is `kc` rows of `NV * LANES` contiguous elements (zero past the matrix's last
+//! column), so each step of the loop is `NV` aligned-stride loads, `R` broadcasts and `R * NV`
+//! fused multiply-adds. `A` is read through two strides, which lets one kernel read a row-major
+//! `A` in place (`rs = k`, `ps = 1`), a transposed one in place (`rs = 1`, `ps = m`), or a
+//! packed strip (`rs = 1`, `ps = MR`).
+
+// Only the x86 kernels tile; the portable build never calls this.
+#![cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
+
+use super::simd::Vector;
+
+/// Where the tile's rows of `A` are: `A(r, p) = ptr[r * rs + p * ps]`.
+#[derive(Clone, Copy)]
+pub(crate) struct Rows<T> {
+    pub ptr: *const T,
+    pub rs: usize,
+    pub ps: usize,
+}
+
+/// Where the tile's block of `C` is: `rows x cols` elements from `ptr`, rows `ldc` apart.
+/// With `accumulate`, the product is added to what is there; otherwise it overwrites it.
+#[derive(Clone, Copy)]
+pub(crate) struct Out<T> {
+    pub ptr: *mut T,
+    pub ldc: usize,
+    pub cols: usize,
+    pub accumulate: bool,
+}
+
+/// `C[..R, ..cols] (+)= A[..R, ..kc] · panel`.
+///
+/// # Safety
+/// `a` is readable at `r * rs + p * ps` for `r < R`, `p < kc`; `panel` holds `kc * NV * LANES`
+/// elements; `out` is valid for `R` rows of `cols <= NV * LANES` elements; `V`'s instruction set
+/// is enabled.
+#[inline(always)]
+pub(crate) unsafe fn tile<V: Vector, const R: usize, const NV: usize>(
+    kc: usize,
+    a: Rows<V::Elem>,
+    panel: *const V::Elem,
+    out: Out<V::Elem>,
+) {
+    let mut acc = [[V::zero(); NV]; R];
+    let (mut ap, mut bp) = (a.ptr, panel);
+    for _ in 0..kc {
+        let w: [V; NV] = core::array::from_fn(|v| V::load(bp.add(v * V::LANES)));
+        for (r, row) in acc.iter_mut().enumerate() {
+            let s = V::splat(*ap.add(r * a.rs));
+            for (x, &w) in row.iter_mut().zip(&w) {
+                *x = V::mul_add(s, w, *x);
+            }
+        }
+        ap = ap.add(a.ps);
+        bp = bp.add(NV * V::LANES);
+    }
+    for (r, row) in acc.iter().enumerate() {
+        for (v, &x) in row.iter().enumerate() {
+            let start = v * V::LANES;
+            let p = out.ptr.add(r * out.ldc + start);
+            if start + V::LANES <= out.cols {
+                let x = if out.accumulate {
+                    V::add(x, V::load(p))
+                } else {
+                    x
+                };
+                x.store(p);
+            } else if start < out.cols {
+                let count = out.cols - start;
+                let x = if out.accumulate {
+                    V::add(x, V::load_partial(p, count))
+                } else {
+                    x
+                };
+                x.store_partial(p, count);
+            }
+        }
+    }
+}
+
+/// Runs [`tile`] down `m` rows of `A`: blocks of `MR` rows, then the last rows in blocks of 4,
+/// 2 and 1 (enough independent sums to hide the multiply-add latency, no wasted lanes).
+///
+/// `a` and `out` point at row 0; row `i` of `A` starts `i * a.rs` further and row `i` of `C`
+/// `i * out.ldc` further.
+///
+/// # Safety
+/// As for [`tile`], for every row below `m`.
+#[inline(always)]
+pub(crate) unsafe fn column<V: Vector, const MR: usize, const NV: usize>(
+    m: usize,
+    kc: usize,
+    a: Rows<V::Elem>,
+    panel: *const V::Elem,
+    out: Out<V::Elem>,
+) {
+    let at = |i: usize| {
+        (
+            Rows {
+                ptr: a.ptr.add(i * a.rs),
+                ..a
+            },
+            Out {
+                ptr: out.ptr.add(i * out.ldc),
+                ..out
+            },
+        )
+    };
+    let mut i = 0;
+    while i + MR <= m {
+        let (a, out) = at(i);
+        tile::<V, MR, NV>(kc, a, panel, out);
+        i += MR;
+    }
+    while MR > 4 && i + 4 <= m {
+        let (a, out) = at(i);
+        tile::<V, 4, NV>(kc, a, panel, out);
+        i += 4;
+    }
+    while i + 2 <= m {
+        let (a, out) = at(i);
+        tile::<V, 2, NV>(kc, a, panel, out);
+        i += 2;
+    }
+    if i < m {
+        let (a, out) = at(i);
+        tile::<V, 1, NV>(kc, a, panel, out);
+    }
+}
+
+/// Copies `B[rows, cols]` (a strided view) into panels of `width` columns, `rows.len()` rows
+/// each, one after the other in `dst`; columns past `cols.end` in the last panel are zero.
+///
+/// # Panics
+/// If `dst` is shorter than `cols.len().div_ceil(width) * rows.len() * width`, or the view
+/// reaches outside its slice.
+pub(crate) fn pack_panels<T: crate::Float>(
+    b: super::narrow::Strided<'_, T>,
+    rows: core::ops::Range<usize>,
+    cols: core::ops::Range<usize>,
+    width: usize,
+    dst: &mut [T],
+) {
+    let panel_len = rows.len() * width;
+    for (q, panel) in dst
+        .chunks_exact_mut(panel_len)
+        .take(cols.len().div_ceil(width))
+        .enumerate()
+    {
+        let first = cols.start + q * width;
+        let count = width.min(cols.end - first);
+        for (p, dst) in rows.clone().zip(panel.chunks_exact_mut(width)) {
+            let row = p * b.rs + first * b.cs;
+            if b.cs == 1 {
+                dst[..count].copy_from_slice(&b.data[row..row + count]);
+            } else {
+                // A transposed `B` (`Wᵀ` in the input gradient): gathered. Reading its
+                // columns contiguously and scattering them down the panel, or copying in
+                // 8 x 8 squares, both measured slower.
+                for (j, d) in dst[..count].iter_mut().enumerate() {
+                    *d = b.data[row + j * b.cs];
+                }
+            }
+            dst[count..].fill(T::zero());
+        }
+    }
+}
