@@ -208,6 +208,7 @@ unsafe fn blocks<V: Vector, const MR: usize>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::reference::{naive, operands, transpose};
     use super::*;
 
     /// Every layout the layers use (row-major and transposed operands), sizes that cross the
@@ -260,16 +261,11 @@ mod tests {
     }
 
     fn check<T: Float>(m: usize, k: usize, n: usize, a_t: bool, b_t: bool) {
-        let value = |i: usize, j: usize, s: usize| T::of(((i * 7 + j * s) % 13) as f64 - 6.0);
-        let a: Vec<T> = (0..m * k).map(|x| value(x / k, x % k, 3)).collect();
-        let b: Vec<T> = (0..k * n).map(|x| value(x / n, x % n, 5)).collect();
-        // The same matrices stored transposed when asked.
+        let (a, b) = operands::<T>(m, k, n);
+        // The same matrix stored transposed when asked, as a view of its `rows x cols`.
         let store = |v: &[T], rows: usize, cols: usize, t: bool| -> (Vec<T>, usize, usize) {
             if t {
-                let tr = (0..rows * cols)
-                    .map(|x| v[(x % rows) * cols + x / rows])
-                    .collect();
-                (tr, 1, rows)
+                (transpose(rows, cols, v), 1, rows)
             } else {
                 (v.to_vec(), cols, 1)
             }
@@ -288,11 +284,9 @@ mod tests {
         ) {
             return; // no vector kernel on this CPU: nothing to test
         }
-        for i in 0..m {
-            for j in 0..n {
-                let want: T = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
-                assert_eq!(c[i * n + j], want, "m={m} k={k} n={n} at ({i}, {j})");
-            }
-        }
+        assert!(
+            c == naive(m, k, n, &a, &b),
+            "m={m} k={k} n={n}, A transposed {a_t}, B transposed {b_t}"
+        );
     }
 }

@@ -214,12 +214,12 @@ unsafe fn add_rows<V: Vector, const KR: usize>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::reference;
     use super::*;
 
+    /// `x · B` for `x` of `k` elements and `B` of `k x n`.
     fn naive(x: &[f64], b: &[f64], n: usize) -> Vec<f64> {
-        (0..n)
-            .map(|j| x.iter().enumerate().map(|(k, &xk)| xk * b[k * n + j]).sum())
-            .collect()
+        reference::naive(1, x.len(), n, x, b)
     }
 
     /// Small integers (and halves) keep every sum exact, so all variants must agree exactly.

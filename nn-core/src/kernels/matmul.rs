@@ -112,41 +112,13 @@ pub fn gemm<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: &mut [
 
 #[cfg(test)]
 mod tests {
+    use super::super::reference::{naive, operands, transpose};
     use super::*;
-
-    fn naive(m: usize, k: usize, n: usize, a: &[f64], b: &[f64]) -> Vec<f64> {
-        let mut c = vec![0.0; m * n];
-        for i in 0..m {
-            for j in 0..n {
-                c[i * n + j] = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
-            }
-        }
-        c
-    }
-
-    fn transpose(rows: usize, cols: usize, x: &[f64]) -> Vec<f64> {
-        let mut t = vec![0.0; x.len()];
-        for r in 0..rows {
-            for c in 0..cols {
-                t[c * rows + r] = x[r * cols + c];
-            }
-        }
-        t
-    }
-
-    /// `A` (`m x k`) and `B` (`k x n`) of small integers and halves: every product is exact.
-    fn operands(m: usize, k: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
-        let a = (0..m * k).map(|i| ((i * 7 % 13) as f64) - 6.0).collect();
-        let b = (0..k * n)
-            .map(|i| ((i * 5 % 11) as f64) * 0.5 - 2.0)
-            .collect();
-        (a, b)
-    }
 
     #[test]
     fn all_three_layouts_match_the_naive_product_on_odd_sizes() {
         for &(m, k, n) in &[(1, 1, 1), (3, 7, 5), (17, 33, 9), (1, 300, 10), (65, 2, 31)] {
-            let (a, b) = operands(m, k, n);
+            let (a, b) = operands::<f64>(m, k, n);
             let want = naive(m, k, n, &a, &b);
 
             let mut c = vec![f64::NAN; m * n];
@@ -176,7 +148,7 @@ mod tests {
             64,
         ] {
             for &(m, k) in &[(1, 1), (7, 3), (13, 25), (50, 150), (3, 2), (9, 600)] {
-                let (a, b) = operands(m, k, n);
+                let (a, b) = operands::<f64>(m, k, n);
                 let want = naive(m, k, n, &a, &b);
                 let mut c = vec![f64::NAN; m * n];
                 gemm(1.0, Mat::rows(&a, m, k), Mat::rows(&b, k, n), 0.0, &mut c);

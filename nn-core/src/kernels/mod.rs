@@ -16,6 +16,8 @@ mod isa;
 mod matmul;
 mod narrow;
 mod packed;
+#[cfg(test)]
+mod reference;
 pub mod simd;
 mod tanh;
 mod tile;

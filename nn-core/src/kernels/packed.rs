@@ -146,6 +146,7 @@ unsafe fn panels<V: Vector, const MR: usize>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::reference::{naive, operands};
     use super::*;
 
     #[test]
@@ -157,24 +158,18 @@ mod tests {
             (7, 50, 64),
             (20, 17, 100),
         ] {
-            let a: Vec<f32> = (0..m * k).map(|i| ((i * 7 % 13) as f32) - 6.0).collect();
-            let b: Vec<f32> = (0..k * n)
-                .map(|i| ((i * 5 % 11) as f32) * 0.5 - 2.0)
-                .collect();
-            let want: Vec<f32> = (0..m * n)
-                .map(|x| (0..k).map(|p| a[x / n * k + p] * b[p * n + x % n]).sum())
-                .collect();
+            let (a, b) = operands::<f32>(m, k, n);
+            let want = naive(m, k, n, &a, &b);
             let Some(packed) = PackedB::new(&b, k, n) else {
                 return; // no vector kernel on this CPU: nothing to test
             };
             let mut c = vec![f32::NAN; m * n];
             packed.multiply(&a, &mut c);
             assert_eq!(c, want, "m={m} k={k} n={n}");
-            let b64: Vec<f64> = b.iter().map(|&v| v as f64).collect();
-            let a64: Vec<f64> = a.iter().map(|&v| v as f64).collect();
+            let (a64, b64) = operands::<f64>(m, k, n);
             let mut c64 = vec![f64::NAN; m * n];
             PackedB::new(&b64, k, n).unwrap().multiply(&a64, &mut c64);
-            assert!(c64.iter().zip(&want).all(|(x, &y)| *x == y as f64));
+            assert_eq!(c64, naive(m, k, n, &a64, &b64), "f64 m={m} k={k} n={n}");
         }
     }
 }
