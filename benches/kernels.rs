@@ -6,6 +6,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use typed_nn::kernels::{gemm, vec_mat_on, Isa, Mat, PackedB};
+use typed_nn::Float;
 
 fn vec_mat(c: &mut Criterion) {
     for (k, n) in [(784, 300), (256, 300), (16, 32), (32, 4), (300, 10)] {
@@ -95,23 +96,18 @@ fn blocked_gemm(c: &mut Criterion) {
         })
     });
     group.bench_function("matrixmultiply", |bench| {
+        // `Float::gemm_raw` is typed-nn's own entry point into matrixmultiply.
         // SAFETY: the sizes and strides describe exactly the three slices.
         bench.iter(|| unsafe {
-            matrixmultiply::sgemm(
+            <f32 as Float>::gemm_raw(
                 m,
                 k,
                 n,
                 1.0,
-                dz.as_ptr(),
-                k as isize,
-                1,
-                w.as_ptr(),
-                1,
-                k as isize,
+                (dz.as_ptr(), k as isize, 1),
+                (w.as_ptr(), 1, k as isize),
                 0.0,
-                out.as_mut_ptr(),
-                n as isize,
-                1,
+                (out.as_mut_ptr(), n as isize, 1),
             )
         })
     });
