@@ -103,7 +103,7 @@ unsafe fn narrow_avx2<T: Float>(
 /// `(NV - 1) * LANES < n <= NV * LANES`, `b.rs >= n`; `a`, `b`, `c` cover the `m x k`, `k x n`, `m x n`
 /// shapes; `V`'s instruction set is enabled.
 #[inline(always)]
-pub(crate) unsafe fn rows<V: Vector, const MR: usize, const NV: usize>(
+unsafe fn rows<V: Vector, const MR: usize, const NV: usize>(
     m: usize,
     k: usize,
     n: usize,

@@ -2,10 +2,9 @@
 //! `B`, with the `R x NV` registers of `C` held for the whole inner loop.
 //!
 //! A panel is `kc` rows of `NV * LANES` contiguous elements (zero past the matrix's last
-//! column), so each step of the loop is `NV` aligned-stride loads, `R` broadcasts and `R * NV`
-//! fused multiply-adds. `A` is read through two strides, which lets one kernel read a row-major
-//! `A` in place (`rs = k`, `ps = 1`), a transposed one in place (`rs = 1`, `ps = m`), or a
-//! packed strip (`rs = 1`, `ps = MR`).
+//! column), so each step of the loop is `NV` contiguous loads, `R` broadcasts and `R * NV`
+//! fused multiply-adds. `A` is read in place through two strides, so one kernel serves a
+//! row-major `A` (`rs = k`, `ps = 1`) and a transposed one (`rs = 1`, `ps = m`).
 
 // Only the x86 kernels tile; the portable build never calls this.
 #![cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
