@@ -19,11 +19,9 @@
 use super::isa::Isa;
 use super::narrow::Strided;
 use super::simd::Vector;
-use super::tile::{column, pack_panels, Out, Rows};
+use super::tile::{column, pack_panels, Out, Rows, MR_AVX2, MR_AVX512, NV};
 use crate::Float;
 
-/// Registers of columns per panel.
-const NV: usize = 2;
 /// Most rows of `B` per block. Longer blocks mean fewer passes that reload `C`; 256 and 800
 /// measured within 5% of 512 on the card MLP's products (k = 784 is cut into two of 392).
 const KC: usize = 512;
@@ -108,8 +106,7 @@ unsafe fn blocked_avx512<T: Float>(
     c: &mut [T],
     packed: &mut [T],
 ) {
-    // 32 registers: 24 accumulators, two panel registers, one broadcast.
-    blocks::<T::Avx512, 12>(m, k, n, a, b, c, packed)
+    blocks::<T::Avx512, MR_AVX512>(m, k, n, a, b, c, packed)
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -124,8 +121,7 @@ unsafe fn blocked_avx2<T: Float>(
     c: &mut [T],
     packed: &mut [T],
 ) {
-    // 16 registers: 12 accumulators, two panel registers, one broadcast.
-    blocks::<T::Avx2, 6>(m, k, n, a, b, c, packed)
+    blocks::<T::Avx2, MR_AVX2>(m, k, n, a, b, c, packed)
 }
 
 /// Columns of `B` per block for registers `V`: a multiple of the panel width.

@@ -10,7 +10,7 @@
 // Without run-time detection nothing is ever packed; the kernel is compiled but unused.
 #![cfg_attr(
     not(all(feature = "std", target_arch = "x86_64")),
-    allow(dead_code, unused_variables)
+    allow(dead_code, unused_variables, unused_imports)
 )]
 
 #[allow(unused_imports)]
@@ -19,11 +19,8 @@ use crate::prelude::*;
 use super::isa::Isa;
 use super::narrow::Strided;
 use super::simd::Vector;
-use super::tile::{column, pack_panels, Out, Rows};
+use super::tile::{column, pack_panels, Out, Rows, MR_AVX2, MR_AVX512, NV};
 use crate::Float;
-
-/// Registers of columns per panel.
-const NV: usize = 2;
 
 /// A row-major `k x n` matrix rearranged into zero-padded panels of `width` columns, for the
 /// instruction set it was packed for.
@@ -105,13 +102,13 @@ fn lanes<T: Float>(isa: Isa) -> Option<usize> {
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx512f")]
 unsafe fn multiply_avx512<T: Float>(b: &PackedB<T>, a: &[T], m: usize, c: &mut [T]) {
-    panels::<T::Avx512, 12>(b, a, m, c)
+    panels::<T::Avx512, MR_AVX512>(b, a, m, c)
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn multiply_avx2<T: Float>(b: &PackedB<T>, a: &[T], m: usize, c: &mut [T]) {
-    panels::<T::Avx2, 6>(b, a, m, c)
+    panels::<T::Avx2, MR_AVX2>(b, a, m, c)
 }
 
 /// Panel by panel (each stays in cache), all of `A` down each panel.

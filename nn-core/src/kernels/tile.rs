@@ -11,6 +11,14 @@
 
 use super::simd::Vector;
 
+/// Registers of columns per panel.
+pub(crate) const NV: usize = 2;
+/// Rows per tile on AVX2 (16 registers): 12 accumulators, two panel registers, one broadcast.
+pub(crate) const MR_AVX2: usize = 6;
+/// Rows per tile on AVX-512 (32 registers): 24 accumulators, two panel registers, one
+/// broadcast.
+pub(crate) const MR_AVX512: usize = 12;
+
 /// Where the tile's rows of `A` are: `A(r, p) = ptr[r * rs + p * ps]`.
 #[derive(Clone, Copy)]
 pub(crate) struct Rows<T> {
