@@ -26,6 +26,14 @@ W1 = RNG.uniform(-0.07, 0.07, (784, 300)).astype(np.float32)
 B1 = np.zeros(300, np.float32)
 W2 = RNG.uniform(-0.14, 0.14, (300, 10)).astype(np.float32)
 B2 = np.zeros(10, np.float32)
+T1 = RNG.uniform(-0.3, 0.3, (16, 32)).astype(np.float32)
+TB1 = np.zeros(32, np.float32)
+T2 = RNG.uniform(-0.3, 0.3, (32, 4)).astype(np.float32)
+TB2 = np.zeros(4, np.float32)
+TINY_X1 = X128[:1, :16].copy()
+# LeNet-5 weights for onnxruntime and TF-Keras, in Keras's layouts: kernels (kh, kw, in, out).
+LENET_SHAPES = [(5, 5, 1, 6), (6,), (5, 5, 6, 16), (16,), (400, 120), (120,), (120, 84), (84,), (84, 10), (10,)]
+LENET_WEIGHTS = [RNG.uniform(-0.1, 0.1, s).astype(np.float32) for s in LENET_SHAPES]
 # LeNet inputs as benches/lenet.rs makes them, in PyTorch's (N, C, H, W) layout.
 _r, _c = np.meshgrid(np.arange(28), np.arange(28), indexing="ij")
 LENET_X64 = np.stack([((_r * 28 + _c + s * 7) % 255 / 255.0) for s in range(64)])[:, None].astype(np.float32)
@@ -47,33 +55,71 @@ def emit(engine, workload, seconds):
     print(json.dumps({"engine": engine, "threads": THREADS, "workload": workload, "seconds": seconds}), flush=True)
 
 
-def onnxruntime_rows():
+def onnx_session(name, nodes, x_shape, y_shape, weights):
+    """An onnxruntime session for a graph from `x` to `y` with the named constant weights."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     import onnxruntime as ort
 
     graph = helper.make_graph(
-        [
-            helper.make_node("MatMul", ["x", "w1"], ["h0"]),
-            helper.make_node("Add", ["h0", "b1"], ["h1"]),
-            helper.make_node("Relu", ["h1"], ["h2"]),
-            helper.make_node("MatMul", ["h2", "w2"], ["z0"]),
-            helper.make_node("Add", ["z0", "b2"], ["z1"]),
-            helper.make_node("Softmax", ["z1"], ["y"], axis=-1),
-        ],
-        "mlp",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 784])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 10])],
-        [numpy_helper.from_array(a, n) for a, n in [(W1, "w1"), (B1, "b1"), (W2, "w2"), (B2, "b2")]],
+        nodes,
+        name,
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)],
+        [numpy_helper.from_array(a, n) for n, a in weights.items()],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
     options = ort.SessionOptions()
     options.intra_op_num_threads = THREADS
     options.inter_op_num_threads = 1
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def onnxruntime_rows():
+    from onnx import helper
+
+    node = helper.make_node
+    dense = lambda x, w, b, y: [node("MatMul", [x, w], [y + "_mm"]), node("Add", [y + "_mm", b], [y])]
+    mlp = onnx_session(
+        "mlp",
+        dense("x", "w1", "b1", "h1") + [node("Relu", ["h1"], ["h2"])]
+        + dense("h2", "w2", "b2", "z") + [node("Softmax", ["z"], ["y"], axis=-1)],
+        ["batch", 784], ["batch", 10],
+        {"w1": W1, "b1": B1, "w2": W2, "b2": B2},
+    )
     x1 = X128[:1]
-    emit("onnxruntime", "mlp_predict_batch1", median_seconds(lambda: session.run(None, {"x": x1}), iters=2000))
-    emit("onnxruntime", "mlp_predict_batch128", median_seconds(lambda: session.run(None, {"x": X128})))
+    emit("onnxruntime", "mlp_predict_batch1", median_seconds(lambda: mlp.run(None, {"x": x1}), iters=2000))
+    emit("onnxruntime", "mlp_predict_batch128", median_seconds(lambda: mlp.run(None, {"x": X128})))
+
+    tiny = onnx_session(
+        "tiny",
+        dense("x", "t1", "tb1", "h1") + [node("Tanh", ["h1"], ["h2"])] + dense("h2", "t2", "tb2", "y"),
+        [1, 16], [1, 4],
+        {"t1": T1, "tb1": TB1, "t2": T2, "tb2": TB2},
+    )
+    emit("onnxruntime", "tiny_predict_batch1", median_seconds(lambda: tiny.run(None, {"x": TINY_X1}), iters=5000))
+
+    k1, c1, k2, c2, w3, b3, w4, b4, w5, b5 = LENET_WEIGHTS
+    lenet = onnx_session(
+        "lenet",
+        [
+            node("Conv", ["x", "k1", "c1"], ["a1"], pads=[2, 2, 2, 2]), node("Relu", ["a1"], ["r1"]),
+            node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+            node("Conv", ["p1", "k2", "c2"], ["a2"]), node("Relu", ["a2"], ["r2"]),
+            node("MaxPool", ["r2"], ["p2"], kernel_shape=[2, 2], strides=[2, 2]),
+            node("Flatten", ["p2"], ["f"]),
+        ]
+        + dense("f", "w3", "b3", "d3") + [node("Relu", ["d3"], ["e3"])]
+        + dense("e3", "w4", "b4", "d4") + [node("Relu", ["d4"], ["e4"])]
+        + dense("e4", "w5", "b5", "z") + [node("Softmax", ["z"], ["y"], axis=-1)],
+        ["batch", 1, 28, 28], ["batch", 10],
+        # ONNX convolution kernels are (out, in, kh, kw).
+        {"k1": k1.transpose(3, 2, 0, 1).copy(), "c1": c1, "k2": k2.transpose(3, 2, 0, 1).copy(), "c2": c2,
+         "w3": w3, "b3": b3, "w4": w4, "b4": b4, "w5": w5, "b5": b5},
+    )
+    image = LENET_X64[:1]
+    emit("onnxruntime", "lenet_predict_batch1", median_seconds(lambda: lenet.run(None, {"x": image}), iters=500))
 
 
 def torch_rows():
@@ -141,6 +187,28 @@ def keras_rows():
     y128 = tf.constant(Y128)
     emit("tf-keras", "mlp_train_step_batch128_sgd", median_seconds(lambda: model.train_on_batch(x128, y128), iters=20))
 
+    tiny = keras.Sequential([keras.Input((16,)), keras.layers.Dense(32, activation="tanh"), keras.layers.Dense(4)])
+    tiny.set_weights([T1, TB1, T2, TB2])
+    tiny_predict = tf.function(lambda x: tiny(x, training=False), jit_compile=False)
+    t1 = tf.constant(TINY_X1)
+    emit("tf-keras", "tiny_predict_batch1", median_seconds(lambda: tiny_predict(t1).numpy(), iters=2000))
+
+    layers = keras.layers
+    lenet = keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(6, 5, activation="relu", padding="same"), layers.MaxPooling2D(2),
+        layers.Conv2D(16, 5, activation="relu"), layers.MaxPooling2D(2), layers.Flatten(),
+        layers.Dense(120, activation="relu"), layers.Dense(84, activation="relu"),
+        layers.Dense(10, activation="softmax"),
+    ])
+    lenet.set_weights(LENET_WEIGHTS)
+    lenet.compile(optimizer=keras.optimizers.Adam(0.001), loss="sparse_categorical_crossentropy")
+    lenet_predict = tf.function(lambda x: lenet(x, training=False), jit_compile=False)
+    images = tf.constant(LENET_X64.transpose(0, 2, 3, 1))  # Keras is channels-last
+    image = images[:1]
+    emit("tf-keras", "lenet_predict_batch1", median_seconds(lambda: lenet_predict(image).numpy(), iters=500))
+    y64 = tf.constant(Y128[:64])
+    emit("tf-keras", "lenet_train_step_batch64_adam", median_seconds(lambda: lenet.train_on_batch(images, y64), iters=10))
 
 if __name__ == "__main__":
     for rows in (torch_rows, onnxruntime_rows, keras_rows):

@@ -4,8 +4,9 @@
 //!
 //! Workloads: the design card's MLP (784-300-10, f32) at batch 1 and 128 and a batch-128 SGD
 //! step; the tiny 16-32(tanh)-4 model at batch 1; LeNet-5 (as in `benches/lenet.rs`) at batch
-//! 1 and a batch-64 Adam step (typed-nn and PyTorch only). The thread count comes from
-//! `TYPED_NN_THREADS` for typed-nn and `RAYON_NUM_THREADS` for the Rust peers (run.sh sets both).
+//! 1 and a batch-64 Adam step (not in dfdx, whose convolutions need a nightly compiler). The
+//! thread count comes from `TYPED_NN_THREADS` for typed-nn and `RAYON_NUM_THREADS` for the Rust
+//! peers (run.sh sets both).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -51,6 +52,30 @@ fn emit(engine: &str, threads: usize, rows: &[(&str, f64)]) {
     }
 }
 
+/// LeNet's 64 input images as `benches/lenet.rs` makes them, one after the other (one channel,
+/// so channels-first and channels-last layouts are the same).
+fn lenet_images() -> Vec<f32> {
+    (0..64)
+        .flat_map(|s| (0..28 * 28).map(move |i| ((i + s * 7) % 255) as f32 / 255.0))
+        .collect()
+}
+
+/// Prints an engine's rows, or its error as a row of its own (a peer that refuses a workload
+/// is reported, not fatal).
+fn emit_or_error<E: std::fmt::Display>(
+    engine: &str,
+    threads: usize,
+    rows: Result<Vec<(&str, f64)>, E>,
+) {
+    match rows {
+        Ok(rows) => emit(engine, threads, &rows),
+        Err(e) => println!(
+            "{{\"engine\": \"{engine}\", \"error\": \"{}\"}}",
+            e.to_string().replace('"', "'")
+        ),
+    }
+}
+
 fn typed_nn_rows(xs: &[[f32; 784]], ys: &[usize]) -> Vec<(&'static str, f64)> {
     let mut net = Card::new(1);
     let batch1 = median_seconds(21, 2000, || {
@@ -69,12 +94,9 @@ fn typed_nn_rows(xs: &[[f32; 784]], ys: &[usize]) -> Vec<(&'static str, f64)> {
         black_box(tiny.predict(black_box(&t)));
     });
     let mut lenet = LeNet5::new(1);
-    let images: Vec<[[[f32; 1]; 28]; 28]> = (0..64)
-        .map(|s| {
-            std::array::from_fn(|r| {
-                std::array::from_fn(|c| [((r * 28 + c + s * 7) % 255) as f32 / 255.0])
-            })
-        })
+    let images: Vec<[[[f32; 1]; 28]; 28]> = lenet_images()
+        .chunks_exact(28 * 28)
+        .map(|image| std::array::from_fn(|r| std::array::from_fn(|c| [image[r * 28 + c]])))
         .collect();
     let lenet1 = median_seconds(21, 200, || {
         black_box(lenet.predict(black_box(&images[0])));
@@ -115,16 +137,20 @@ fn main() {
     let flat: Vec<f32> = xs.iter().flatten().copied().collect();
     let labels: Vec<u32> = ys.iter().map(|&y| y as u32).collect();
     if runs("candle") {
-        match candle::rows(&flat, &labels) {
-            Ok(rows) => emit("candle", threads, &rows),
-            Err(e) => println!(
-                "{{\"engine\": \"candle\", \"error\": \"{}\"}}",
-                e.to_string().replace('"', "'")
-            ),
-        }
+        emit_or_error("candle", threads, candle::rows(&flat, &labels));
+        emit_or_error(
+            "candle",
+            threads,
+            candle::lenet_rows(&lenet_images(), &labels),
+        );
     }
     if runs("burn-ndarray") {
         emit("burn-ndarray", threads, &burn::rows(&flat, &labels));
+        emit(
+            "burn-ndarray",
+            threads,
+            &burn::lenet_rows(&lenet_images(), &labels),
+        );
     }
     if runs("dfdx") {
         emit("dfdx", threads, &dfdx::rows(&flat, &labels));
