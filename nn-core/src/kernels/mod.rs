@@ -25,5 +25,6 @@ mod tile;
 pub use gemv::{vec_mat, vec_mat_on};
 pub use isa::Isa;
 pub use matmul::{gemm, Mat};
+pub(crate) use narrow::max_columns as in_place_columns;
 pub use packed::PackedB;
 pub use tanh::tanh_f32;

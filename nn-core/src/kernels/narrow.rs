@@ -39,23 +39,39 @@ pub(crate) fn try_gemm<T: Float>(
     b: Strided<'_, T>,
     c: &mut [T],
 ) -> bool {
-    if b.cs != 1 || k == 0 || n == 0 || m == 0 {
+    if b.cs != 1 || k == 0 || n == 0 || m == 0 || n > max_columns::<T>() {
         return false;
     }
     match Isa::detect() {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        Isa::Avx512 if n <= 4 * <T::Avx512 as Vector>::LANES => {
+        Isa::Avx512 => {
             // SAFETY: the CPU has AVX-512F; the caller checked every index against the slices.
             unsafe { narrow_avx512(m, k, n, a, b, c) };
             true
         }
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        Isa::Avx2Fma if n <= 4 * <T::Avx2 as Vector>::LANES => {
+        Isa::Avx2Fma => {
             // SAFETY: the CPU has AVX2 and FMA; indices checked by the caller.
             unsafe { narrow_avx2(m, k, n, a, b, c) };
             true
         }
         _ => false,
+    }
+}
+
+/// The widest `B` (in columns) this kernel takes on this CPU: four registers; 0 where it does
+/// not run. Products it takes read their operands in place and never allocate.
+#[cfg_attr(
+    not(all(feature = "std", target_arch = "x86_64")),
+    allow(clippy::extra_unused_type_parameters)
+)]
+pub(crate) fn max_columns<T: Float>() -> usize {
+    match Isa::detect() {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        Isa::Avx512 => 4 * <T::Avx512 as Vector>::LANES,
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        Isa::Avx2Fma => 4 * <T::Avx2 as Vector>::LANES,
+        _ => 0,
     }
 }
 
