@@ -178,6 +178,19 @@ impl<
         true
     }
 
+    /// Prediction without allocating: in chunks where they apply, else the direct loop for a
+    /// single sample. False (nothing done) for a batch that needs all its patches unrolled.
+    fn predict_without_allocating(&self, x: &[T], y: &mut [T]) -> bool {
+        if self.predict_in_chunks(x, y) {
+            return true;
+        }
+        let one_sample = x.len() == H * W * C;
+        if one_sample {
+            self.direct(x, y);
+        }
+        one_sample
+    }
+
     /// The convolution of one sample without unrolling (no scratch, no allocation): for each
     /// output position, the window's cells times the kernel rows, accumulated per filter.
     /// Predicts one sample where [`Self::predict_in_chunks`] does not apply (LeNet-5 predicted
@@ -288,13 +301,7 @@ impl<
     }
     fn forward(&self, x: &[T], y: &mut [T], cache: &mut [T], mode: Mode<'_>) {
         let batch = x.len() / (H * W * C);
-        if matches!(mode, Mode::Predict) && self.predict_in_chunks(x, y) {
-            let bias = &self.weights[Self::KERNEL..];
-            return finish_forward(y, bias, &self.activation, None);
-        }
-        if batch == 1 && matches!(mode, Mode::Predict) {
-            // One sample: convolve directly rather than allocate the unrolled patches.
-            self.direct(x, y);
+        if matches!(mode, Mode::Predict) && self.predict_without_allocating(x, y) {
             let bias = &self.weights[Self::KERNEL..];
             return finish_forward(y, bias, &self.activation, None);
         }
