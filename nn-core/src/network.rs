@@ -213,8 +213,17 @@ impl<T: Float> Workspace<T> {
         self.forward(layers, x, Some(rng));
         let (value, from_logits) = self.loss(layers, x, loss, targets, last, true, scale);
         self.grads.resize_with(layers.len(), Vec::new);
+        for (grad, layer) in self.grads.iter_mut().zip(layers) {
+            grad.resize(layer.weights().len(), T::zero());
+        }
+        // Below the first trainable layer no gradient is wanted: that layer needs no input
+        // gradient and the layers under it no backward pass (a leading `Flatten` would
+        // otherwise cost the first `Dense` a product as large as its forward one).
+        let Some(first_trainable) = layers.iter().position(|l| l.trainable_len() > 0) else {
+            return value;
+        };
         let mut from_logits = from_logits;
-        for i in (0..layers.len()).rev() {
+        for i in (first_trainable..layers.len()).rev() {
             let layer = &layers[i];
             let input = if i == 0 {
                 x
@@ -222,7 +231,7 @@ impl<T: Float> Workspace<T> {
                 self.outputs[i - 1].as_slice()
             };
             let [up, down] = &mut self.deltas;
-            let dx = if i > 0 {
+            let dx = if i > first_trainable {
                 down.resize(input.len(), T::zero());
                 Some(down.as_mut_slice())
             } else {
@@ -235,7 +244,6 @@ impl<T: Float> Workspace<T> {
             };
             from_logits = false;
             let grad = &mut self.grads[i];
-            grad.resize(layer.weights().len(), T::zero());
             layer.backward(
                 input,
                 &self.outputs[i],
@@ -399,6 +407,70 @@ mod tests {
     use crate::layers::Dense;
     use crate::loss::SparseCategoricalCrossentropy;
     use crate::regularizer::Regularizer;
+
+    /// A weightless identity layer that records each backward call and whether it got `dx`.
+    struct Probe(std::sync::Mutex<Vec<bool>>);
+
+    impl Layer<f64> for Probe {
+        fn input_size(&self) -> usize {
+            5
+        }
+        fn output_size(&self) -> usize {
+            5
+        }
+        fn forward(&self, x: &[f64], y: &mut [f64], _: &mut [f64], _: Mode<'_>) {
+            y.copy_from_slice(x);
+        }
+        fn backward(
+            &self,
+            _: &[f64],
+            _: &[f64],
+            _: &mut [f64],
+            upstream: Upstream<'_, f64>,
+            dx: Option<&mut [f64]>,
+            _: &mut [f64],
+        ) {
+            self.0.lock().unwrap().push(dx.is_some());
+            if let Some(dx) = dx {
+                dx.copy_from_slice(crate::layers::output_gradient(upstream));
+            }
+        }
+    }
+
+    #[test]
+    fn no_gradient_flows_below_the_first_trainable_layer() {
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let (below, between) = (Probe(Default::default()), Probe(Default::default()));
+        let mut a =
+            Dense::<f64, 5, 5, Tanh>::new(Tanh, Initializer::GlorotUniform, Regularizer::NONE);
+        let mut b = Dense::<f64, 5, 3, Softmax>::new(
+            Softmax,
+            Initializer::GlorotUniform,
+            Regularizer::NONE,
+        );
+        a.initialize(&mut rng);
+        b.initialize(&mut rng);
+        let x: Vec<f64> = (0..4 * 5).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let labels = [0, 1, 2, 0];
+        let mut gradients = |layers: &[&dyn Layer<f64>], last: usize| {
+            let mut ws = Workspace::new();
+            let loss = &SparseCategoricalCrossentropy;
+            let targets = Targets::Sparse(&labels);
+            ws.gradients(layers, &x, loss, targets, last, &mut rng.clone(), 1.0);
+            ws.grads
+        };
+        let with_probes = gradients(&[&below, &a, &between, &b], 3);
+        let without = gradients(&[&a, &b], 3);
+        // The probe under `a` is never asked for a gradient, the one between passes it on.
+        assert_eq!(*below.0.lock().unwrap(), Vec::<bool>::new());
+        assert_eq!(*between.0.lock().unwrap(), vec![true]);
+        assert!(with_probes[0].is_empty() && with_probes[2].is_empty());
+        assert_eq!(with_probes[1], without[0]);
+        assert_eq!(with_probes[3], without[1]);
+        // A model with nothing to train runs no backward pass at all.
+        gradients(&[&below], 5);
+        assert_eq!(*below.0.lock().unwrap(), Vec::<bool>::new());
+    }
 
     #[test]
     fn sharded_gradients_equal_whole_batch_gradients() {
