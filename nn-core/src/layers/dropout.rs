@@ -8,6 +8,9 @@ use rand::Rng;
 use super::{output_gradient, Layer, Mode, Upstream};
 use crate::Float;
 
+/// Uniform draws taken from the generator per call in training.
+const DRAW_BLOCK: usize = 256;
+
 /// Zeroes each of the `N` elements of a sample with probability `rate` in training and scales
 /// the survivors by `1 / (1 - rate)`, as Keras does; passes data through unchanged otherwise.
 #[derive(Clone, Copy, Debug)]
@@ -49,13 +52,26 @@ impl<T: Float, const N: usize> Layer<T> for Dropout<N> {
         match mode {
             Mode::Train(rng) if self.rate > 0.0 => {
                 let scale = T::of(1.0 / (1.0 - self.rate));
-                for ((y, &x), m) in y.iter_mut().zip(x).zip(mask.iter_mut()) {
-                    *m = if rng.gen::<f64>() >= self.rate {
-                        scale
-                    } else {
-                        T::zero()
-                    };
-                    *y = x * *m;
+                // An element survives when its uniform draw `u / 2^32` is at least `rate`, as in
+                // Keras. The draws come a block at a time: one call through the `dyn` generator
+                // per element cost more than the layer's arithmetic.
+                let threshold = (self.rate * 4_294_967_296.0).ceil() as u64;
+                let mut draws = [0u32; DRAW_BLOCK];
+                for ((y, x), mask) in y
+                    .chunks_mut(DRAW_BLOCK)
+                    .zip(x.chunks(DRAW_BLOCK))
+                    .zip(mask.chunks_mut(DRAW_BLOCK))
+                {
+                    let draws = &mut draws[..y.len()];
+                    rng.fill(draws);
+                    for (((y, &x), m), &u) in y.iter_mut().zip(x).zip(mask).zip(&*draws) {
+                        *m = if u64::from(u) >= threshold {
+                            scale
+                        } else {
+                            T::zero()
+                        };
+                        *y = x * *m;
+                    }
                 }
             }
             Mode::Predict => y.copy_from_slice(x),
@@ -102,6 +118,25 @@ mod tests {
         assert!(y.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.7).abs() < 1e-6));
         layer.forward(&x, &mut y, &mut [], Mode::Predict);
         assert_eq!(y, x);
+    }
+
+    #[test]
+    fn the_dropped_fraction_follows_the_rate_across_draw_blocks() {
+        const N: usize = 100_003;
+        let x = vec![1.0f64; N];
+        let (mut y, mut mask) = (vec![0.0; N], vec![0.0; N]);
+        for rate in [0.05, 0.5, 0.95] {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+            Dropout::<N>::new(rate).forward(&x, &mut y, &mut mask, Mode::Train(&mut rng));
+            let dropped = y.iter().filter(|&&v| v == 0.0).count() as f64;
+            // Within five standard deviations of the binomial count.
+            let sd = (N as f64 * rate * (1.0 - rate)).sqrt();
+            assert!(
+                (dropped - N as f64 * rate).abs() < 5.0 * sd,
+                "rate {rate}: {dropped}"
+            );
+            assert_eq!(y, mask, "the mask is what multiplied the ones");
+        }
     }
 
     #[test]
