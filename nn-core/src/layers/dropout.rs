@@ -55,7 +55,7 @@ impl<T: Float, const N: usize> Layer<T> for Dropout<N> {
                 // An element survives when its uniform draw `u / 2^32` is at least `rate`, as in
                 // Keras. The draws come a block at a time: one call through the `dyn` generator
                 // per element cost more than the layer's arithmetic.
-                let threshold = (self.rate * 4_294_967_296.0).ceil() as u64;
+                let threshold = num_traits::Float::ceil(self.rate * 4_294_967_296.0) as u64;
                 let mut draws = [0u32; DRAW_BLOCK];
                 for ((y, x), mask) in y
                     .chunks_mut(DRAW_BLOCK)
