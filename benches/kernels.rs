@@ -1,8 +1,9 @@
 //! The kernels alone, per instruction set: the batch-1 product `x · W` for the card MLP's first
 //! layer (784 x 300, ~0.94 MB of weights) and for a layer small enough to stay in L2
 //! (256 x 300), so memory-bound and compute-bound cases both show; and the narrow batched
-//! products of LeNet-5 and the MLP's output layer, the batched inference product and the
-//! cache-blocked convolution input gradient. `cargo bench --bench kernels`.
+//! products of LeNet-5 and the MLP's output layer, and the wide products of training (the card
+//! MLP's dense layer, LeNet's convolution input gradient) against `matrixmultiply`.
+//! `cargo bench --bench kernels`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use typed_nn::kernels::{gemm, vec_mat_on, Isa, Mat, PackedB};
@@ -54,46 +55,32 @@ fn narrow_gemm(c: &mut Criterion) {
     group.finish();
 }
 
-/// The card MLP's first layer on a batch of 128: the general packed GEMM (`matrixmultiply`,
-/// which the dense layers' training products use) against the kernel packed once for
-/// inference ([`PackedB`]).
-fn wide_gemm(c: &mut Criterion) {
-    let (m, k, n) = (128, 784, 300);
+/// A row-major `rows x cols` matrix, or the transpose of a row-major `cols x rows` one, with
+/// its strides for `Float::gemm_raw`.
+fn view(data: &[f32], rows: usize, cols: usize, transposed: bool) -> (Mat<'_, f32>, isize, isize) {
+    if transposed {
+        (Mat::transposed(data, cols, rows), 1, rows as isize)
+    } else {
+        (Mat::rows(data, rows, cols), cols as isize, 1)
+    }
+}
+
+/// `gemm` (typed-nn's routing: register-tiled or cache-blocked) against `matrixmultiply` on
+/// one product, `m x k` by `k x n`, either operand possibly transposed.
+fn versus_matrixmultiply(
+    c: &mut Criterion,
+    name: &str,
+    (m, k, n): (usize, usize, usize),
+    (ta, tb): (bool, bool),
+) {
     let a: Vec<f32> = (0..m * k).map(|i| (i % 255) as f32 / 255.0).collect();
     let b: Vec<f32> = (0..k * n).map(|i| (i % 17) as f32 * 0.01 - 0.08).collect();
     let mut out = vec![0.0f32; m * n];
-    let mut group = c.benchmark_group("dense_128x784x300");
-    group.throughput(Throughput::Elements((2 * m * k * n) as u64));
-    group.bench_function("gemm", |bench| {
-        bench.iter(|| gemm(1.0, Mat::rows(&a, m, k), Mat::rows(&b, k, n), 0.0, &mut out))
-    });
-    if let Some(packed) = PackedB::new(&b, k, n) {
-        group.bench_function("prepacked", |bench| {
-            bench.iter(|| packed.multiply(black_box(&a), &mut out))
-        });
-    }
-    group.finish();
-}
-
-/// LeNet's second convolution's input gradient on a batch of 64, `dz · Wᵀ` (6400 x 16 by
-/// 16 x 150): typed-nn's cache-blocked kernel against `matrixmultiply`, which it replaced.
-fn blocked_gemm(c: &mut Criterion) {
-    let (m, k, n) = (6400, 16, 150);
-    let dz: Vec<f32> = (0..m * k).map(|i| (i % 11) as f32 * 0.01 - 0.05).collect();
-    let w: Vec<f32> = (0..n * k).map(|i| (i % 17) as f32 * 0.01 - 0.08).collect();
-    let mut out = vec![0.0f32; m * n];
-    let mut group = c.benchmark_group("conv2_input_grad_6400x16x150");
+    let ((a_mat, a_rs, a_cs), (b_mat, b_rs, b_cs)) = (view(&a, m, k, ta), view(&b, k, n, tb));
+    let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements((2 * m * k * n) as u64));
     group.bench_function("typed-nn", |bench| {
-        bench.iter(|| {
-            gemm(
-                1.0,
-                Mat::rows(&dz, m, k),
-                Mat::transposed(&w, n, k),
-                0.0,
-                &mut out,
-            )
-        })
+        bench.iter(|| gemm(1.0, a_mat, b_mat, 0.0, &mut out))
     });
     group.bench_function("matrixmultiply", |bench| {
         // `Float::gemm_raw` is typed-nn's own entry point into matrixmultiply.
@@ -104,15 +91,57 @@ fn blocked_gemm(c: &mut Criterion) {
                 k,
                 n,
                 1.0,
-                (dz.as_ptr(), k as isize, 1),
-                (w.as_ptr(), 1, k as isize),
+                (a.as_ptr(), a_rs, a_cs),
+                (b.as_ptr(), b_rs, b_cs),
                 0.0,
                 (out.as_mut_ptr(), n as isize, 1),
             )
         })
     });
+    if (m, k, n, ta, tb) == (128, 784, 300, false, false) {
+        if let Some(packed) = PackedB::new(&b, k, n) {
+            group.bench_function("prepacked", |bench| {
+                bench.iter(|| packed.multiply(black_box(&a), &mut out))
+            });
+        }
+    }
     group.finish();
 }
 
-criterion_group!(benches, vec_mat, narrow_gemm, wide_gemm, blocked_gemm);
+/// The card MLP's first layer on a batch of 128 in training: forward `x · W`, weight gradient
+/// `xᵀ · dz` and input gradient `dz · Wᵀ` (what a hidden layer of that size needs), plus the
+/// forward with the kernel packed once, as inference keeps it.
+fn dense_gemm(c: &mut Criterion) {
+    versus_matrixmultiply(
+        c,
+        "dense_forward_128x784x300",
+        (128, 784, 300),
+        (false, false),
+    );
+    versus_matrixmultiply(
+        c,
+        "dense_weight_grad_784x128x300",
+        (784, 128, 300),
+        (true, false),
+    );
+    versus_matrixmultiply(
+        c,
+        "dense_input_grad_128x300x784",
+        (128, 300, 784),
+        (false, true),
+    );
+}
+
+/// LeNet's second convolution's input gradient on a batch of 64, `dz · Wᵀ` (6400 x 16 by
+/// 16 x 150).
+fn conv_gemm(c: &mut Criterion) {
+    versus_matrixmultiply(
+        c,
+        "conv2_input_grad_6400x16x150",
+        (6400, 16, 150),
+        (false, true),
+    );
+}
+
+criterion_group!(benches, vec_mat, narrow_gemm, dense_gemm, conv_gemm);
 criterion_main!(benches);

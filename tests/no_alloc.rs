@@ -75,3 +75,30 @@ fn predict_allocates_nothing() {
     // The counter itself works: a batch allocates its outputs.
     assert!(allocations_during(|| drop(mnist.predict_batch(&[x, x]))) > 0);
 }
+
+#[test]
+fn a_training_step_allocates_nothing_after_the_first() {
+    // 63 samples: one shard whatever the thread count (a shard needs 32), so the step runs on
+    // this thread, where the counter sees it.
+    let xs: Vec<[[f32; 28]; 28]> = (0..63)
+        .map(|s| {
+            std::array::from_fn(|r| {
+                std::array::from_fn(|c| ((r * 28 + c + s) % 255) as f32 / 255.0)
+            })
+        })
+        .collect();
+    let ys: Vec<usize> = (0..63).map(|s| s % 10).collect();
+    let mut mnist = Mnist::new(4);
+    let mut adam = Adam::new(0.001);
+    let step = |net: &mut Mnist<f32>, adam: &mut Adam<f32>| {
+        net.train_step(adam, &SparseCategoricalCrossentropy, &xs, &ys)
+    };
+    let first = step(&mut mnist, &mut adam);
+    let mut second = 0.0;
+    assert_eq!(
+        allocations_during(|| second = step(&mut mnist, &mut adam)),
+        0,
+        "Mnist"
+    );
+    assert!(second < first, "the step trained: {first} -> {second}");
+}

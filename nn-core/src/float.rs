@@ -13,8 +13,8 @@ use crate::kernels::simd::{self, Vector};
 /// A floating-point element type that the kernels know how to multiply fast.
 ///
 /// Implemented for `f32` and `f64`. Each names its AVX2 and AVX-512 registers for the
-/// hand-written kernels; the products those kernels do not take go to the `matrixmultiply`
-/// crate, which needs one entry point per type ([`Float::gemm_raw`]).
+/// hand-written kernels; on a CPU without them products go to the `matrixmultiply` crate,
+/// which needs one entry point per type ([`Float::gemm_raw`]).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an element type of typed-nn",
     label = "models, layers and optimizers work on `f32` (default) or `f64`"

@@ -1,14 +1,21 @@
-//! `C = A · B` for products with many rows and a `B` too wide for [`super::narrow`]: the
-//! convolutions' input gradients `dz · Wᵀ` over every output position.
+//! `C = A · B` for every product too wide for [`super::narrow`]: the dense layers' training
+//! products (forward, weight gradient, input gradient) and the convolutions' input gradients.
 //!
 //! Cache-blocked in the usual way (Goto / BLIS): `B` is cut into blocks of at most `KC` rows
-//! and 256 KiB that are packed into panels of `NV` registers of columns (the block stays in
-//! L2), and `A` into bands of at most `MC` rows that stay in L2 while every panel of the block
-//! passes over them; blocks of a dimension are cut evenly, so none is a sliver. Unlike a
-//! general GEMM, `A` is read in place through its strides, whatever its layout: the register
-//! tile ([`super::tile`]) broadcasts one element of `A` at a time, so even a transposed `A`
-//! costs no copy (packing `A` as well measured slower). The packing buffer is the thread's own
-//! and is kept between calls, so a training step allocates nothing here.
+//! and 64 KiB that are packed into panels of `NV` registers of columns (the block stays in L1 /
+//! L2 while it is used), and `A` into bands of at most `MC` rows that stay in L2 while every
+//! panel of the block passes over them; blocks of a dimension are cut evenly, so none is a
+//! sliver. Unlike a general GEMM, `A` is read in place through its strides, whatever its
+//! layout: the register tile ([`super::tile`]) broadcasts one element of `A` at a time, so even
+//! a transposed `A` costs no copy (packing `A` as well measured slower). The packing buffer is
+//! the thread's own and is kept between calls, so a training step allocates nothing here.
+//!
+//! Written by hand rather than left to `matrixmultiply`, which allocates its packing buffers on
+//! every call, and no slower: timed in one process against `matrixmultiply` with the two
+//! alternating (`cargo bench --bench kernel_race`), the card MLP's forward product is ~10%
+//! faster, its weight gradient even at batch 128 and ~8% faster on a two-thread step's 64-row
+//! shards, the input gradient through a transposed 784-wide `B` 1-3% slower (it gathers `B`),
+//! LeNet's second convolution's input gradient ~22% faster.
 
 // Without run-time detection the caller falls back to `matrixmultiply`.
 #![cfg_attr(
@@ -22,45 +29,19 @@ use super::simd::Vector;
 use super::tile::{column, pack_panels, Out, Rows, MR_AVX2, MR_AVX512, NV};
 use crate::Float;
 
-/// Most rows of `B` per block. Longer blocks mean fewer passes that reload `C`; 256 and 800
-/// measured within 5% of 512 on the card MLP's products (k = 784 is cut into two of 392).
-const KC: usize = 512;
+/// Most rows of `B` per block. A block as deep as the dense layers' inputs (784) keeps `C` in
+/// registers for the whole sum; 512 with 256 KiB blocks measured 3-5% slower on them.
+const KC: usize = 1024;
 /// Most rows of `A` per band: a band of `A` stays in L2 while the panels pass over it.
 const MC: usize = 120;
-/// Bytes of packed `B` per block (the block's column count follows from its row count).
-const B_BLOCK_BYTES: usize = 256 * 1024;
-
-/// Rows of `A` from which this kernel is used.
-const MIN_ROWS: usize = 1024;
+/// Bytes of packed `B` per block (the block's column count follows from its row count, and
+/// is at least one panel): a deep block is one panel, packed just before it is used.
+const B_BLOCK_BYTES: usize = 64 * 1024;
 
 /// Computes `C = A · B` (`m x k` by `k x n`, `C` row-major `m x n`) and returns true when the
-/// product suits this kernel and the CPU has a vector unit for it; returns false (doing
-/// nothing) otherwise.
-///
-/// Only products with many rows of `A` are taken: a convolution's input gradient over every
-/// output position (LeNet's second convolution, 6400 x 16 by 16 x 150 on a batch of 64, runs
-/// 20-25% faster than with `matrixmultiply`, and LeNet's training step about 15% faster on two
-/// threads). On the dense layers' products (a batch of 64 to 128 rows, or the 784 rows of a
-/// weight gradient) the two kernels timed within noise of each other in one process (this one
-/// faster at best, a few percent slower on average, slowest on a transposed 784-wide `B`,
-/// which it gathers element by element), and comparisons of whole training steps across
-/// builds were swamped by the machine's noise (a build with identical dense code paths also
-/// timed 10% apart). Those products stay with `matrixmultiply` until a quieter measurement
-/// shows this kernel ahead.
+/// CPU has a vector unit for it; returns false (doing nothing) otherwise, or for an empty
+/// product.
 pub(crate) fn try_gemm<T: Float>(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: Strided<'_, T>,
-    b: Strided<'_, T>,
-    c: &mut [T],
-) -> bool {
-    m >= MIN_ROWS && multiply(m, k, n, a, b, c)
-}
-
-/// [`try_gemm`] for any product, whatever it costs to pack `B`: false only where the CPU has
-/// no vector unit for it.
-fn multiply<T: Float>(
     m: usize,
     k: usize,
     n: usize,
@@ -176,7 +157,7 @@ unsafe fn blocks<V: Vector, const MR: usize>(
         let nc = nc_step.min(n - jc);
         for pc in (0..k).step_by(kc_step) {
             let kc = kc_step.min(k - pc);
-            pack_panels(b, pc..pc + kc, jc..jc + nc, width, packed);
+            pack_block::<V>(b, pc..pc + kc, jc..jc + nc, packed);
             for ic in (0..m).step_by(mc_step) {
                 let mc = mc_step.min(m - ic);
                 let rows = Rows {
@@ -202,6 +183,41 @@ unsafe fn blocks<V: Vector, const MR: usize>(
     }
 }
 
+/// [`pack_panels`] for this kernel: where a row of `B` is contiguous and fills the panel, it
+/// moves a register at a time (the plain copy became a library call per 64-byte row).
+///
+/// # Safety
+/// As [`pack_panels`]; `V`'s instruction set is enabled.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[inline(always)]
+unsafe fn pack_block<V: Vector>(
+    b: Strided<'_, V::Elem>,
+    rows: core::ops::Range<usize>,
+    cols: core::ops::Range<usize>,
+    dst: &mut [V::Elem],
+) {
+    let width = NV * V::LANES;
+    if b.cs != 1 || !cols.len().is_multiple_of(width) {
+        return pack_panels(b, rows, cols, width, dst);
+    }
+    let panel_len = rows.len() * width;
+    assert!(dst.len() >= cols.len() / width * panel_len);
+    assert!(rows.end == 0 || (rows.end - 1) * b.rs + cols.end <= b.data.len());
+    for (q, panel) in dst
+        .chunks_exact_mut(panel_len)
+        .take(cols.len() / width)
+        .enumerate()
+    {
+        let first = cols.start + q * width;
+        for (p, dst) in rows.clone().zip(panel.chunks_exact_mut(width)) {
+            let src = b.data.as_ptr().add(p * b.rs + first);
+            for r in 0..NV {
+                V::load(src.add(r * V::LANES)).store(dst.as_mut_ptr().add(r * V::LANES));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::reference::{naive, operands, transpose};
@@ -218,41 +234,12 @@ mod tests {
             (130, 17, 300),
             (121, 517, 301),
             (5, 260, 1100),
+            (9, 1100, 40),
         ] {
             for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
                 check::<f32>(m, k, n, a_t, b_t);
                 check::<f64>(m, k, n, a_t, b_t);
             }
-        }
-    }
-
-    /// Products with few rows of `A` are left to `matrixmultiply`.
-    #[test]
-    fn products_with_few_rows_are_declined() {
-        let (k, n) = (16, 150);
-        let a = vec![1.0f32; MIN_ROWS * k];
-        let b = vec![1.0f32; k * n];
-        let mut c = vec![0.0f32; MIN_ROWS * n];
-        let view = |data, rs, cs| Strided { data, rs, cs };
-        let few = MIN_ROWS - 1;
-        assert!(!try_gemm(
-            few,
-            k,
-            n,
-            view(&a, k, 1),
-            view(&b, 1, k),
-            &mut c[..few * n]
-        ));
-        if Isa::detect() != Isa::Portable {
-            assert!(try_gemm(
-                MIN_ROWS,
-                k,
-                n,
-                view(&a, k, 1),
-                view(&b, 1, k),
-                &mut c
-            ));
-            assert!(c.iter().all(|&v| v == k as f32));
         }
     }
 
@@ -270,7 +257,7 @@ mod tests {
         let (b_data, b_rs, b_cs) = store(&b, k, n, b_t);
         let mut c = vec![T::nan(); m * n];
         let view = |data, rs, cs| Strided { data, rs, cs };
-        if !multiply(
+        if !try_gemm(
             m,
             k,
             n,

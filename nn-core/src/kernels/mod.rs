@@ -2,10 +2,10 @@
 //!
 //! Batched products go through [`gemm`]: products with a narrow right-hand side (up to four
 //! registers of columns: convolution filters, small layers) run a register-tiled kernel that
-//! reads both operands in place; wider ones with many rows (a convolution's input gradient)
-//! run a cache-blocked kernel that packs `B` into a per-thread buffer; the rest go to the
-//! `matrixmultiply` crate (packed, cache-blocked, with its own AVX-512 / AVX2+FMA kernels
-//! chosen at run time). The batched inference product packs the dense kernel once
+//! reads both operands in place; wider ones (the dense layers' training products, a
+//! convolution's input gradient) run a cache-blocked kernel that packs `B` into a per-thread
+//! buffer. Only a CPU without AVX2 + FMA sends them to the `matrixmultiply` crate instead.
+//! The batched inference product packs the dense kernel once
 //! ([`PackedB`]). Single samples use the register-tiled [`vec_mat`]. Element-wise math that
 //! the standard library does not vectorise (`tanh`) has its own kernel. Each kernel
 //! dispatches on [`Isa`].
