@@ -266,7 +266,7 @@ impl<T: Float> Workspace<T> {
     /// from `rng`, and the weight gradients are summed, each shard's loss gradient weighted by
     /// its share of the batch. Results are reproducible for a given thread count.
     #[allow(clippy::too_many_arguments)]
-    pub fn train_step<L: DerefMut<Target = D>, D: Layer<T> + ?Sized>(
+    pub fn train_step<L: DerefMut<Target = D> + Sync, D: Layer<T> + ?Sized>(
         &mut self,
         layers: &mut [L],
         x: &[T],
@@ -316,7 +316,7 @@ impl<T: Float> Workspace<T> {
     /// output buffer.
     #[cfg(feature = "std")]
     #[allow(clippy::too_many_arguments)]
-    fn sharded_gradients<L: Deref<Target = D>, D: Layer<T> + ?Sized>(
+    fn sharded_gradients<L: Deref<Target = D> + Sync, D: Layer<T> + ?Sized>(
         &mut self,
         layers: &[L],
         x: &[T],
@@ -329,9 +329,7 @@ impl<T: Float> Workspace<T> {
         use rand::SeedableRng;
         use rayon::prelude::*;
 
-        // The workers share plain `&D` views (`L` itself, e.g. `&mut dyn Layer`, is not Sync).
-        let view: Vec<&D> = layers.iter().map(|l| &**l).collect();
-        let width = view[0].input_size();
+        let width = layers[0].input_size();
         let rows = x.len() / width;
         let per = rows.div_ceil(shards);
         let seed = rng.next_u64();
@@ -346,7 +344,7 @@ impl<T: Float> Workspace<T> {
                 let t = targets.samples(start, end, rows);
                 ws.value = weight
                     * ws.gradients(
-                        &view,
+                        layers,
                         &x[start * width..end * width],
                         loss,
                         t,
