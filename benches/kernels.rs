@@ -7,7 +7,9 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use typed_nn::kernels::{gemm, vec_mat_on, Isa, Mat, PackedB};
-use typed_nn::Float;
+
+mod product;
+use product::Product;
 
 fn vec_mat(c: &mut Criterion) {
     for (k, n) in [(784, 300), (256, 300), (16, 32), (32, 4), (300, 10)] {
@@ -55,53 +57,28 @@ fn narrow_gemm(c: &mut Criterion) {
     group.finish();
 }
 
-/// A row-major `rows x cols` matrix, or the transpose of a row-major `cols x rows` one, with
-/// its strides for `Float::gemm_raw`.
-fn view(data: &[f32], rows: usize, cols: usize, transposed: bool) -> (Mat<'_, f32>, isize, isize) {
-    if transposed {
-        (Mat::transposed(data, cols, rows), 1, rows as isize)
-    } else {
-        (Mat::rows(data, rows, cols), cols as isize, 1)
-    }
-}
-
 /// `gemm` (typed-nn's routing: register-tiled or cache-blocked) against `matrixmultiply` on
 /// one product, `m x k` by `k x n`, either operand possibly transposed.
 fn versus_matrixmultiply(
     c: &mut Criterion,
     name: &str,
-    (m, k, n): (usize, usize, usize),
-    (ta, tb): (bool, bool),
+    shape: (usize, usize, usize),
+    transposed: (bool, bool),
 ) {
-    let a: Vec<f32> = (0..m * k).map(|i| (i % 255) as f32 / 255.0).collect();
-    let b: Vec<f32> = (0..k * n).map(|i| (i % 17) as f32 * 0.01 - 0.08).collect();
-    let mut out = vec![0.0f32; m * n];
-    let ((a_mat, a_rs, a_cs), (b_mat, b_rs, b_cs)) = (view(&a, m, k, ta), view(&b, k, n, tb));
+    let product = Product::new(shape, transposed);
+    let mut out = vec![0.0f32; product.output_len()];
     let mut group = c.benchmark_group(name);
-    group.throughput(Throughput::Elements((2 * m * k * n) as u64));
+    group.throughput(Throughput::Elements(product.flop()));
     group.bench_function("typed-nn", |bench| {
-        bench.iter(|| gemm(1.0, a_mat, b_mat, 0.0, &mut out))
+        bench.iter(|| product.typed_nn(&mut out))
     });
     group.bench_function("matrixmultiply", |bench| {
-        // `Float::gemm_raw` is typed-nn's own entry point into matrixmultiply.
-        // SAFETY: the sizes and strides describe exactly the three slices.
-        bench.iter(|| unsafe {
-            <f32 as Float>::gemm_raw(
-                m,
-                k,
-                n,
-                1.0,
-                (a.as_ptr(), a_rs, a_cs),
-                (b.as_ptr(), b_rs, b_cs),
-                0.0,
-                (out.as_mut_ptr(), n as isize, 1),
-            )
-        })
+        bench.iter(|| product.matrixmultiply(&mut out))
     });
-    if (m, k, n, ta, tb) == (128, 784, 300, false, false) {
-        if let Some(packed) = PackedB::new(&b, k, n) {
+    if transposed == (false, false) {
+        if let Some(packed) = PackedB::new(&product.b, product.k, product.n) {
             group.bench_function("prepacked", |bench| {
-                bench.iter(|| packed.multiply(black_box(&a), &mut out))
+                bench.iter(|| packed.multiply(black_box(&product.a), &mut out))
             });
         }
     }

@@ -11,11 +11,13 @@
 //! the thread's own and is kept between calls, so a training step allocates nothing here.
 //!
 //! Written by hand rather than left to `matrixmultiply`, which allocates its packing buffers on
-//! every call, and no slower: timed in one process against `matrixmultiply` with the two
-//! alternating (`cargo bench --bench kernel_race`), the card MLP's forward product is ~10%
-//! faster, its weight gradient even at batch 128 and ~8% faster on a two-thread step's 64-row
-//! shards, the input gradient through a transposed 784-wide `B` 1-3% slower (it gathers `B`),
-//! LeNet's second convolution's input gradient ~22% faster.
+//! every call. Timed in one process against `matrixmultiply` with the two alternating (`cargo
+//! bench --bench kernel_race`): in quiet minutes the card MLP's forward product is ~10% faster,
+//! its weight gradient even at batch 128 and ~8% faster on a two-thread step's 64-row shards,
+//! the input gradient through a transposed 784-wide `B` 1-3% slower (it gathers `B`); in busy
+//! minutes either kernel leads the dense products by up to 20%. LeNet's second convolution's
+//! input gradient is 15-25% faster in both. What decided it is the whole training step (the
+//! MNIST main job's model, binaries alternated): ~15% faster on two threads, even on one.
 
 // Without run-time detection the caller falls back to `matrixmultiply`.
 #![cfg_attr(
@@ -30,7 +32,8 @@ use super::tile::{column, pack_panels, Out, Rows, MR_AVX2, MR_AVX512, NV};
 use crate::Float;
 
 /// Most rows of `B` per block. A block as deep as the dense layers' inputs (784) keeps `C` in
-/// registers for the whole sum; 512 with 256 KiB blocks measured 3-5% slower on them.
+/// registers for the whole sum; 512 with 256 KiB blocks measured 3-5% slower on them in quiet
+/// minutes, and the same within noise in busy ones.
 const KC: usize = 1024;
 /// Most rows of `A` per band: a band of `A` stays in L2 while the panels pass over it.
 const MC: usize = 120;
