@@ -17,7 +17,8 @@
 //! the input gradient through a transposed 784-wide `B` 1-3% slower (it gathers `B`); in busy
 //! minutes either kernel leads the dense products by up to 20%. LeNet's second convolution's
 //! input gradient is 15-25% faster in both. What decided it is the whole training step (the
-//! MNIST main job's model, binaries alternated): ~15% faster on two threads, even on one.
+//! MNIST main job's model, binaries alternated, in a quiet and a busy phase): 5-15% faster on
+//! two threads, 0-8% on one.
 
 // Without run-time detection the caller falls back to `matrixmultiply`.
 #![cfg_attr(
