@@ -450,7 +450,7 @@ mod tests {
         b.initialize(&mut rng);
         let x: Vec<f64> = (0..4 * 5).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let labels = [0, 1, 2, 0];
-        let mut gradients = |layers: &[&dyn Layer<f64>], last: usize| {
+        let gradients = |layers: &[&dyn Layer<f64>], last: usize| {
             let mut ws = Workspace::new();
             let loss = &SparseCategoricalCrossentropy;
             let targets = Targets::Sparse(&labels);

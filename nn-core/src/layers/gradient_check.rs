@@ -76,14 +76,14 @@ pub(crate) fn check_layer(layer: &mut dyn Layer<f64>, batch: usize) {
                 / (2.0 * h);
             assert_close("dx", i, dx[i], numeric);
         }
-        for i in 0..grad.len() {
+        for (i, &analytic) in grad.iter().enumerate() {
             let w = layer.weights()[i];
             layer.weights_mut()[i] = w + h;
             let plus = probe(layer, &x, &c, seed, through_logits);
             layer.weights_mut()[i] = w - h;
             let minus = probe(layer, &x, &c, seed, through_logits);
             layer.weights_mut()[i] = w;
-            assert_close("dW", i, grad[i], (plus - minus) / (2.0 * h));
+            assert_close("dW", i, analytic, (plus - minus) / (2.0 * h));
         }
     }
 }
