@@ -5,10 +5,9 @@
 //! reads both operands in place; wider ones (the dense layers' training products, a
 //! convolution's input gradient) run a cache-blocked kernel that packs `B` into a per-thread
 //! buffer. Only a CPU without AVX2 + FMA sends them to the `matrixmultiply` crate instead.
-//! The batched inference product packs the dense kernel once
-//! ([`PackedB`]). Single samples use the register-tiled [`vec_mat`]. Element-wise math that
-//! the standard library does not vectorise (`tanh`) has its own kernel. Each kernel
-//! dispatches on [`Isa`].
+//! The batched inference product packs the dense kernel once ([`PackedB`]). Single samples
+//! use the register-tiled [`vec_mat`]. Element-wise math that the standard library does not
+//! vectorise (`tanh`) has its own kernel. Each kernel dispatches on [`Isa`].
 
 mod blocked;
 mod gemv;

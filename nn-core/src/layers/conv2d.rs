@@ -193,8 +193,8 @@ impl<
 
     /// The convolution of one sample without unrolling (no scratch, no allocation): for each
     /// output position, the window's cells times the kernel rows, accumulated per filter.
-    /// Predicts one sample where [`Self::predict_in_chunks`] does not apply (LeNet-5 predicted
-    /// one sample 4x slower with it).
+    /// Predicts one sample where [`Self::predict_in_chunks`] does not apply; the chunks come
+    /// first because this loop predicted a LeNet-5 sample 4x slower than they do.
     fn direct(&self, x: &[T], y: &mut [T]) {
         let g = Self::WINDOW;
         let kernel = &self.weights[..Self::KERNEL];
