@@ -1,17 +1,17 @@
 //! `y = x · B` for one sample: the batch-1 forward product of `Dense`, register-tiled.
 //!
-//! `B` is the layer's kernel in Keras's `(in, out)` row-major layout. The kernel walks `B` one
-//! block of `NB` output columns at a time, keeping the block's partial sums in registers for
-//! the whole pass over the `k` inputs, so each weight is loaded once and each output stored
-//! once. Two sets of accumulators (even and odd `k`) keep enough independent multiply-adds in
-//! flight to cover the FMA latency. Runs of four zero inputs (image background, dead ReLUs) are
-//! skipped, which saves their weights' memory traffic.
+//! `B` is the layer's kernel in Keras's `(in, out)` row-major layout. Up to four registers of
+//! outputs stay in registers for the whole pass over the `k` inputs, in several interleaved
+//! sets of sums so that enough multiply-adds are in flight to cover the FMA latency; wider
+//! outputs are accumulated in `y`, four rows of `B` per pass. Either way each weight is loaded
+//! once. Runs of four zero inputs (image background, dead ReLUs) are skipped in the wide form,
+//! which saves their weights' memory traffic. [`affine_sized`] is the same product with the
+//! sizes fixed at compile time and the bias folded in, for small layers.
 //!
 //! No crate offers a tiled product for this shape with run-time ISA dispatch (general GEMMs
 //! pack `B` first, which costs more than the product for one row), hence the hand-written loop.
-//! It is written once over [`Vector`] and compiled per instruction set: blocks of four
-//! registers (64 `f32` columns on AVX-512, 32 on AVX2 + FMA), eight columns in the portable
-//! build.
+//! It is written once over [`Vector`] and compiled per instruction set (16 `f32` lanes on
+//! AVX-512, 8 on AVX2 + FMA, one in the portable build).
 
 use super::isa::Isa;
 use super::simd::{Scalar, Vector};
@@ -23,7 +23,7 @@ use crate::Float;
 /// If `B` does not have `x.len() * y.len()` elements.
 pub fn vec_mat<T: Float>(x: &[T], b: &[T], y: &mut [T]) {
     check_sizes(x, b, y);
-    dispatch(Isa::detect(), x, b, y)
+    dispatch(Isa::detect(), x, b, &[], y)
 }
 
 /// [`vec_mat`] on a given instruction set, which the CPU must support (see [`Isa::available`]).
@@ -36,7 +36,59 @@ pub fn vec_mat_on<T: Float>(isa: Isa, x: &[T], b: &[T], y: &mut [T]) {
         Isa::available().any(|i| i == isa),
         "vec_mat: {isa:?} is not available on this CPU"
     );
-    dispatch(isa, x, b, y)
+    dispatch(isa, x, b, &[], y)
+}
+
+/// `y = x · B + bias` (a single-sample `Dense` before its activation) for a `K x N` matrix
+/// known when the caller compiles: every trip count is a constant, so small layers' products
+/// unroll completely, and the bias starts the sums instead of taking a pass of its own. For a
+/// tiny model this per-call overhead is most of the time. Each `(K, N)` is its own
+/// instantiation, so large layers, whose loops are long anyway, should use [`vec_mat`].
+///
+/// # Panics
+/// If `x`, `b`, `bias` or `y` is shorter than `K`, `K * N`, `N` or `N` elements.
+#[inline]
+pub fn affine_sized<T: Float, const K: usize, const N: usize>(
+    x: &[T],
+    b: &[T],
+    bias: &[T],
+    y: &mut [T],
+) {
+    let (x, b, bias, y) = (&x[..K], &b[..K * N], &bias[..N], &mut y[..N]);
+    // SAFETY: the slices have the sizes `product` needs; each instruction set runs only where
+    // available.
+    unsafe {
+        match Isa::detect() {
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            Isa::Avx512 => sized_avx512::<T, K, N>(x, b, bias, y),
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            Isa::Avx2Fma => sized_avx2::<T, K, N>(x, b, bias, y),
+            _ => product::<Scalar<T>>(x, b, bias, y),
+        }
+    }
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f")]
+unsafe fn sized_avx512<T: Float, const K: usize, const N: usize>(
+    x: &[T],
+    b: &[T],
+    bias: &[T],
+    y: &mut [T],
+) {
+    // Re-slicing inside the target-feature function hands the constant lengths to `product`.
+    product::<T::Avx512>(&x[..K], &b[..K * N], &bias[..N], &mut y[..N])
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sized_avx2<T: Float, const K: usize, const N: usize>(
+    x: &[T],
+    b: &[T],
+    bias: &[T],
+    y: &mut [T],
+) {
+    product::<T::Avx2>(&x[..K], &b[..K * N], &bias[..N], &mut y[..N])
 }
 
 fn check_sizes<T>(x: &[T], b: &[T], y: &[T]) {
@@ -49,58 +101,63 @@ fn check_sizes<T>(x: &[T], b: &[T], y: &[T]) {
 
 /// Runs the variant for `isa`; the caller has checked the sizes and that the CPU has `isa`.
 #[inline]
-fn dispatch<T: Float>(isa: Isa, x: &[T], b: &[T], y: &mut [T]) {
+fn dispatch<T: Float>(isa: Isa, x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
     // SAFETY: sizes checked by the caller; each instruction set runs only where available.
     unsafe {
         match isa {
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            Isa::Avx512 => vec_mat_avx512(x, b, y),
+            Isa::Avx512 => vec_mat_avx512(x, b, bias, y),
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            Isa::Avx2Fma => vec_mat_avx2(x, b, y),
-            _ => product::<Scalar<T>>(x, b, y),
+            Isa::Avx2Fma => vec_mat_avx2(x, b, bias, y),
+            _ => product::<Scalar<T>>(x, b, bias, y),
         }
     }
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx512f")]
-unsafe fn vec_mat_avx512<T: Float>(x: &[T], b: &[T], y: &mut [T]) {
-    product::<T::Avx512>(x, b, y)
+unsafe fn vec_mat_avx512<T: Float>(x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
+    product::<T::Avx512>(x, b, bias, y)
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn vec_mat_avx2<T: Float>(x: &[T], b: &[T], y: &mut [T]) {
-    product::<T::Avx2>(x, b, y)
+unsafe fn vec_mat_avx2<T: Float>(x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
+    product::<T::Avx2>(x, b, bias, y)
 }
 
 /// Narrow outputs (up to four registers) stay in registers for the whole product; wider ones
 /// are accumulated in `y`, reading `B` in row order.
 ///
+/// The sums start from `bias` when it is not empty.
+///
 /// # Safety
-/// `b` holds `x.len() * y.len()` elements and `V`'s instruction set is enabled.
+/// `b` holds `x.len() * y.len()` elements, `bias` none or `y.len()`, and `V`'s instruction set
+/// is enabled.
 #[inline(always)]
-unsafe fn product<V: Vector>(x: &[V::Elem], b: &[V::Elem], y: &mut [V::Elem]) {
+unsafe fn product<V: Vector>(x: &[V::Elem], b: &[V::Elem], bias: &[V::Elem], y: &mut [V::Elem]) {
     match y.len().div_ceil(V::LANES) {
         0 => {}
-        1 => in_registers::<V, 1, 4>(x, b, y),
-        2 => in_registers::<V, 2, 4>(x, b, y),
-        3 => in_registers::<V, 3, 4>(x, b, y),
-        4 => in_registers::<V, 4, 3>(x, b, y),
-        _ => row_groups::<V, ROWS>(x, b, y),
+        1 => in_registers::<V, 1, 4>(x, b, bias, y),
+        2 => in_registers::<V, 2, 4>(x, b, bias, y),
+        3 => in_registers::<V, 3, 4>(x, b, bias, y),
+        4 => in_registers::<V, 4, 3>(x, b, bias, y),
+        _ => row_groups::<V, ROWS>(x, b, bias, y),
     }
 }
 
-/// `y = x · B` with `y` (`NV` registers, the last possibly partial) held in registers across
-/// all of `k`, in `SETS` interleaved sets of sums so that enough multiply-adds are in flight.
+/// `y = x · B (+ bias)` with `y` (`NV` registers, the last possibly partial) held in registers
+/// across all of `k`, in `SETS` interleaved sets of sums so that enough multiply-adds are in
+/// flight.
 ///
 /// # Safety
 /// `(NV - 1) * LANES < n <= NV * LANES` for `n = y.len()`, `b` holds `x.len() * n` elements,
-/// and `V`'s instruction set is enabled.
+/// `bias` none or `n`, and `V`'s instruction set is enabled.
 #[inline(always)]
 unsafe fn in_registers<V: Vector, const NV: usize, const SETS: usize>(
     x: &[V::Elem],
     b: &[V::Elem],
+    bias: &[V::Elem],
     y: &mut [V::Elem],
 ) {
     let n = y.len();
@@ -115,6 +172,16 @@ unsafe fn in_registers<V: Vector, const NV: usize, const SETS: usize>(
     };
     let b = b.as_ptr();
     let mut acc = [[V::zero(); NV]; SETS];
+    if !bias.is_empty() {
+        for (v, a) in acc[0].iter_mut().enumerate() {
+            let p = bias.as_ptr().add(v * V::LANES);
+            *a = if v + 1 < NV || last == V::LANES {
+                V::load(p)
+            } else {
+                V::load_partial(p, last)
+            };
+        }
+    }
     let rounds = whole / SETS;
     for q in 0..rounds {
         for (set, acc) in acc.iter_mut().enumerate() {
@@ -154,14 +221,24 @@ unsafe fn in_registers<V: Vector, const NV: usize, const SETS: usize>(
 /// Rows of `B` combined per pass over `y`.
 const ROWS: usize = 4;
 
-/// `y = x · B`, reading `B` in row order `KR` rows at a time.
+/// `y = x · B (+ bias)`, reading `B` in row order `KR` rows at a time.
 ///
 /// # Safety
-/// `b` holds `x.len() * y.len()` elements and `V`'s instruction set is enabled.
+/// `b` holds `x.len() * y.len()` elements, `bias` none or `y.len()`, and `V`'s instruction set
+/// is enabled.
 #[inline(always)]
-unsafe fn row_groups<V: Vector, const KR: usize>(x: &[V::Elem], b: &[V::Elem], y: &mut [V::Elem]) {
+unsafe fn row_groups<V: Vector, const KR: usize>(
+    x: &[V::Elem],
+    b: &[V::Elem],
+    bias: &[V::Elem],
+    y: &mut [V::Elem],
+) {
     let zero = <V::Elem as num_traits::Zero>::zero();
-    y.iter_mut().for_each(|v| *v = zero);
+    if bias.is_empty() {
+        y.iter_mut().for_each(|v| *v = zero);
+    } else {
+        y.copy_from_slice(bias);
+    }
     let n = y.len();
     let (b, y) = (b.as_ptr(), y.as_mut_ptr());
     let groups = x.len() / KR;
@@ -264,6 +341,37 @@ mod tests {
         }
     }
 
+    /// `affine_sized::<K, N>` against the naive product plus bias, in f64 and f32.
+    fn check_affine<const K: usize, const N: usize>() {
+        let (x, b) = case(K, N);
+        let bias: Vec<f64> = (0..N).map(|i| (i % 5) as f64 - 2.5).collect();
+        let want: Vec<f64> = naive(&x, &b, N)
+            .iter()
+            .zip(&bias)
+            .map(|(v, c)| v + c)
+            .collect();
+        let mut y = vec![f64::NAN; N];
+        affine_sized::<f64, K, N>(&x, &b, &bias, &mut y);
+        assert_eq!(y, want, "f64 k={K} n={N}");
+        let f32s = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+        let mut y32 = vec![f32::NAN; N];
+        affine_sized::<f32, K, N>(&f32s(&x), &f32s(&b), &f32s(&bias), &mut y32);
+        assert_eq!(y32, f32s(&want), "f32 k={K} n={N}");
+    }
+
+    #[test]
+    fn the_sized_product_adds_the_bias_on_odd_sizes() {
+        // One partial register, whole registers, four registers, and wider (row groups).
+        check_affine::<1, 1>();
+        check_affine::<3, 7>();
+        check_affine::<16, 32>();
+        check_affine::<32, 4>();
+        check_affine::<13, 9>();
+        check_affine::<17, 33>();
+        check_affine::<31, 65>();
+        check_affine::<9, 129>();
+    }
+
     #[test]
     fn every_row_group_size_and_register_count_is_correct() {
         let (x, b) = case(29, 15);
@@ -271,11 +379,11 @@ mod tests {
         let mut y = vec![0.0; 15];
         // SAFETY: scalar "registers" need no target feature; sizes match.
         unsafe {
-            row_groups::<Scalar<f64>, 1>(&x, &b, &mut y);
+            row_groups::<Scalar<f64>, 1>(&x, &b, &[], &mut y);
             assert_eq!(y, want);
-            row_groups::<Scalar<f64>, 3>(&x, &b, &mut y);
+            row_groups::<Scalar<f64>, 3>(&x, &b, &[], &mut y);
             assert_eq!(y, want);
-            row_groups::<Scalar<f64>, 8>(&x, &b, &mut y);
+            row_groups::<Scalar<f64>, 8>(&x, &b, &[], &mut y);
             assert_eq!(y, want);
         }
         let (x, b) = case(29, 3);
@@ -283,10 +391,20 @@ mod tests {
         let mut y = vec![0.0; 3];
         // SAFETY: as above; three one-lane registers cover three columns.
         unsafe {
-            in_registers::<Scalar<f64>, 3, 1>(&x, &b, &mut y);
+            in_registers::<Scalar<f64>, 3, 1>(&x, &b, &[], &mut y);
             assert_eq!(y, want);
-            in_registers::<Scalar<f64>, 3, 4>(&x, &b, &mut y);
+            in_registers::<Scalar<f64>, 3, 4>(&x, &b, &[], &mut y);
             assert_eq!(y, want);
+        }
+        // With a bias, which both kernels start their sums from.
+        let bias = [0.5, -1.0, 2.0];
+        let with_bias: Vec<f64> = want.iter().zip(&bias).map(|(v, c)| v + c).collect();
+        // SAFETY: as above.
+        unsafe {
+            in_registers::<Scalar<f64>, 3, 4>(&x, &b, &bias, &mut y);
+            assert_eq!(y, with_bias);
+            row_groups::<Scalar<f64>, 3>(&x, &b, &bias, &mut y);
+            assert_eq!(y, with_bias);
         }
     }
 

@@ -21,7 +21,7 @@ pub mod simd;
 mod tanh;
 mod tile;
 
-pub use gemv::{vec_mat, vec_mat_on};
+pub use gemv::{affine_sized, vec_mat, vec_mat_on};
 pub use isa::Isa;
 pub use matmul::{gemm, Mat};
 pub(crate) use narrow::max_columns as in_place_columns;

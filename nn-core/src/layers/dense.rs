@@ -5,16 +5,20 @@ use crate::prelude::*;
 
 use rand::RngCore;
 
-use super::epilogue::{bias_gradient, finish_forward, pre_activation_gradient};
+use super::epilogue::{activate, bias_gradient, finish_forward, pre_activation_gradient};
 use super::{Layer, Logits, Mode, Upstream, WeightSpec};
 use crate::activation::Activation;
 use crate::init::Initializer;
-use crate::kernels::{gemm, vec_mat, Mat, PackedB};
+use crate::kernels::{affine_sized, gemm, vec_mat, Mat, PackedB};
 use crate::regularizer::Regularizer;
 use crate::Float;
 
 /// Up to this many samples, the forward pass multiplies row by row instead of packing.
 const SMALL_BATCH: usize = 4;
+
+/// Kernels up to this many weights get a single-sample product compiled for their exact
+/// sizes ([`affine_sized`]); larger ones spend their time on memory, not loop control.
+const SIZED_LIMIT: usize = 4096;
 
 /// A fully connected layer from `IN` to `OUT` units with activation `A`.
 ///
@@ -128,6 +132,13 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
         };
         #[cfg(not(feature = "std"))]
         let packed: Option<&PackedB<T>> = None;
+        let logits = (!matches!(mode, Mode::Predict)).then_some(cache);
+        if batch <= SMALL_BATCH && IN * OUT <= SIZED_LIMIT {
+            for (x, y) in x.chunks_exact(IN).zip(y.chunks_exact_mut(OUT)) {
+                affine_sized::<T, IN, OUT>(x, kernel, bias, y);
+            }
+            return activate(y, OUT, &self.activation, logits);
+        }
         if batch <= SMALL_BATCH {
             for (x, y) in x.chunks_exact(IN).zip(y.chunks_exact_mut(OUT)) {
                 vec_mat(x, kernel, y);
@@ -143,7 +154,6 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
                 y,
             );
         }
-        let logits = (!matches!(mode, Mode::Predict)).then_some(cache);
         finish_forward(y, bias, &self.activation, logits);
     }
     fn logits<'a>(&self, _x: &'a [T], cache: &'a [T]) -> Option<Logits<'a, T>> {

@@ -7,8 +7,7 @@ use super::Upstream;
 use crate::activation::Activation;
 use crate::Float;
 
-/// Adds `bias` to every row of `z`, copies the pre-activation into `logits` when given (the
-/// cross-entropy shortcut needs it), then applies `activation` in place row by row.
+/// Adds `bias` to every row of `z`, then [`activate`]s it.
 pub(crate) fn finish_forward<T: Float, A: Activation>(
     z: &mut [T],
     bias: &[T],
@@ -19,11 +18,27 @@ pub(crate) fn finish_forward<T: Float, A: Activation>(
     for row in z.chunks_exact_mut(width) {
         row.iter_mut().zip(bias).for_each(|(v, &b)| *v += b);
     }
+    activate(z, width, activation, logits);
+}
+
+/// Copies the pre-activation `z` into `logits` when given (the cross-entropy shortcut needs
+/// it), then applies `activation` in place to each row of `width` units.
+pub(crate) fn activate<T: Float, A: Activation>(
+    z: &mut [T],
+    width: usize,
+    activation: &A,
+    logits: Option<&mut [T]>,
+) {
     if let Some(logits) = logits.filter(|l| !l.is_empty()) {
         logits.copy_from_slice(z);
     }
-    z.chunks_exact_mut(width)
-        .for_each(|row| activation.forward(row));
+    if z.len() == width {
+        // One sample (every single-sample prediction): no division into rows.
+        activation.forward(z);
+    } else {
+        z.chunks_exact_mut(width)
+            .for_each(|row| activation.forward(row));
+    }
 }
 
 /// The gradient w.r.t. the pre-activation `z` (rows of `width`), computed in place from the
