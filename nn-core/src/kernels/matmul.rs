@@ -185,6 +185,35 @@ mod tests {
     }
 
     #[test]
+    fn large_transposed_operands_are_summed_slice_by_slice() {
+        // Weight gradients whose transposed `A` outgrows L2 run in slices of `k`, each
+        // continuing the sums of the last in `C`; partial registers and odd depths included.
+        fn check<T: Float + core::fmt::Debug>(m: usize, k: usize, n: usize) {
+            let (a, b) = operands::<T>(m, k, n);
+            let want = naive(m, k, n, &a, &b);
+            let at = transpose(m, k, &a);
+            let mut c = vec![T::nan(); m * n];
+            gemm(
+                T::one(),
+                Mat::transposed(&at, k, m),
+                Mat::rows(&b, k, n),
+                T::zero(),
+                &mut c,
+            );
+            assert_eq!(c, want, "m={m} k={k} n={n}");
+        }
+        for &(m, k, n) in &[
+            (25, 3001, 6),
+            (27, 2900, 13),
+            (150, 500, 16),
+            (19, 3500, 32),
+        ] {
+            check::<f32>(m, k, n);
+            check::<f64>(m, k, n);
+        }
+    }
+
+    #[test]
     #[should_panic(expected = "inner dimensions")]
     fn mismatched_shapes_panic_instead_of_reading_out_of_bounds() {
         let a = [1.0f32; 6];

@@ -134,39 +134,64 @@ unsafe fn rows<V: Vector, const MR: usize, const NV: usize>(
     } else {
         (b.data.len().saturating_sub(span) / b.rs + usize::from(b.data.len() >= span)).min(k)
     };
-    // (Slicing `k` so that a transposed `A` stays in cache across the blocks was tried: it
-    // made LeNet's second weight gradient erratic, between 1x and 4x slower.)
-    let mut i = 0;
-    while i + MR <= m {
-        block::<V, MR, NV>(i, k, n, whole, a, b, c);
-        i += MR;
-    }
-    while MR > 4 && i + 4 <= m {
-        block::<V, 4, NV>(i, k, n, whole, a, b, c);
-        i += 4;
-    }
-    while i + 2 <= m {
-        block::<V, 2, NV>(i, k, n, whole, a, b, c);
-        i += 2;
-    }
-    if i < m {
-        block::<V, 1, NV>(i, k, n, whole, a, b, c);
+    // A transposed `A` (a weight gradient: patches or inputs seen column-wise) is read a few
+    // elements per row, so every block of `MR` rows of `C` would stream the whole of it from
+    // memory again. Past L2's size it is taken in slices of `k` instead, each read from memory
+    // by the first block and from cache by the others. Each slice's sums continue from the
+    // last one's in `C`, so the result is bit for bit that of one pass. (An earlier attempt
+    // with large slices was erratic; 8 KiB slices beat 4 and 16 KiB and no slicing on LeNet's
+    // training step, and prefetching the next slice did not help.)
+    let elem = core::mem::size_of::<V::Elem>();
+    let slice = if a.rs < a.cs && m > MR && k * a.cs * elem > SLICED_ABOVE {
+        (SLICE_BYTES / (a.cs * elem)).max(16)
+    } else {
+        k
+    };
+    let mut p0 = 0;
+    while p0 < k {
+        let p1 = (p0 + slice).min(k);
+        let ks = (p0, p1, p0 > 0);
+        let mut i = 0;
+        while i + MR <= m {
+            block::<V, MR, NV>(i, ks, n, whole, a, b, c);
+            i += MR;
+        }
+        while MR > 4 && i + 4 <= m {
+            block::<V, 4, NV>(i, ks, n, whole, a, b, c);
+            i += 4;
+        }
+        while i + 2 <= m {
+            block::<V, 2, NV>(i, ks, n, whole, a, b, c);
+            i += 2;
+        }
+        if i < m {
+            block::<V, 1, NV>(i, ks, n, whole, a, b, c);
+        }
+        p0 = p1;
     }
 }
 
-/// `C[i0..i0 + R, ..] = A[i0..i0 + R, ..] · B` with the `R x NV` result in registers.
+/// A transposed `A` larger than this (bytes; half of a typical L2) is read in slices of `k`.
+const SLICED_ABOVE: usize = 256 * 1024;
+
+/// The bytes of a transposed `A` one slice of `k` spans (see [`rows`]).
+const SLICE_BYTES: usize = 8 * 1024;
+
+/// `C[i0..i0 + R, ..] = A[i0..i0 + R, p0..p1] · B[p0..p1, ..]`, plus `C`'s own values when
+/// `continues` (the sums of the slices before), with the `R x NV` result in registers.
 ///
 /// The first `whole` rows of `B` are read with whole registers even when `n` ends inside the
 /// last one: the extra lanes read the start of the next row and are never stored. The other
 /// rows are read exactly.
 ///
 /// # Safety
-/// As for [`rows`], with `i0 + R <= m` and rows below `whole` readable as whole registers.
+/// As for [`rows`], with `i0 + R <= m`, `p1 <= k` and rows below `whole` readable as whole
+/// registers.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn block<V: Vector, const R: usize, const NV: usize>(
     i0: usize,
-    k: usize,
+    (p0, p1, continues): (usize, usize, bool),
     n: usize,
     whole: usize,
     a: Strided<'_, V::Elem>,
@@ -177,6 +202,18 @@ unsafe fn block<V: Vector, const R: usize, const NV: usize>(
     let (ap, bp) = (a.data.as_ptr().add(i0 * a.rs), b.data.as_ptr());
     let out = c.as_mut_ptr().add(i0 * n);
     let mut acc = [[V::zero(); NV]; R];
+    if continues {
+        for (r, row) in acc.iter_mut().enumerate() {
+            for (v, x) in row.iter_mut().enumerate() {
+                let p = out.add(r * n + v * V::LANES);
+                *x = if v + 1 < NV || last == V::LANES {
+                    V::load(p)
+                } else {
+                    V::load_partial(p, last)
+                };
+            }
+        }
+    }
     let step = |acc: &mut [[V; NV]; R], p: usize, w: &[V; NV]| {
         let col = ap.add(p * a.cs);
         for (r, row) in acc.iter_mut().enumerate() {
@@ -186,12 +223,13 @@ unsafe fn block<V: Vector, const R: usize, const NV: usize>(
             }
         }
     };
-    for p in 0..whole.min(k) {
+    let split = whole.clamp(p0, p1);
+    for p in p0..split {
         let row = bp.add(p * b.rs);
         let w: [V; NV] = core::array::from_fn(|v| V::load(row.add(v * V::LANES)));
         step(&mut acc, p, &w);
     }
-    for p in whole.min(k)..k {
+    for p in split..p1 {
         let row = bp.add(p * b.rs);
         let w: [V; NV] = core::array::from_fn(|v| {
             if v + 1 < NV {
