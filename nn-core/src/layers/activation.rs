@@ -37,8 +37,7 @@ impl<T: Float, A: Activation, const N: usize, const LAST: usize> Layer<T>
     }
     fn forward(&self, x: &[T], y: &mut [T], _cache: &mut [T], _mode: Mode<'_>) {
         y.copy_from_slice(x);
-        y.chunks_exact_mut(LAST)
-            .for_each(|row| self.activation.forward(row));
+        self.activation.forward_rows(y, LAST);
     }
     fn logits<'a>(&self, x: &'a [T], _cache: &'a [T]) -> Option<Logits<'a, T>> {
         let kind = self.activation.logits_kind()?;
@@ -58,9 +57,7 @@ impl<T: Float, A: Activation, const N: usize, const LAST: usize> Layer<T>
             Upstream::Logits(dz) => dx.copy_from_slice(dz),
             Upstream::Output(dy) => {
                 dx.copy_from_slice(dy);
-                for (d, y) in dx.chunks_exact_mut(LAST).zip(y.chunks_exact(LAST)) {
-                    self.activation.backward(y, d);
-                }
+                self.activation.backward_rows(y, dx, LAST);
             }
         }
     }

@@ -227,12 +227,23 @@ impl<
         {
             for (pos, row) in rows.chunks_exact(Self::PATCH).enumerate() {
                 let (i, j) = (pos / OW, pos % OW);
-                for u in 0..KH {
-                    for v in 0..KW {
-                        if let Some((y, xx)) = g.cell(i, j, u, v) {
-                            let src = &row[(u * KW + v) * C..(u * KW + v + 1) * C];
-                            let dst = &mut sample[(y * W + xx) * C..(y * W + xx + 1) * C];
-                            dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+                // As in `im2col`: a window row inside the image is one contiguous run.
+                let left = (j * SW).checked_sub(PL).filter(|&x0| x0 + KW <= W);
+                for (u, src) in row.chunks_exact(KW * C).enumerate() {
+                    let top = (i * SH + u).checked_sub(PT).filter(|&y| y < H);
+                    match (top, left) {
+                        (Some(y), Some(x0)) => sample[(y * W + x0) * C..(y * W + x0 + KW) * C]
+                            .iter_mut()
+                            .zip(src)
+                            .for_each(|(d, &s)| *d += s),
+                        (None, _) => {}
+                        (Some(_), None) => {
+                            for (v, src) in src.chunks_exact(C).enumerate() {
+                                if let Some((y, xx)) = g.cell(i, j, u, v) {
+                                    let dst = &mut sample[(y * W + xx) * C..(y * W + xx + 1) * C];
+                                    dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+                                }
+                            }
                         }
                     }
                 }
@@ -355,7 +366,7 @@ impl<
             T::zero(),
             g_kernel,
         );
-        bias_gradient(dz, g_bias);
+        bias_gradient::<T, F>(dz, g_bias);
         if let Some(dx) = dx {
             // The patches are no longer needed: their gradient takes their place.
             let d_patches = patches;

@@ -183,7 +183,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
             T::zero(),
             g_kernel,
         );
-        bias_gradient(dz, g_bias);
+        bias_gradient::<T, OUT>(dz, g_bias);
         if let Some(dx) = dx {
             let kernel = &self.weights[..IN * OUT];
             gemm(

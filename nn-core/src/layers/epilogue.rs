@@ -32,13 +32,7 @@ pub(crate) fn activate<T: Float, A: Activation>(
     if let Some(logits) = logits.filter(|l| !l.is_empty()) {
         logits.copy_from_slice(z);
     }
-    if z.len() == width {
-        // One sample (every single-sample prediction): no division into rows.
-        activation.forward(z);
-    } else {
-        z.chunks_exact_mut(width)
-            .for_each(|row| activation.forward(row));
-    }
+    activation.forward_rows(z, width);
 }
 
 /// The gradient w.r.t. the pre-activation `z` (rows of `width`), computed in place from the
@@ -52,18 +46,39 @@ pub(crate) fn pre_activation_gradient<'a, T: Float, A: Activation>(
     match upstream {
         Upstream::Logits(dz) => dz,
         Upstream::Output(dy) => {
-            for (d, y) in dy.chunks_exact_mut(width).zip(y.chunks_exact(width)) {
-                activation.backward(y, d);
-            }
+            activation.backward_rows(y, dy, width);
             dy
         }
     }
 }
 
-/// The bias gradient: the column sums of `dz`.
-pub(crate) fn bias_gradient<T: Float>(dz: &[T], g_bias: &mut [T]) {
-    g_bias.iter_mut().for_each(|g| *g = T::zero());
-    for row in dz.chunks_exact(g_bias.len()) {
-        g_bias.iter_mut().zip(row).for_each(|(g, &d)| *g += d);
+/// The bias gradient: the column sums of `dz`, rows of `W`.
+///
+/// Narrow rows (a convolution's few filters) are summed four rows at a time into separate sums
+/// held in registers, where a plain loop would load and store the `W` sums for every row.
+pub(crate) fn bias_gradient<T: Float, const W: usize>(dz: &[T], g_bias: &mut [T]) {
+    let g_bias = &mut g_bias[..W];
+    if W > NARROW_BIAS {
+        g_bias.iter_mut().for_each(|g| *g = T::zero());
+        for row in dz.chunks_exact(W) {
+            g_bias.iter_mut().zip(row).for_each(|(g, &d)| *g += d);
+        }
+        return;
+    }
+    let mut sums = [[T::zero(); W]; 4];
+    let mut quads = dz.chunks_exact(4 * W);
+    for quad in &mut quads {
+        for (sum, row) in sums.iter_mut().zip(quad.chunks_exact(W)) {
+            sum.iter_mut().zip(row).for_each(|(s, &d)| *s += d);
+        }
+    }
+    for row in quads.remainder().chunks_exact(W) {
+        sums[0].iter_mut().zip(row).for_each(|(s, &d)| *s += d);
+    }
+    for (j, g) in g_bias.iter_mut().enumerate() {
+        *g = (sums[0][j] + sums[1][j]) + (sums[2][j] + sums[3][j]);
     }
 }
+
+/// The widest rows [`bias_gradient`] sums in registers.
+const NARROW_BIAS: usize = 32;
