@@ -314,7 +314,7 @@ impl<
         let batch = x.len() / (H * W * C);
         if matches!(mode, Mode::Predict) && self.predict_without_allocating(x, y) {
             let bias = &self.weights[Self::KERNEL..];
-            return finish_forward(y, bias, &self.activation, None);
+            return finish_forward::<T, A, F>(y, bias, &self.activation, None);
         }
         let rows = batch * OH * OW;
         let mut scratch = Vec::new();
@@ -334,7 +334,7 @@ impl<
             T::zero(),
             y,
         );
-        finish_forward(y, bias, &self.activation, logits);
+        finish_forward::<T, A, F>(y, bias, &self.activation, logits);
     }
     fn logits<'a>(&self, x: &'a [T], cache: &'a [T]) -> Option<Logits<'a, T>> {
         let kind = self.activation.logits_kind()?;
@@ -488,7 +488,7 @@ mod tests {
         // The direct loop, which predicts where the chunked product does not apply.
         let mut direct = vec![0.0; 45];
         conv.direct(&x[..60], &mut direct);
-        finish_forward(&mut direct, &w[conv.weights().len() - 3..], &Tanh, None);
+        finish_forward::<_, _, 3>(&mut direct, &w[conv.weights().len() - 3..], &Tanh, None);
         assert!(close(&direct, &unrolled[..45]), "direct loop");
     }
 

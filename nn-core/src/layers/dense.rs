@@ -154,7 +154,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
                 y,
             );
         }
-        finish_forward(y, bias, &self.activation, logits);
+        finish_forward::<T, A, OUT>(y, bias, &self.activation, logits);
     }
     fn logits<'a>(&self, _x: &'a [T], cache: &'a [T]) -> Option<Logits<'a, T>> {
         let kind = self.activation.logits_kind()?;

@@ -7,18 +7,34 @@ use super::Upstream;
 use crate::activation::Activation;
 use crate::Float;
 
-/// Adds `bias` to every row of `z`, then [`activate`]s it.
-pub(crate) fn finish_forward<T: Float, A: Activation>(
+/// Adds `bias` to every row of `z` (rows of `W`), then [`activate`]s it.
+pub(crate) fn finish_forward<T: Float, A: Activation, const W: usize>(
     z: &mut [T],
     bias: &[T],
     activation: &A,
     logits: Option<&mut [T]>,
 ) {
-    let width = bias.len();
-    for row in z.chunks_exact_mut(width) {
+    add_bias::<T, W>(z, bias);
+    activate(z, W, activation, logits);
+}
+
+/// Adds `bias` (`W` elements) to every row of `z`. Narrow rows are added four at a time from
+/// the bias repeated four times, so the loop runs over whole registers instead of six lanes.
+fn add_bias<T: Float, const W: usize>(z: &mut [T], bias: &[T]) {
+    let bias = &bias[..W];
+    let mut rest = z;
+    if W <= NARROW_BIAS {
+        let repeated = [core::array::from_fn::<T, W, _>(|j| bias[j]); 4];
+        let repeated = repeated.as_flattened();
+        let mut quads = rest.chunks_exact_mut(4 * W);
+        for quad in &mut quads {
+            quad.iter_mut().zip(repeated).for_each(|(v, &b)| *v += b);
+        }
+        rest = quads.into_remainder();
+    }
+    for row in rest.chunks_exact_mut(W) {
         row.iter_mut().zip(bias).for_each(|(v, &b)| *v += b);
     }
-    activate(z, width, activation, logits);
 }
 
 /// Copies the pre-activation `z` into `logits` when given (the cross-entropy shortcut needs
@@ -80,5 +96,5 @@ pub(crate) fn bias_gradient<T: Float, const W: usize>(dz: &[T], g_bias: &mut [T]
     }
 }
 
-/// The widest rows [`bias_gradient`] sums in registers.
+/// The widest rows [`bias_gradient`] sums in registers and [`add_bias`] adds four at a time.
 const NARROW_BIAS: usize = 32;
