@@ -214,4 +214,42 @@ mod tests {
         );
         assert_eq!(m, [5.0, 6.0, 8.0, 9.0]);
     }
+
+    #[test]
+    fn max_pooling_takes_each_channel_apart_and_routes_ties_to_the_first_cell() {
+        // 2x2 input, 3 channels, one 2x2 window: channel 0 rises, channel 1 is all ties,
+        // channel 2 peaks at the first cell and holds a NaN later (comparisons skip it).
+        let x = [
+            1.0,
+            7.0,
+            9.0, //
+            2.0,
+            7.0,
+            f64::NAN, //
+            3.0,
+            7.0,
+            -1.0, //
+            4.0,
+            7.0,
+            0.0,
+        ];
+        let pool = MaxPool2D::<2, 2, 3, 2, 2, 2, 2, 0, 0, 1, 1>::new();
+        let (mut y, mut cache) = ([0.0; 3], [0.0; 3]);
+        Layer::<f64>::forward(&pool, &x, &mut y, &mut cache, Mode::Evaluate);
+        assert_eq!(y, [4.0, 7.0, 9.0]);
+        let mut dx = [0.0; 12];
+        let mut dy = [10.0, 20.0, 30.0];
+        Layer::<f64>::backward(
+            &pool,
+            &x,
+            &y,
+            &mut cache,
+            Upstream::Output(&mut dy),
+            Some(&mut dx),
+            &mut [],
+        );
+        let mut want = [0.0; 12];
+        (want[9], want[1], want[2]) = (10.0, 20.0, 30.0);
+        assert_eq!(dx, want);
+    }
 }
