@@ -169,3 +169,41 @@ fn confusion_matrix_and_report_from_predicted_classes() {
     let hits = truth.iter().zip(&predicted).filter(|(a, b)| a == b).count();
     assert!((report.accuracy - hits as f64 / 20.0).abs() < 1e-12);
 }
+
+#[test]
+fn large_convolution_batches_give_the_per_sample_results_chunk_by_chunk() {
+    // LeNet keeps ~170 KB of patches and activations per sample, so batched inference and
+    // evaluation cut 100 samples into chunks of 16: every chunk must line up with its targets.
+    let net = LeNet5::new(4);
+    let images: Vec<[[[f32; 1]; 28]; 28]> = (0..100)
+        .map(|s| {
+            std::array::from_fn(|r| {
+                std::array::from_fn(|c| [((r * 3 + c * 5 + s * 7) % 17) as f32 / 17.0])
+            })
+        })
+        .collect();
+    let labels: Vec<usize> = (0..100).map(|i| (i * 7) % 10).collect();
+    let batched = net.predict_batch(&images);
+    let mut loss_sum = 0.0f64;
+    let mut correct = 0usize;
+    for ((image, &label), together) in images.iter().zip(&labels).zip(&batched) {
+        let alone = net.predict(image);
+        for (a, b) in alone.iter().zip(together) {
+            assert!((a - b).abs() < 1e-5, "{alone:?} vs {together:?}");
+        }
+        loss_sum += -(alone[label] as f64).ln();
+        correct += usize::from(typed_nn::metrics::argmax(&alone) == label);
+    }
+    let scores = net.evaluate(
+        &images,
+        &labels,
+        &SparseCategoricalCrossentropy,
+        [Metric::Accuracy],
+    );
+    assert!(
+        (scores.loss as f64 - loss_sum / 100.0).abs() < 1e-4,
+        "{}",
+        scores.loss
+    );
+    assert_eq!(scores.get(Metric::Accuracy), Some(correct as f32 / 100.0));
+}

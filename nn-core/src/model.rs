@@ -231,11 +231,14 @@ pub trait Model: Sized + Send + Sync {
         };
         #[cfg(feature = "std")]
         {
-            // One chunk per thread, but not so small that threads cost more than they save.
+            // One chunk per thread, but not so small that threads cost more than they save,
+            // nor so large that its activations leave the cache (a convolution's patches).
+            let cached = self.with_layers(|layers| network::cached_rows(layers));
             let chunk = xs
                 .len()
                 .div_ceil(threads::thread_count())
-                .max(MIN_PARALLEL_CHUNK);
+                .max(MIN_PARALLEL_CHUNK)
+                .min(cached);
             if xs.len() > chunk {
                 threads::pool().install(|| {
                     xs.par_chunks(chunk)
@@ -528,10 +531,14 @@ impl<M: Model> Trainee<M::Scalar> for M {
         let last = last_axis::<M>();
         let width = M::Input::SIZE;
         let n = x.len() / width;
+        // Chunks small enough for their activations to stay in cache.
+        let size = self
+            .with_layers(|layers| network::cached_rows(layers))
+            .min(CHUNK);
         // Each chunk: its loss times its size, and its own metric totals.
         let chunk = |(c, xc): (usize, &[M::Scalar])| {
             let rows = xc.len() / width;
-            let tc = t.samples(c * CHUNK, c * CHUNK + rows, n);
+            let tc = t.samples(c * size, c * size + rows, n);
             let mut ws = Workspace::new();
             let value = self.with_layers(|layers| ws.evaluate(layers, xc, loss, tc, last));
             let mut states: Vec<MetricState> =
@@ -541,10 +548,10 @@ impl<M: Model> Trainee<M::Scalar> for M {
                 .for_each(|s| s.update(ws.output(), tc, last));
             (value.as_f64() * rows as f64, states)
         };
-        let parts: Vec<(f64, Vec<MetricState>)> = if n <= CHUNK {
-            x.chunks(CHUNK * width).enumerate().map(chunk).collect()
+        let parts: Vec<(f64, Vec<MetricState>)> = if n <= size {
+            x.chunks(size * width).enumerate().map(chunk).collect()
         } else {
-            threads::pool().install(|| x.par_chunks(CHUNK * width).enumerate().map(chunk).collect())
+            threads::pool().install(|| x.par_chunks(size * width).enumerate().map(chunk).collect())
         };
         let mut total = 0.0;
         for (weighted, states) in &parts {

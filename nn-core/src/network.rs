@@ -387,13 +387,33 @@ const MIN_SHARD: usize = 32;
 /// backward pass finds what the forward pass left already evicted (LeNet's unrolled patches
 /// are 170 KB a sample), and a batch runs faster as several shards in turn on each thread.
 /// (LeNet's batch-128 step on one thread: 25-28 ms in one shard, 17-19 ms with 4 MiB, 16.5-18.6
-/// ms with 2 MiB shards; its batch-64 step 10-12 -> 7-9 ms.)
+/// ms with 2 MiB shards; its batch-64 step 10-12 -> 7-9 ms.) Batched inference and evaluation
+/// cut their chunks to the same size.
 #[cfg(feature = "std")]
 const SHARD_BYTES: usize = 2 << 20;
 
-/// The fewest samples a shard is cut down to for [`SHARD_BYTES`].
+/// The fewest samples a shard or chunk is cut down to for [`SHARD_BYTES`].
 #[cfg(feature = "std")]
 const MIN_CACHED_SHARD: usize = 16;
+
+/// The most samples one pass through `layers` should take at once for its activations and
+/// caches to stay within [`SHARD_BYTES`] (but never fewer than 16).
+#[cfg(feature = "std")]
+pub(crate) fn cached_rows<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
+    layers: &[L],
+) -> usize {
+    (SHARD_BYTES / sample_bytes(layers).max(1)).max(MIN_CACHED_SHARD)
+}
+
+/// The bytes of activations and caches one sample takes in a pass through `layers`.
+#[cfg(feature = "std")]
+fn sample_bytes<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(layers: &[L]) -> usize {
+    let elements: usize = layers
+        .iter()
+        .map(|l| l.output_size() + l.cache_len(1))
+        .sum();
+    elements * core::mem::size_of::<T>()
+}
 
 /// How many shards a training step of `rows` samples runs in (1: no splitting): one per
 /// thread, or more, a whole number per thread, where that keeps each shard's workspace
@@ -408,12 +428,7 @@ fn shard_count<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
     }
     let threads = crate::threads::thread_count();
     let per_thread = threads.min(rows / MIN_SHARD).max(1);
-    let sample_bytes = core::mem::size_of::<T>()
-        * layers
-            .iter()
-            .map(|l| l.output_size() + l.cache_len(1))
-            .sum::<usize>();
-    let for_cache = (rows * sample_bytes).div_ceil(SHARD_BYTES);
+    let for_cache = (rows * sample_bytes(layers)).div_ceil(SHARD_BYTES);
     if for_cache <= per_thread {
         return per_thread;
     }
