@@ -306,6 +306,28 @@ impl<T: Float> TargetBatch<T> {
     }
 }
 
+/// Copies the rows `indices` (each `width` long) of `src` into `dst`. The workers wait for
+/// each batch, and shuffled rows come from all over memory, so a large batch is copied by the
+/// worker pool rather than by the calling thread alone.
+fn gather_rows<T: Float>(dst: &mut Vec<T>, src: &[T], width: usize, indices: &[usize]) {
+    use rayon::prelude::*;
+    dst.resize(indices.len() * width, T::zero());
+    let copy = |(row, &i): (&mut [T], &usize)| row.copy_from_slice(&src[i * width..][..width]);
+    if indices.len() >= PARALLEL_GATHER && crate::threads::thread_count() > 1 {
+        crate::threads::pool().install(|| {
+            dst.par_chunks_mut(width)
+                .zip(indices.par_iter())
+                .with_min_len(PARALLEL_GATHER / 2)
+                .for_each(copy)
+        });
+    } else {
+        dst.chunks_mut(width).zip(indices).for_each(copy);
+    }
+}
+
+/// The fewest rows of a batch worth gathering on the worker pool.
+const PARALLEL_GATHER: usize = 64;
+
 /// Calls `hook` on every callback in order with a fresh [`Control`], then folds the requests
 /// to stop and the first error into `stop` and `failure`.
 fn notify<T: Float>(
@@ -442,10 +464,7 @@ pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
         let (mut loss_sum, mut seen) = (0.0f64, 0usize);
         let mut logs = Logs::new();
         for (b, indices) in order.chunks(settings.batch_size).enumerate() {
-            x_batch.clear();
-            indices
-                .iter()
-                .for_each(|&i| x_batch.extend_from_slice(&x_train[i * width..(i + 1) * width]));
+            gather_rows(&mut x_batch, x_train, width, indices);
             if let Some((aug, dims)) = &image {
                 x_batch
                     .chunks_exact_mut(width)
@@ -523,5 +542,28 @@ pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
     match failure {
         Some(e) => Err(e),
         None => Ok(history),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gathered_batches_hold_the_chosen_rows_in_order() {
+        let width = 7;
+        let src: Vec<f32> = (0..300 * width).map(|v| v as f32).collect();
+        let mut order: Vec<usize> = (0..300).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(9));
+        let mut batch = vec![f32::NAN; 3];
+        // Above and below the size gathered on the worker pool, and a short last batch.
+        for indices in [&order[..128], &order[128..256], &order[256..], &order[..5]] {
+            gather_rows(&mut batch, &src, width, indices);
+            let want: Vec<f32> = indices
+                .iter()
+                .flat_map(|&i| src[i * width..(i + 1) * width].iter().copied())
+                .collect();
+            assert_eq!(batch, want);
+        }
     }
 }
