@@ -136,7 +136,7 @@ unsafe fn rows<V: Vector, const MR: usize, const NV: usize>(
     };
     // A transposed `A` (a weight gradient: patches or inputs seen column-wise) is read a few
     // elements per row, so every block of `MR` rows of `C` would stream the whole of it from
-    // memory again. Past L2's size it is taken in slices of `k` instead, each read from memory
+    // memory again. Past half an L2 it is taken in slices of `k` instead, each read from memory
     // by the first block and from cache by the others. Each slice's sums continue from the
     // last one's in `C`, so the result is bit for bit that of one pass. (An earlier attempt
     // with large slices was erratic; 8 KiB slices beat 4 and 16 KiB and no slicing on LeNet's
