@@ -1,5 +1,5 @@
-//! LeNet-5: batch-1 latency and a batch-64 training step (Adam), the performance issue's
-//! convolution figures. Run with `cargo bench --bench lenet`; figures go to BENCHMARKS.md.
+//! LeNet-5: batch-1 latency and batch-64 and batch-128 training steps (Adam), the performance
+//! issue's convolution figures. Run with `cargo bench --bench lenet`; figures go to BENCHMARKS.md.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use typed_nn::prelude::*;
@@ -23,13 +23,25 @@ fn images(n: usize) -> Vec<[[[f32; 1]; 28]; 28]> {
 
 fn lenet(c: &mut Criterion) {
     let mut net = LeNet5::new(1);
-    let xs = images(64);
-    let ys: Vec<usize> = (0..64).map(|i| i % 10).collect();
+    let xs = images(128);
+    let ys: Vec<usize> = (0..128).map(|i| i % 10).collect();
     c.bench_function("lenet/predict_batch1", |b| {
         b.iter(|| net.predict(black_box(&xs[0])))
     });
     let mut adam = Adam::new(0.001);
     c.bench_function("lenet/train_step_batch64_adam", |b| {
+        b.iter(|| {
+            net.train_step(
+                &mut adam,
+                &SparseCategoricalCrossentropy,
+                black_box(&xs[..64]),
+                &ys[..64],
+            )
+        })
+    });
+    // The main job's batch size: its activations (~170 KB a sample) outgrow the cache in one
+    // shard, so the step runs in several (see `shard_count` in nn-core's network.rs).
+    c.bench_function("lenet/train_step_batch128_adam", |b| {
         b.iter(|| {
             net.train_step(
                 &mut adam,
