@@ -516,47 +516,26 @@ mod tests {
         assert_eq!(*below.0.lock().unwrap(), Vec::<bool>::new());
     }
 
-    /// A weightless identity layer of `width` units.
-    struct Wide(usize);
-
-    impl Layer<f32> for Wide {
-        fn input_size(&self) -> usize {
-            self.0
-        }
-        fn output_size(&self) -> usize {
-            self.0
-        }
-        fn forward(&self, x: &[f32], y: &mut [f32], _: &mut [f32], _: Mode<'_>) {
-            y.copy_from_slice(x);
-        }
-        fn backward(
-            &self,
-            _: &[f32],
-            _: &[f32],
-            _: &mut [f32],
-            _: Upstream<'_, f32>,
-            _: Option<&mut [f32]>,
-            _: &mut [f32],
-        ) {
-        }
-    }
-
     #[test]
     fn batches_split_per_thread_and_further_where_a_shard_would_outgrow_the_cache() {
+        use crate::layers::Flatten;
         let threads = crate::threads::thread_count();
-        let model = |width: usize| [Box::new(Wide(width)) as Box<dyn Layer<f32>>];
+        // A one-layer model whose sample keeps `N` f32 activations (weightless identities).
+        fn model<const N: usize>() -> [&'static dyn Layer<f32>; 1] {
+            [&Flatten::<N>]
+        }
         // 1 KB a sample: one shard per thread, none below 32 samples.
-        assert_eq!(shard_count(&model(256), 128), threads.min(4));
-        assert_eq!(shard_count(&model(256), 20), 1);
+        assert_eq!(shard_count(&model::<256>(), 128), threads.min(4));
+        assert_eq!(shard_count(&model::<256>(), 20), 1);
         // 20 KB a sample: 1024 samples take 10 shards of 2 MiB, rounded up to a whole number
         // per thread.
         assert_eq!(
-            shard_count(&model(5_000), 1024),
+            shard_count(&model::<5_000>(), 1024),
             10usize.div_ceil(threads) * threads
         );
         // 160 KB a sample: 128 samples would take 10, but no shard goes below 16 samples.
-        assert_eq!(shard_count(&model(40_000), 128), 8);
-        assert_eq!(shard_count(&model(40_000), 16), 1);
+        assert_eq!(shard_count(&model::<40_000>(), 128), 8);
+        assert_eq!(shard_count(&model::<40_000>(), 16), 1);
     }
 
     #[test]
