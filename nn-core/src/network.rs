@@ -452,6 +452,17 @@ mod tests {
     use crate::loss::SparseCategoricalCrossentropy;
     use crate::regularizer::Regularizer;
 
+    /// A 5-input tanh layer of `H` units and a 3-way softmax on top, initialised from `rng`.
+    fn dense_pair<const H: usize>(
+        rng: &mut ChaCha8Rng,
+    ) -> (Dense<f64, 5, H, Tanh>, Dense<f64, H, 3, Softmax>) {
+        let mut a = Dense::new(Tanh, Initializer::GlorotUniform, Regularizer::NONE);
+        let mut b = Dense::new(Softmax, Initializer::GlorotUniform, Regularizer::NONE);
+        a.initialize(rng);
+        b.initialize(rng);
+        (a, b)
+    }
+
     /// A weightless identity layer that records each backward call and whether it got `dx`.
     struct Probe(std::sync::Mutex<Vec<bool>>);
 
@@ -485,15 +496,7 @@ mod tests {
     fn no_gradient_flows_below_the_first_trainable_layer() {
         let mut rng = ChaCha8Rng::seed_from_u64(2);
         let (below, between) = (Probe(Default::default()), Probe(Default::default()));
-        let mut a =
-            Dense::<f64, 5, 5, Tanh>::new(Tanh, Initializer::GlorotUniform, Regularizer::NONE);
-        let mut b = Dense::<f64, 5, 3, Softmax>::new(
-            Softmax,
-            Initializer::GlorotUniform,
-            Regularizer::NONE,
-        );
-        a.initialize(&mut rng);
-        b.initialize(&mut rng);
+        let (a, b) = dense_pair::<5>(&mut rng);
         let x: Vec<f64> = (0..4 * 5).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let labels = [0, 1, 2, 0];
         let gradients = |layers: &[&dyn Layer<f64>], last: usize| {
@@ -541,15 +544,7 @@ mod tests {
     #[test]
     fn sharded_gradients_equal_whole_batch_gradients() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let mut a =
-            Dense::<f64, 5, 7, Tanh>::new(Tanh, Initializer::GlorotUniform, Regularizer::NONE);
-        let mut b = Dense::<f64, 7, 3, Softmax>::new(
-            Softmax,
-            Initializer::GlorotUniform,
-            Regularizer::NONE,
-        );
-        a.initialize(&mut rng);
-        b.initialize(&mut rng);
+        let (a, b) = dense_pair::<7>(&mut rng);
         let layers: [&dyn Layer<f64>; 2] = [&a, &b];
         let rows = 70;
         let x: Vec<f64> = (0..rows * 5).map(|_| rng.gen_range(-1.0..1.0)).collect();
