@@ -224,30 +224,73 @@ unsafe fn pack_block<V: Vector>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::lanes::{checked, span, Like256F32, Like256F64, Like512F32, Like512F64};
     use super::super::reference::{naive, operands, transpose};
     use super::*;
 
     /// Every layout the layers use (row-major and transposed operands), sizes that cross the
-    /// `KC`, `MC` and `NC` blocks and end inside a register, checked against a naive product.
+    /// `KC`, `MC` and `NC` blocks and end inside a register.
+    const SIZES: [(usize, usize, usize); 7] = [
+        (1, 1, 1),
+        (7, 3, 40),
+        (13, 300, 33),
+        (130, 17, 300),
+        (121, 517, 301),
+        (5, 260, 1100),
+        (9, 1100, 40),
+    ];
+    const LAYOUTS: [(bool, bool); 4] = [(false, false), (true, false), (false, true), (true, true)];
+
+    /// The kernel for this CPU's instruction set against the naive product.
     #[test]
     fn blocked_products_match_the_naive_product() {
-        for &(m, k, n) in &[
-            (1, 1, 1),
-            (7, 3, 40),
-            (13, 300, 33),
-            (130, 17, 300),
-            (121, 517, 301),
-            (5, 260, 1100),
-            (9, 1100, 40),
-        ] {
-            for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
-                check::<f32>(m, k, n, a_t, b_t);
-                check::<f64>(m, k, n, a_t, b_t);
+        for (m, k, n) in SIZES {
+            for (a_t, b_t) in LAYOUTS {
+                check::<f32>(m, k, n, a_t, b_t, &|a, b, c| try_gemm(m, k, n, a, b, c));
+                check::<f64>(m, k, n, a_t, b_t, &|a, b, c| try_gemm(m, k, n, a, b, c));
             }
         }
     }
 
-    fn check<T: Float>(m: usize, k: usize, n: usize, a_t: bool, b_t: bool) {
+    /// The AVX-512 instantiation (12-row tiles of 16 `f32` or 8 `f64` lanes) and the AVX2 one
+    /// (6-row tiles of 8 or 4) on emulated registers, every register access checked to stay
+    /// inside the operands and the packing buffer.
+    #[test]
+    fn both_instantiations_match_the_naive_product_within_their_operands() {
+        for (m, k, n) in SIZES {
+            for (a_t, b_t) in LAYOUTS {
+                emulated::<Like512F32, MR_AVX512>(m, k, n, a_t, b_t);
+                emulated::<Like512F64, MR_AVX512>(m, k, n, a_t, b_t);
+                emulated::<Like256F32, MR_AVX2>(m, k, n, a_t, b_t);
+                emulated::<Like256F64, MR_AVX2>(m, k, n, a_t, b_t);
+            }
+        }
+    }
+
+    fn emulated<V: Vector, const MR: usize>(m: usize, k: usize, n: usize, a_t: bool, b_t: bool) {
+        check::<V::Elem>(m, k, n, a_t, b_t, &|a, b, c| {
+            let mut packed = vec![<V::Elem as num_traits::Zero>::zero(); scratch_len::<V>(k, n)];
+            let spans = [span(a.data), span(b.data), span(c), span(&packed)];
+            // SAFETY: the views cover their shapes and `packed` is as long as `blocks` needs;
+            // the emulated registers need no target feature.
+            checked(&spans, || unsafe {
+                blocks::<V, MR>(m, k, n, a, b, c, &mut packed)
+            });
+            true
+        });
+    }
+
+    /// Runs `product` on `A` and `B` stored as asked (transposed or not) and compares `C` with
+    /// the naive product; `product` returns false where it has no kernel to test.
+    #[allow(clippy::type_complexity)]
+    fn check<T: Float>(
+        m: usize,
+        k: usize,
+        n: usize,
+        a_t: bool,
+        b_t: bool,
+        product: &dyn Fn(Strided<'_, T>, Strided<'_, T>, &mut [T]) -> bool,
+    ) {
         let (a, b) = operands::<T>(m, k, n);
         // The same matrix stored transposed when asked, as a view of its `rows x cols`.
         let store = |v: &[T], rows: usize, cols: usize, t: bool| -> (Vec<T>, usize, usize) {
@@ -261,14 +304,7 @@ mod tests {
         let (b_data, b_rs, b_cs) = store(&b, k, n, b_t);
         let mut c = vec![T::nan(); m * n];
         let view = |data, rs, cs| Strided { data, rs, cs };
-        if !try_gemm(
-            m,
-            k,
-            n,
-            view(&a_data, a_rs, a_cs),
-            view(&b_data, b_rs, b_cs),
-            &mut c,
-        ) {
+        if !product(view(&a_data, a_rs, a_cs), view(&b_data, b_rs, b_cs), &mut c) {
             return; // no vector kernel on this CPU: nothing to test
         }
         assert!(

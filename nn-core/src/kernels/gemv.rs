@@ -372,6 +372,51 @@ mod tests {
         check_affine::<9, 129>();
     }
 
+    /// The AVX-512 and AVX2 instantiations on emulated registers of their lane counts, every
+    /// register access checked to stay inside the operands: one to four registers held
+    /// across `k` (every partial last register), and row groups past them, with and without
+    /// a bias.
+    #[test]
+    fn every_register_shape_matches_the_naive_product_within_its_operands() {
+        use super::super::lanes::{checked, span, Like256F32, Like256F64, Like512F32, Like512F64};
+        fn check<V: Vector>(k: usize, n: usize) {
+            let (x, b) = case(k, n);
+            let bias: Vec<f64> = (0..n).map(|i| (i % 5) as f64 - 2.5).collect();
+            let elems = |v: &[f64]| v.iter().map(|&v| V::Elem::of(v)).collect::<Vec<_>>();
+            let product_of = |bias: &[f64]| {
+                let (x, b, bias) = (elems(&x), elems(&b), elems(bias));
+                let mut y = vec![<V::Elem as num_traits::Float>::nan(); n];
+                let spans = [span(&x), span(&b), span(&bias), span(&y)];
+                // SAFETY: `b` is `k x n`, `bias` empty or `n` long; the emulated registers
+                // need no target feature.
+                checked(&spans, || unsafe { product::<V>(&x, &b, &bias, &mut y) });
+                y
+            };
+            let want = naive(&x, &b, n);
+            assert!(
+                product_of(&[]) == elems(&want),
+                "{} lanes, k={k} n={n}",
+                V::LANES
+            );
+            let with_bias: Vec<f64> = want.iter().zip(&bias).map(|(v, c)| v + c).collect();
+            assert!(
+                product_of(&bias) == elems(&with_bias),
+                "{} lanes with a bias, k={k} n={n}",
+                V::LANES
+            );
+        }
+        for n in (1..=70).chain([129, 300]) {
+            for k in [1, 3, 13, 31] {
+                check::<Like512F32>(k, n);
+                check::<Like512F64>(k, n);
+                check::<Like256F32>(k, n);
+                check::<Like256F64>(k, n);
+            }
+        }
+        check::<Like512F32>(784, 300);
+        check::<Like256F32>(784, 300);
+    }
+
     #[test]
     fn every_row_group_size_and_register_count_is_correct() {
         let (x, b) = case(29, 15);

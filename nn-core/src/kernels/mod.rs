@@ -12,6 +12,8 @@
 mod blocked;
 mod gemv;
 mod isa;
+#[cfg(test)]
+mod lanes;
 mod matmul;
 mod narrow;
 mod packed;

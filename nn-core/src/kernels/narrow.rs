@@ -85,13 +85,7 @@ unsafe fn narrow_avx512<T: Float>(
     b: Strided<'_, T>,
     c: &mut [T],
 ) {
-    // 32 registers: up to 24 accumulators.
-    match n.div_ceil(<T::Avx512 as Vector>::LANES) {
-        1 => rows::<T::Avx512, 8, 1>(m, k, n, a, b, c),
-        2 => rows::<T::Avx512, 8, 2>(m, k, n, a, b, c),
-        3 => rows::<T::Avx512, 8, 3>(m, k, n, a, b, c),
-        _ => rows::<T::Avx512, 6, 4>(m, k, n, a, b, c),
-    }
+    tiles_32::<T::Avx512>(m, k, n, a, b, c)
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -104,12 +98,48 @@ unsafe fn narrow_avx2<T: Float>(
     b: Strided<'_, T>,
     c: &mut [T],
 ) {
-    // 16 registers: up to 12 accumulators.
-    match n.div_ceil(<T::Avx2 as Vector>::LANES) {
-        1 => rows::<T::Avx2, 8, 1>(m, k, n, a, b, c),
-        2 => rows::<T::Avx2, 6, 2>(m, k, n, a, b, c),
-        3 => rows::<T::Avx2, 4, 3>(m, k, n, a, b, c),
-        _ => rows::<T::Avx2, 3, 4>(m, k, n, a, b, c),
+    tiles_16::<T::Avx2>(m, k, n, a, b, c)
+}
+
+/// [`rows`] with tiles for 32 registers (AVX-512): up to 24 accumulators.
+///
+/// # Safety
+/// As for [`rows`], with `n <= 4 * LANES`.
+#[inline(always)]
+unsafe fn tiles_32<V: Vector>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<'_, V::Elem>,
+    b: Strided<'_, V::Elem>,
+    c: &mut [V::Elem],
+) {
+    match n.div_ceil(V::LANES) {
+        1 => rows::<V, 8, 1>(m, k, n, a, b, c),
+        2 => rows::<V, 8, 2>(m, k, n, a, b, c),
+        3 => rows::<V, 8, 3>(m, k, n, a, b, c),
+        _ => rows::<V, 6, 4>(m, k, n, a, b, c),
+    }
+}
+
+/// [`rows`] with tiles for 16 registers (AVX2): up to 12 accumulators.
+///
+/// # Safety
+/// As for [`rows`], with `n <= 4 * LANES`.
+#[inline(always)]
+unsafe fn tiles_16<V: Vector>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<'_, V::Elem>,
+    b: Strided<'_, V::Elem>,
+    c: &mut [V::Elem],
+) {
+    match n.div_ceil(V::LANES) {
+        1 => rows::<V, 8, 1>(m, k, n, a, b, c),
+        2 => rows::<V, 6, 2>(m, k, n, a, b, c),
+        3 => rows::<V, 4, 3>(m, k, n, a, b, c),
+        _ => rows::<V, 3, 4>(m, k, n, a, b, c),
     }
 }
 
@@ -248,6 +278,85 @@ unsafe fn block<V: Vector, const R: usize, const NV: usize>(
             } else {
                 x.store_partial(p, last);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::lanes::{checked, span, Like256F32, Like256F64, Like512F32, Like512F64};
+    use super::super::reference::{naive, operands, transpose};
+    use super::*;
+
+    /// The tiles for 32 registers (AVX-512's) and for 16 (AVX2's), on emulated registers of
+    /// their lane counts, against the naive product with every register access checked to stay
+    /// inside the operands: widths of one to four registers with every partial last register,
+    /// `A` row-major and transposed. (`gemm`'s tests run the instruction sets this CPU has.)
+    #[test]
+    fn both_tilings_match_the_naive_product_within_their_operands() {
+        for n in 1..=64 {
+            for &(m, k) in &[(1, 1), (7, 3), (13, 25), (50, 150), (9, 600)] {
+                check::<Like512F32>(m, k, n, tiles_32::<Like512F32>);
+                check::<Like512F64>(m, k, n, tiles_32::<Like512F64>);
+                check::<Like256F32>(m, k, n, tiles_16::<Like256F32>);
+                check::<Like256F64>(m, k, n, tiles_16::<Like256F64>);
+            }
+        }
+    }
+
+    /// A transposed `A` past [`SLICED_ABOVE`] is summed in slices of `k` by both tilings.
+    #[test]
+    fn both_tilings_sum_large_transposed_operands_slice_by_slice() {
+        for n in [3, 5, 8, 16, 17, 33, 64] {
+            check::<Like512F32>(40, 2000, n, tiles_32::<Like512F32>);
+            check::<Like512F64>(23, 1500, n, tiles_32::<Like512F64>);
+            check::<Like256F32>(40, 2000, n, tiles_16::<Like256F32>);
+            check::<Like256F64>(23, 1500, n, tiles_16::<Like256F64>);
+        }
+    }
+
+    /// The signature of [`tiles_32`] and [`tiles_16`].
+    type Tiles<T> = unsafe fn(usize, usize, usize, Strided<'_, T>, Strided<'_, T>, &mut [T]);
+
+    /// `tiles` on registers `V` against the naive product, for `n` up to four registers.
+    fn check<V: Vector>(m: usize, k: usize, n: usize, tiles: Tiles<V::Elem>) {
+        if n > 4 * V::LANES {
+            return;
+        }
+        let (a, b) = operands::<V::Elem>(m, k, n);
+        let want = naive(m, k, n, &a, &b);
+        let at = transpose(m, k, &a);
+        // `B` exactly as long as it must be, so its last rows must be read exactly.
+        let b_view = Strided {
+            data: &b,
+            rs: n,
+            cs: 1,
+        };
+        let layouts = [
+            (
+                "row-major A",
+                Strided {
+                    data: &a,
+                    rs: k,
+                    cs: 1,
+                },
+            ),
+            (
+                "transposed A",
+                Strided {
+                    data: &at,
+                    rs: 1,
+                    cs: m,
+                },
+            ),
+        ];
+        for (layout, a_view) in layouts {
+            let mut c = vec![<V::Elem as num_traits::Float>::nan(); m * n];
+            let spans = [span(a_view.data), span(&b), span(&c)];
+            // SAFETY: the views cover `m x k` and `k x n`, `n <= 4 * LANES`; the emulated
+            // registers need no target feature.
+            checked(&spans, || unsafe { tiles(m, k, n, a_view, b_view, &mut c) });
+            assert!(c == want, "{} lanes, {layout}, m={m} k={k} n={n}", V::LANES);
         }
     }
 }

@@ -42,7 +42,11 @@ impl<T: Float> PackedB<T> {
     pub fn new(b: &[T], k: usize, n: usize) -> Option<Self> {
         assert_eq!(b.len(), k * n, "PackedB: matrix has the wrong size");
         let isa = Isa::detect();
-        let width = NV * lanes::<T>(isa)?;
+        Some(Self::with_width(b, k, n, NV * lanes::<T>(isa)?, isa))
+    }
+
+    /// Packs `b` into panels of `width` columns for the kernel of `isa`.
+    fn with_width(b: &[T], k: usize, n: usize, width: usize, isa: Isa) -> Self {
         let panels = n.div_ceil(width);
         let mut data = vec![T::zero(); panels * k * width].into_boxed_slice();
         let view = Strided {
@@ -51,13 +55,13 @@ impl<T: Float> PackedB<T> {
             cs: 1,
         };
         pack_panels(view, 0..k, 0..n, width, &mut data);
-        Some(Self {
+        Self {
             data,
             k,
             n,
             width,
             isa,
-        })
+        }
     }
 
     /// `C = A · B` for a row-major `m x k` matrix `A` (`m = a.len() / k`) and row-major `C`.
@@ -143,18 +147,22 @@ unsafe fn panels<V: Vector, const MR: usize>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::lanes::{checked, span, Like256F32, Like256F64, Like512F32, Like512F64};
     use super::super::reference::{naive, operands};
     use super::*;
 
+    const SIZES: [(usize, usize, usize); 6] = [
+        (1, 1, 1),
+        (5, 3, 7),
+        (13, 29, 33),
+        (7, 50, 64),
+        (20, 17, 100),
+        (27, 9, 17),
+    ];
+
     #[test]
     fn packed_products_match_the_naive_product_on_odd_sizes() {
-        for &(m, k, n) in &[
-            (1, 1, 1),
-            (5, 3, 7),
-            (13, 29, 33),
-            (7, 50, 64),
-            (20, 17, 100),
-        ] {
+        for (m, k, n) in SIZES {
             let (a, b) = operands::<f32>(m, k, n);
             let want = naive(m, k, n, &a, &b);
             let Some(packed) = PackedB::new(&b, k, n) else {
@@ -167,6 +175,35 @@ mod tests {
             let mut c64 = vec![f64::NAN; m * n];
             PackedB::new(&b64, k, n).unwrap().multiply(&a64, &mut c64);
             assert_eq!(c64, naive(m, k, n, &a64, &b64), "f64 m={m} k={k} n={n}");
+        }
+    }
+
+    /// The AVX-512 instantiation (12-row tiles, panels of two 16-lane `f32` or 8-lane `f64`
+    /// registers) and the AVX2 one (6 rows, 8 or 4 lanes) on emulated registers, every register
+    /// access checked to stay inside the operands and the panels.
+    #[test]
+    fn both_instantiations_match_the_naive_product_within_their_operands() {
+        fn check<V: Vector, const MR: usize>(m: usize, k: usize, n: usize) {
+            let (a, b) = operands::<V::Elem>(m, k, n);
+            let packed = PackedB::with_width(&b, k, n, NV * V::LANES, Isa::Portable);
+            let mut c = vec![<V::Elem as num_traits::Float>::nan(); m * n];
+            let spans = [span(&a), span(&packed.data), span(&c)];
+            // SAFETY: `a` is `m x k`, `c` is `m x n`, the panels are `NV` registers of `V`
+            // wide; the emulated registers need no target feature.
+            checked(&spans, || unsafe {
+                panels::<V, MR>(&packed, &a, m, &mut c)
+            });
+            assert!(
+                c == naive(m, k, n, &a, &b),
+                "{} lanes, m={m} k={k} n={n}",
+                V::LANES
+            );
+        }
+        for (m, k, n) in SIZES {
+            check::<Like512F32, MR_AVX512>(m, k, n);
+            check::<Like512F64, MR_AVX512>(m, k, n);
+            check::<Like256F32, MR_AVX2>(m, k, n);
+            check::<Like256F64, MR_AVX2>(m, k, n);
         }
     }
 }
