@@ -28,6 +28,75 @@ pub(crate) struct Strided<'a, T> {
     pub cs: usize,
 }
 
+/// A convolution's unrolled patches read in place from its input, one row of output positions
+/// at a time: `at(i, p) = data[i * rs + offsets[p]]`, where `rs` steps from one position to the
+/// next along the row and `offsets` lists where each element of the receptive field lies from
+/// its first corner. No patch is copied out (im2col), so single samples skip that pass.
+#[derive(Clone, Copy)]
+pub(crate) struct Windows<'a, T> {
+    pub data: &'a [T],
+    pub rs: usize,
+    pub offsets: &'a [usize],
+}
+
+/// The left operand as the micro-kernel reads it: element `(i, p)` at
+/// `data[i * rs + column(p)]`.
+pub(crate) trait Left<T>: Copy {
+    /// The elements.
+    fn data(&self) -> &[T];
+    /// The step from one row to the next.
+    fn rs(&self) -> usize;
+    /// Where column `p` starts within a row.
+    ///
+    /// # Safety
+    /// `p` is below the operand's column count.
+    unsafe fn column(&self, p: usize) -> usize;
+    /// How many columns the kernel takes per pass over a block of `m` rows in tiles of `mr`
+    /// (see [`rows`]); all `k` unless reading the operand row by row would miss the cache.
+    fn slice(&self, _m: usize, k: usize, _mr: usize) -> usize {
+        k
+    }
+}
+
+impl<T: Copy> Left<T> for Strided<'_, T> {
+    fn data(&self) -> &[T] {
+        self.data
+    }
+    fn rs(&self) -> usize {
+        self.rs
+    }
+    unsafe fn column(&self, p: usize) -> usize {
+        p * self.cs
+    }
+    /// A transposed `A` (a weight gradient: patches or inputs seen column-wise) is read a few
+    /// elements per row, so every block of `MR` rows of `C` would stream the whole of it from
+    /// memory again. Past half an L2 it is taken in slices of `k` instead, each read from
+    /// memory by the first block and from cache by the others. Each slice's sums continue from
+    /// the last one's in `C`, so the result is bit for bit that of one pass. (An earlier
+    /// attempt with large slices was erratic; 8 KiB slices beat 4 and 16 KiB and no slicing on
+    /// LeNet's training step, and prefetching the next slice did not help.)
+    fn slice(&self, m: usize, k: usize, mr: usize) -> usize {
+        let elem = core::mem::size_of::<T>();
+        if self.rs < self.cs && m > mr && k * self.cs * elem > SLICED_ABOVE {
+            (SLICE_BYTES / (self.cs * elem)).max(16)
+        } else {
+            k
+        }
+    }
+}
+
+impl<T: Copy> Left<T> for Windows<'_, T> {
+    fn data(&self) -> &[T] {
+        self.data
+    }
+    fn rs(&self) -> usize {
+        self.rs
+    }
+    unsafe fn column(&self, p: usize) -> usize {
+        *self.offsets.get_unchecked(p)
+    }
+}
+
 /// Computes `C = A · B` (`m x k` by `k x n`, `C` row-major `m x n`) and returns true when the
 /// product suits this kernel and the CPU has a vector unit for it; returns false (doing
 /// nothing) otherwise. `B` must have unit column stride.
@@ -42,21 +111,93 @@ pub(crate) fn try_gemm<T: Float>(
     if b.cs != 1 || k == 0 || n == 0 || m == 0 || n > max_columns::<T>() {
         return false;
     }
+    // SAFETY: the caller checked every index against the slices.
+    unsafe { run(m, k, n, a, b, c) }
+}
+
+/// Runs the kernel for this CPU's instruction set; false (doing nothing) where it has none.
+///
+/// # Safety
+/// `a`, `b` and `c` cover the `m x k`, `k x n` and `m x n` shapes, `b.cs == 1`, `0 < n <=
+/// max_columns::<T>()`.
+unsafe fn run<T: Float, L: Left<T>>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: L,
+    b: Strided<'_, T>,
+    c: &mut [T],
+) -> bool {
     match Isa::detect() {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         Isa::Avx512 => {
-            // SAFETY: the CPU has AVX-512F; the caller checked every index against the slices.
-            unsafe { narrow_avx512(m, k, n, a, b, c) };
+            // SAFETY: the CPU has AVX-512F; the caller checked the rest.
+            narrow_avx512(m, k, n, a, b, c);
             true
         }
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         Isa::Avx2Fma => {
-            // SAFETY: the CPU has AVX2 and FMA; indices checked by the caller.
-            unsafe { narrow_avx2(m, k, n, a, b, c) };
+            // SAFETY: the CPU has AVX2 and FMA; the caller checked the rest.
+            narrow_avx2(m, k, n, a, b, c);
             true
         }
         _ => false,
     }
+}
+
+/// Computes `C = A · B` for `A` the unrolled patches of `groups` rows of `per_group` output
+/// positions, read in place, and `B` row-major `k x n` (`k = offsets.len()`): row `j` of group
+/// `g` is row `j` of `Windows { data: &x[g * group_step..], rs, offsets }`; `C` (`groups *
+/// per_group x n`, row-major) takes the groups in order. Returns false (doing nothing) where
+/// the product does not suit this kernel or the CPU has no vector unit for it, as
+/// [`try_gemm`] does.
+///
+/// # Panics
+/// If a window reaches outside `x`, or `B` or `C` has the wrong size.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn try_windows<T: Float>(
+    x: &[T],
+    groups: usize,
+    group_step: usize,
+    per_group: usize,
+    rs: usize,
+    offsets: &[usize],
+    b: &[T],
+    c: &mut [T],
+) -> bool {
+    let (m, k) = (groups * per_group, offsets.len());
+    if m == 0 || k == 0 {
+        return false;
+    }
+    let n = b.len() / k;
+    assert_eq!(b.len(), k * n, "B has the wrong size");
+    assert_eq!(c.len(), m * n, "C has the wrong size");
+    let reach = offsets.iter().max().copied().unwrap_or(0);
+    assert!(
+        (groups - 1) * group_step + (per_group - 1) * rs + reach < x.len(),
+        "a window reaches outside the input"
+    );
+    if n == 0 || n > max_columns::<T>() {
+        return false;
+    }
+    let b = Strided {
+        data: b,
+        rs: n,
+        cs: 1,
+    };
+    for (g, c) in c.chunks_exact_mut(per_group * n).enumerate() {
+        let a = Windows {
+            data: &x[g * group_step..],
+            rs,
+            offsets,
+        };
+        // SAFETY: every window was checked above to lie inside `x`; `B` and `C` have their
+        // sizes, `n` fits the kernel.
+        if !unsafe { run(per_group, k, n, a, b, c) } {
+            return false;
+        }
+    }
+    true
 }
 
 /// The widest `B` (in columns) this kernel takes on this CPU: four registers; 0 where it does
@@ -77,28 +218,28 @@ pub(crate) fn max_columns<T: Float>() -> usize {
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx512f")]
-unsafe fn narrow_avx512<T: Float>(
+unsafe fn narrow_avx512<T: Float, L: Left<T>>(
     m: usize,
     k: usize,
     n: usize,
-    a: Strided<'_, T>,
+    a: L,
     b: Strided<'_, T>,
     c: &mut [T],
 ) {
-    tiles_32::<T::Avx512>(m, k, n, a, b, c)
+    tiles_32::<T::Avx512, L>(m, k, n, a, b, c)
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn narrow_avx2<T: Float>(
+unsafe fn narrow_avx2<T: Float, L: Left<T>>(
     m: usize,
     k: usize,
     n: usize,
-    a: Strided<'_, T>,
+    a: L,
     b: Strided<'_, T>,
     c: &mut [T],
 ) {
-    tiles_16::<T::Avx2>(m, k, n, a, b, c)
+    tiles_16::<T::Avx2, L>(m, k, n, a, b, c)
 }
 
 /// [`rows`] with tiles for 32 registers (AVX-512): up to 24 accumulators.
@@ -106,19 +247,19 @@ unsafe fn narrow_avx2<T: Float>(
 /// # Safety
 /// As for [`rows`], with `n <= 4 * LANES`.
 #[inline(always)]
-unsafe fn tiles_32<V: Vector>(
+unsafe fn tiles_32<V: Vector, L: Left<V::Elem>>(
     m: usize,
     k: usize,
     n: usize,
-    a: Strided<'_, V::Elem>,
+    a: L,
     b: Strided<'_, V::Elem>,
     c: &mut [V::Elem],
 ) {
     match n.div_ceil(V::LANES) {
-        1 => rows::<V, 8, 1>(m, k, n, a, b, c),
-        2 => rows::<V, 8, 2>(m, k, n, a, b, c),
-        3 => rows::<V, 8, 3>(m, k, n, a, b, c),
-        _ => rows::<V, 6, 4>(m, k, n, a, b, c),
+        1 => rows::<V, L, 8, 1>(m, k, n, a, b, c),
+        2 => rows::<V, L, 8, 2>(m, k, n, a, b, c),
+        3 => rows::<V, L, 8, 3>(m, k, n, a, b, c),
+        _ => rows::<V, L, 6, 4>(m, k, n, a, b, c),
     }
 }
 
@@ -127,19 +268,19 @@ unsafe fn tiles_32<V: Vector>(
 /// # Safety
 /// As for [`rows`], with `n <= 4 * LANES`.
 #[inline(always)]
-unsafe fn tiles_16<V: Vector>(
+unsafe fn tiles_16<V: Vector, L: Left<V::Elem>>(
     m: usize,
     k: usize,
     n: usize,
-    a: Strided<'_, V::Elem>,
+    a: L,
     b: Strided<'_, V::Elem>,
     c: &mut [V::Elem],
 ) {
     match n.div_ceil(V::LANES) {
-        1 => rows::<V, 8, 1>(m, k, n, a, b, c),
-        2 => rows::<V, 6, 2>(m, k, n, a, b, c),
-        3 => rows::<V, 4, 3>(m, k, n, a, b, c),
-        _ => rows::<V, 3, 4>(m, k, n, a, b, c),
+        1 => rows::<V, L, 8, 1>(m, k, n, a, b, c),
+        2 => rows::<V, L, 6, 2>(m, k, n, a, b, c),
+        3 => rows::<V, L, 4, 3>(m, k, n, a, b, c),
+        _ => rows::<V, L, 3, 4>(m, k, n, a, b, c),
     }
 }
 
@@ -149,11 +290,11 @@ unsafe fn tiles_16<V: Vector>(
 /// `(NV - 1) * LANES < n <= NV * LANES`, `b.rs >= n`; `a`, `b`, `c` cover the `m x k`, `k x n`, `m x n`
 /// shapes; `V`'s instruction set is enabled.
 #[inline(always)]
-unsafe fn rows<V: Vector, const MR: usize, const NV: usize>(
+unsafe fn rows<V: Vector, L: Left<V::Elem>, const MR: usize, const NV: usize>(
     m: usize,
     k: usize,
     n: usize,
-    a: Strided<'_, V::Elem>,
+    a: L,
     b: Strided<'_, V::Elem>,
     c: &mut [V::Elem],
 ) {
@@ -164,38 +305,26 @@ unsafe fn rows<V: Vector, const MR: usize, const NV: usize>(
     } else {
         (b.data.len().saturating_sub(span) / b.rs + usize::from(b.data.len() >= span)).min(k)
     };
-    // A transposed `A` (a weight gradient: patches or inputs seen column-wise) is read a few
-    // elements per row, so every block of `MR` rows of `C` would stream the whole of it from
-    // memory again. Past half an L2 it is taken in slices of `k` instead, each read from memory
-    // by the first block and from cache by the others. Each slice's sums continue from the
-    // last one's in `C`, so the result is bit for bit that of one pass. (An earlier attempt
-    // with large slices was erratic; 8 KiB slices beat 4 and 16 KiB and no slicing on LeNet's
-    // training step, and prefetching the next slice did not help.)
-    let elem = core::mem::size_of::<V::Elem>();
-    let slice = if a.rs < a.cs && m > MR && k * a.cs * elem > SLICED_ABOVE {
-        (SLICE_BYTES / (a.cs * elem)).max(16)
-    } else {
-        k
-    };
+    let slice = a.slice(m, k, MR);
     let mut p0 = 0;
     while p0 < k {
         let p1 = (p0 + slice).min(k);
         let ks = (p0, p1, p0 > 0);
         let mut i = 0;
         while i + MR <= m {
-            block::<V, MR, NV>(i, ks, n, whole, a, b, c);
+            block::<V, L, MR, NV>(i, ks, n, whole, a, b, c);
             i += MR;
         }
         while MR > 4 && i + 4 <= m {
-            block::<V, 4, NV>(i, ks, n, whole, a, b, c);
+            block::<V, L, 4, NV>(i, ks, n, whole, a, b, c);
             i += 4;
         }
         while i + 2 <= m {
-            block::<V, 2, NV>(i, ks, n, whole, a, b, c);
+            block::<V, L, 2, NV>(i, ks, n, whole, a, b, c);
             i += 2;
         }
         if i < m {
-            block::<V, 1, NV>(i, ks, n, whole, a, b, c);
+            block::<V, L, 1, NV>(i, ks, n, whole, a, b, c);
         }
         p0 = p1;
     }
@@ -219,17 +348,17 @@ const SLICE_BYTES: usize = 8 * 1024;
 /// registers.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn block<V: Vector, const R: usize, const NV: usize>(
+unsafe fn block<V: Vector, L: Left<V::Elem>, const R: usize, const NV: usize>(
     i0: usize,
     (p0, p1, continues): (usize, usize, bool),
     n: usize,
     whole: usize,
-    a: Strided<'_, V::Elem>,
+    a: L,
     b: Strided<'_, V::Elem>,
     c: &mut [V::Elem],
 ) {
     let last = n - (NV - 1) * V::LANES;
-    let (ap, bp) = (a.data.as_ptr().add(i0 * a.rs), b.data.as_ptr());
+    let (rs, ap, bp) = (a.rs(), a.data().as_ptr().add(i0 * a.rs()), b.data.as_ptr());
     let out = c.as_mut_ptr().add(i0 * n);
     let mut acc = [[V::zero(); NV]; R];
     if continues {
@@ -245,9 +374,9 @@ unsafe fn block<V: Vector, const R: usize, const NV: usize>(
         }
     }
     let step = |acc: &mut [[V; NV]; R], p: usize, w: &[V; NV]| {
-        let col = ap.add(p * a.cs);
+        let col = ap.add(a.column(p));
         for (r, row) in acc.iter_mut().enumerate() {
-            let s = V::splat(*col.add(r * a.rs));
+            let s = V::splat(*col.add(r * rs));
             for (v, x) in row.iter_mut().enumerate() {
                 *x = V::mul_add(s, w[v], *x);
             }
@@ -296,10 +425,10 @@ mod tests {
     fn both_tilings_match_the_naive_product_within_their_operands() {
         for n in 1..=64 {
             for &(m, k) in &[(1, 1), (7, 3), (13, 25), (50, 150), (9, 600)] {
-                check::<Like512F32>(m, k, n, tiles_32::<Like512F32>);
-                check::<Like512F64>(m, k, n, tiles_32::<Like512F64>);
-                check::<Like256F32>(m, k, n, tiles_16::<Like256F32>);
-                check::<Like256F64>(m, k, n, tiles_16::<Like256F64>);
+                both_layouts::<Like512F32>(m, k, n, 32);
+                both_layouts::<Like512F64>(m, k, n, 32);
+                both_layouts::<Like256F32>(m, k, n, 16);
+                both_layouts::<Like256F64>(m, k, n, 16);
             }
         }
     }
@@ -308,55 +437,129 @@ mod tests {
     #[test]
     fn both_tilings_sum_large_transposed_operands_slice_by_slice() {
         for n in [3, 5, 8, 16, 17, 33, 64] {
-            check::<Like512F32>(40, 2000, n, tiles_32::<Like512F32>);
-            check::<Like512F64>(23, 1500, n, tiles_32::<Like512F64>);
-            check::<Like256F32>(40, 2000, n, tiles_16::<Like256F32>);
-            check::<Like256F64>(23, 1500, n, tiles_16::<Like256F64>);
+            both_layouts::<Like512F32>(40, 2000, n, 32);
+            both_layouts::<Like512F64>(23, 1500, n, 32);
+            both_layouts::<Like256F32>(40, 2000, n, 16);
+            both_layouts::<Like256F64>(23, 1500, n, 16);
         }
     }
 
-    /// The signature of [`tiles_32`] and [`tiles_16`].
-    type Tiles<T> = unsafe fn(usize, usize, usize, Strided<'_, T>, Strided<'_, T>, &mut [T]);
-
-    /// `tiles` on registers `V` against the naive product, for `n` up to four registers.
-    fn check<V: Vector>(m: usize, k: usize, n: usize, tiles: Tiles<V::Elem>) {
+    /// The tiles for `registers` registers on `V`, `n` up to four of them, against the naive
+    /// product, with `A` row-major and transposed.
+    fn both_layouts<V: Vector>(m: usize, k: usize, n: usize, registers: usize) {
         if n > 4 * V::LANES {
             return;
         }
         let (a, b) = operands::<V::Elem>(m, k, n);
-        let want = naive(m, k, n, &a, &b);
         let at = transpose(m, k, &a);
-        // `B` exactly as long as it must be, so its last rows must be read exactly.
+        let row_major = Strided {
+            data: &a,
+            rs: k,
+            cs: 1,
+        };
+        let transposed = Strided {
+            data: &at,
+            rs: 1,
+            cs: m,
+        };
+        let want = naive(m, k, n, &a, &b);
+        for (layout, a_view) in [("row-major A", row_major), ("transposed A", transposed)] {
+            let c = emulated::<V, _>(m, n, a_view, &b, registers);
+            assert!(c == want, "{} lanes, {layout}, m={m} k={k} n={n}", V::LANES);
+        }
+    }
+
+    /// `C = A · B` for `m` rows of `a` and a `k x n` `b` (`k` its length over `n`), by the
+    /// tiles for `registers` registers on emulated registers `V`, every register access
+    /// checked against the operands. `B` is exactly as long as it must be, so its last rows
+    /// must be read exactly.
+    fn emulated<V: Vector, L: Left<V::Elem>>(
+        m: usize,
+        n: usize,
+        a: L,
+        b: &[V::Elem],
+        registers: usize,
+    ) -> Vec<V::Elem> {
+        assert!(n <= 4 * V::LANES, "at most four registers of columns");
+        let k = b.len() / n;
         let b_view = Strided {
-            data: &b,
+            data: b,
             rs: n,
             cs: 1,
         };
-        let layouts = [
-            (
-                "row-major A",
-                Strided {
-                    data: &a,
-                    rs: k,
-                    cs: 1,
-                },
-            ),
-            (
-                "transposed A",
-                Strided {
-                    data: &at,
-                    rs: 1,
-                    cs: m,
-                },
-            ),
-        ];
-        for (layout, a_view) in layouts {
-            let mut c = vec![<V::Elem as num_traits::Float>::nan(); m * n];
-            let spans = [span(a_view.data), span(&b), span(&c)];
-            // SAFETY: the views cover `m x k` and `k x n`, `n <= 4 * LANES`; the emulated
-            // registers need no target feature.
-            checked(&spans, || unsafe { tiles(m, k, n, a_view, b_view, &mut c) });
-            assert!(c == want, "{} lanes, {layout}, m={m} k={k} n={n}", V::LANES);
+        let mut c = vec![<V::Elem as num_traits::Float>::nan(); m * n];
+        let spans = [span(a.data()), span(b), span(&c)];
+        // SAFETY: the operands cover `m x k` and `k x n`, `n <= 4 * LANES`; the emulated
+        // registers need no target feature.
+        checked(&spans, || unsafe {
+            if registers == 32 {
+                tiles_32::<V, L>(m, k, n, a, b_view, &mut c)
+            } else {
+                tiles_16::<V, L>(m, k, n, a, b_view, &mut c)
+            }
+        });
+        c
+    }
+
+    /// A 3 x 3 window with stride 2 over a 9 x 11 x 2 image (channels last): the in-place
+    /// patches times the kernel equal the explicitly unrolled patches times it, on this CPU's
+    /// kernel and on both emulated tilings, for filter counts across one to four registers.
+    #[test]
+    fn windows_read_in_place_equal_the_unrolled_patches() {
+        let (h, w, ch, kh, kw, s) = (9, 11, 2, 3, 3, 2);
+        let (oh, ow) = ((h - kh) / s + 1, (w - kw) / s + 1);
+        let offsets: Vec<usize> = (0..kh * kw * ch)
+            .map(|p| (p / (kw * ch)) * w * ch + p % (kw * ch))
+            .collect();
+        let image: Vec<f64> = (0..h * w * ch).map(|i| (i * 7 % 13) as f64 - 6.0).collect();
+        // Row `i * ow + j` holds the window at output (i, j), read the slow way.
+        let patches: Vec<f64> = (0..oh * ow)
+            .flat_map(|pos| {
+                let (i, j) = (pos / ow, pos % ow);
+                let image = &image;
+                (0..kh * kw * ch).map(move |p| {
+                    let (u, v, c) = (p / (kw * ch), p / ch % kw, p % ch);
+                    image[((i * s + u) * w + j * s + v) * ch + c]
+                })
+            })
+            .collect();
+        let f32s = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+        for n in [1, 3, 8, 13, 16, 31, 32] {
+            let (_, b) = operands::<f64>(1, offsets.len(), n);
+            let want = naive(oh * ow, offsets.len(), n, &patches, &b);
+            let mut c = vec![f64::NAN; oh * ow * n];
+            if try_windows(&image, oh, s * w * ch, ow, s * ch, &offsets, &b, &mut c) {
+                assert_eq!(c, want, "this CPU, n={n}");
+            }
+            // Each emulated call takes one row of output positions.
+            for i in 0..oh {
+                let row = &want[i * ow * n..(i + 1) * ow * n];
+                let a = Windows {
+                    data: &image[i * s * w * ch..],
+                    rs: s * ch,
+                    offsets: &offsets,
+                };
+                if n <= 16 {
+                    assert!(emulated::<Like256F64, _>(ow, n, a, &b, 16) == row, "n={n}");
+                }
+                assert!(emulated::<Like512F64, _>(ow, n, a, &b, 32) == row, "n={n}");
+                let (image32, b32) = (f32s(&image), f32s(&b));
+                let a32 = Windows {
+                    data: &image32[i * s * w * ch..],
+                    rs: s * ch,
+                    offsets: &offsets,
+                };
+                assert!(emulated::<Like256F32, _>(ow, n, a32, &b32, 16) == f32s(row));
+                assert!(emulated::<Like512F32, _>(ow, n, a32, &b32, 32) == f32s(row));
+            }
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "outside the input")]
+    fn a_window_past_the_input_panics() {
+        let mut c = [0.0f32; 2];
+        // Two positions 3 apart, each reading offsets 0..4: the second reaches index 6 of 6.
+        try_windows(&[0.0f32; 6], 1, 0, 2, 3, &[0, 1, 2, 3], &[1.0; 4], &mut c);
     }
 }

@@ -4,12 +4,16 @@
 //! Each sample's patches are unrolled into rows (im2col), so the convolution is one matrix
 //! product with the kernel seen as a `(kh * kw * in) x filters` matrix, done by the same
 //! kernels as `Dense`. The unrolled patches are the training cache: the kernel gradient is
-//! their transpose times the output gradient. Prediction unrolls a chunk of positions at a
-//! time into a buffer on the stack instead, so it allocates nothing; a direct loop covers the
-//! layers that chunking does not suit.
+//! their transpose times the output gradient. Prediction unrolls nothing: the register-tiled
+//! kernel reads each receptive field in place, from the sample or from a zero-padded copy of it
+//! on the stack. Where that does not apply (many filters, large padded samples) it unrolls a
+//! chunk of positions at a time into a buffer on the stack, and a direct loop covers the rest,
+//! so prediction allocates nothing.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
+
+use core::mem::MaybeUninit;
 
 use rand::RngCore;
 
@@ -17,7 +21,7 @@ use super::epilogue::{bias_gradient, finish_forward, pre_activation_gradient};
 use super::{Layer, Logits, Mode, Upstream, WeightSpec};
 use crate::activation::Activation;
 use crate::init::Initializer;
-use crate::kernels::{gemm, in_place_columns, Mat};
+use crate::kernels::{gemm, in_place_columns, try_windows, Mat};
 use crate::regularizer::Regularizer;
 use crate::Float;
 
@@ -45,6 +49,9 @@ pub struct Conv2D<
     A,
 > {
     weights: Box<[T]>,
+    /// Where each element of a receptive field lies from the window's first cell, in the
+    /// image that prediction reads in place (the sample, or its padded copy).
+    offsets: Box<[usize]>,
     activation: A,
     init: Initializer,
     regularizer: Regularizer,
@@ -99,10 +106,31 @@ impl<
         pl: PL,
     };
 
+    /// Whether some window covers padding (or the input ends before the windows do), so that
+    /// prediction reads a padded copy of each sample rather than the sample itself.
+    const PADDED: bool = PT > 0 || PL > 0 || (OH - 1) * SH + KH > H || (OW - 1) * SW + KW > W;
+    /// The rows and columns of the padded copy: exactly what the windows cover.
+    const PADDED_H: usize = (OH - 1) * SH + KH;
+    const PADDED_W: usize = (OW - 1) * SW + KW;
+    /// Elements of the padded copy.
+    const PADDED_LEN: usize = Self::PADDED_H * Self::PADDED_W * C;
+    /// Elements per row of the image prediction reads in place.
+    const ROW: usize = if Self::PADDED { Self::PADDED_W } else { W } * C;
+    /// Whether prediction can read the windows in place: from the sample, or from a padded
+    /// copy that fits its stack buffer.
+    const READS_IN_PLACE: bool = !Self::PADDED || Self::PADDED_LEN <= PREDICT_CHUNK;
+
     /// A layer with zero weights; [`Layer::initialize`] fills the kernel with `init`.
     pub fn new(activation: A, init: Initializer, regularizer: Regularizer) -> Self {
+        // Element `(u, v, c)` of a window, `(u * KW + v) * C + c` in the patch, lies `u` rows
+        // and `v` cells from the window's first cell.
+        let run = KW * C;
+        let offsets = (0..Self::PATCH)
+            .map(|p| (p / run) * Self::ROW + p % run)
+            .collect();
         Self {
             weights: vec![T::zero(); Self::KERNEL + F].into_boxed_slice(),
+            offsets,
             activation,
             init,
             regularizer,
@@ -178,10 +206,83 @@ impl<
         true
     }
 
-    /// Prediction without allocating: in chunks where they apply, else the direct loop for a
-    /// single sample. False (nothing done) for a batch that needs all its patches unrolled.
+    /// Prediction reading every receptive field in place, one row of output positions per
+    /// pass of the register-tiled kernel: from the sample itself when no window covers
+    /// padding, else from a zero-padded copy on the stack. This skips unrolling the patches
+    /// (for LeNet-5's first layer, 19,600 copied values per sample). False (nothing done)
+    /// where the filters are too many for that kernel on this CPU or the padded copy would not
+    /// fit its buffer.
+    fn predict_in_place(&self, x: &[T], y: &mut [T]) -> bool {
+        if F > in_place_columns::<T>() || !Self::READS_IN_PLACE {
+            return false;
+        }
+        let mut buffer = [const { MaybeUninit::<T>::uninit() }; PREDICT_CHUNK];
+        let kernel = &self.weights[..Self::KERNEL];
+        for (sample, out) in x
+            .chunks_exact(H * W * C)
+            .zip(y.chunks_exact_mut(OH * OW * F))
+        {
+            let image = if Self::PADDED {
+                Self::pad(sample, &mut buffer[..Self::PADDED_LEN])
+            } else {
+                sample
+            };
+            let (row_step, position_step) = (SH * Self::ROW, SW * C);
+            if !try_windows(
+                image,
+                OH,
+                row_step,
+                OW,
+                position_step,
+                &self.offsets,
+                kernel,
+                out,
+            ) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Writes `sample` with its padding, `PADDED_H x PADDED_W x C`, into `buffer` (of exactly
+    /// that length) and returns it: zeros above and to the left (`PT`, `PL`), then the image,
+    /// then zeros up to what the last windows cover.
+    fn pad<'b>(sample: &[T], buffer: &'b mut [MaybeUninit<T>]) -> &'b [T] {
+        let row = Self::PADDED_W * C;
+        let zero = |cells: &mut [MaybeUninit<T>]| {
+            cells.iter_mut().for_each(|d| {
+                d.write(T::zero());
+            })
+        };
+        for (r, dst) in buffer.chunks_exact_mut(row).enumerate() {
+            match r.checked_sub(PT).filter(|&y| y < H) {
+                Some(y) => {
+                    let left = (PL * C).min(row);
+                    let inner = (W * C).min(row - left);
+                    let (before, rest) = dst.split_at_mut(left);
+                    let (image, after) = rest.split_at_mut(inner);
+                    zero(before);
+                    image
+                        .iter_mut()
+                        .zip(&sample[y * W * C..])
+                        .for_each(|(d, &v)| {
+                            d.write(v);
+                        });
+                    zero(after);
+                }
+                None => zero(dst),
+            }
+        }
+        // SAFETY: every element of `buffer` was written above (its length is a whole number of
+        // rows), and `MaybeUninit<T>` has `T`'s layout.
+        unsafe { core::slice::from_raw_parts(buffer.as_ptr().cast::<T>(), buffer.len()) }
+    }
+
+    /// Prediction without allocating: in place where it applies, else in chunks, else the
+    /// direct loop for a single sample. False (nothing done) for a batch that needs all its
+    /// patches unrolled.
     fn predict_without_allocating(&self, x: &[T], y: &mut [T]) -> bool {
-        if self.predict_in_chunks(x, y) {
+        if self.predict_in_place(x, y) || self.predict_in_chunks(x, y) {
             return true;
         }
         let one_sample = x.len() == H * W * C;
@@ -461,35 +562,98 @@ mod tests {
         );
     }
 
-    #[test]
-    fn every_prediction_path_equals_the_unrolled_one() {
-        let mut conv = new::<Tanh, 5, 6, 2, 3, 3, 2, 2, 1, 1, 0, 3, 5>(Tanh);
+    /// Every prediction path of one geometry against the unrolled product of training's
+    /// forward pass, on `batch` samples: in place (where the filters fit the register-tiled
+    /// kernel), in stack chunks, and the direct loop; and `forward` in `Predict` mode, batched
+    /// and for one sample, whichever path it takes.
+    fn every_path_agrees<
+        const H: usize,
+        const W: usize,
+        const C: usize,
+        const F: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PT: usize,
+        const PL: usize,
+        const OH: usize,
+        const OW: usize,
+    >(
+        batch: usize,
+    ) {
+        let mut conv = new::<Tanh, H, W, C, F, KH, KW, SH, SW, PT, PL, OH, OW>(Tanh);
         let w: Vec<f64> = (0..conv.weights().len())
             .map(|i| ((i * 7 % 11) as f64 - 5.0) / 10.0)
             .collect();
         conv.weights_mut().copy_from_slice(&w);
-        // 50 samples: 750 output positions, more than one stack chunk of 12-wide patches.
-        let batch = 50;
-        assert!(batch * 15 > PREDICT_CHUNK / 12);
-        let x: Vec<f64> = (0..batch * 60)
+        let (sample, out) = (H * W * C, OH * OW * F);
+        let x: Vec<f64> = (0..batch * sample)
             .map(|i| ((i * 5 % 13) as f64 - 6.0) / 6.0)
             .collect();
-        let mut unrolled = vec![0.0; batch * 45];
+        let mut unrolled = vec![0.0; batch * out];
         let mut cache = vec![0.0; conv.cache_len(batch)];
         conv.forward(&x, &mut unrolled, &mut cache, Mode::Evaluate);
-        let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(a, b)| (a - b).abs() < 1e-12);
+        let geometry = format!("{H}x{W}x{C} -> {OH}x{OW}x{F}, window {KH}x{KW}");
+        let close = |a: &[f64], b: &[f64], what: &str| {
+            let worst = a
+                .iter()
+                .zip(b)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            assert!(worst < 1e-12, "{what}, {geometry}: off by {worst}");
+        };
+        // The products alone, finished as `forward` finishes them.
+        let finish = |y: &mut [f64]| {
+            finish_forward::<_, _, F>(y, &w[conv.weights().len() - F..], &Tanh, None)
+        };
 
-        let mut predicted = vec![0.0; batch * 45];
-        conv.forward(&x, &mut predicted, &mut [], Mode::Predict);
-        assert!(close(&predicted, &unrolled), "batched prediction");
-        let mut one = vec![0.0; 45];
-        conv.forward(&x[..60], &mut one, &mut [], Mode::Predict);
-        assert!(close(&one, &unrolled[..45]), "single prediction");
-        // The direct loop, which predicts where the chunked product does not apply.
-        let mut direct = vec![0.0; 45];
-        conv.direct(&x[..60], &mut direct);
-        finish_forward::<_, _, 3>(&mut direct, &w[conv.weights().len() - 3..], &Tanh, None);
-        assert!(close(&direct, &unrolled[..45]), "direct loop");
+        let mut y = vec![f64::NAN; batch * out];
+        let in_place = conv.predict_in_place(&x, &mut y);
+        if in_place {
+            finish(&mut y);
+            close(&y, &unrolled, "in place");
+        }
+        let fits = Cv::<H, W, C, F, KH, KW, SH, SW, PT, PL, OH, OW, Tanh>::READS_IN_PLACE;
+        assert_eq!(
+            in_place,
+            fits && F <= in_place_columns::<f64>(),
+            "{geometry}"
+        );
+        let mut y = vec![f64::NAN; batch * out];
+        if conv.predict_in_chunks(&x, &mut y) {
+            finish(&mut y);
+            close(&y, &unrolled, "in chunks");
+        }
+        let mut y = vec![f64::NAN; out];
+        conv.direct(&x[..sample], &mut y);
+        finish(&mut y);
+        close(&y, &unrolled[..out], "direct loop");
+
+        let mut y = vec![f64::NAN; batch * out];
+        conv.forward(&x, &mut y, &mut [], Mode::Predict);
+        close(&y, &unrolled, "batched prediction");
+        let mut y = vec![f64::NAN; out];
+        conv.forward(&x[..sample], &mut y, &mut [], Mode::Predict);
+        close(&y, &unrolled[..out], "single prediction");
+    }
+
+    #[test]
+    fn every_prediction_path_equals_the_unrolled_one() {
+        // Padding above (1 row), stride 2 x 1; 50 samples make 750 output positions, more than
+        // one stack chunk of 12-wide patches.
+        const { assert!(50 * 15 > PREDICT_CHUNK / 12) };
+        every_path_agrees::<5, 6, 2, 3, 3, 2, 2, 1, 1, 0, 3, 5>(50);
+        // `valid`: windows read from the sample itself.
+        every_path_agrees::<7, 6, 3, 5, 3, 3, 1, 1, 0, 0, 5, 4>(3);
+        // `valid` with stride 2 and a last column no window reaches.
+        every_path_agrees::<6, 7, 2, 4, 2, 2, 2, 2, 0, 0, 3, 3>(3);
+        // `same` with stride 2: padding only below and to the right.
+        every_path_agrees::<6, 6, 1, 2, 3, 3, 2, 2, 0, 0, 3, 3>(3);
+        // `same` 5 x 5 on one channel, as LeNet-5's first layer.
+        every_path_agrees::<8, 8, 1, 6, 5, 5, 1, 1, 2, 2, 8, 8>(2);
+        // More filters than the register-tiled kernel takes: unrolled in full.
+        every_path_agrees::<4, 4, 1, 70, 3, 3, 1, 1, 0, 0, 2, 2>(2);
     }
 
     #[test]
