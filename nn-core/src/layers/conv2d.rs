@@ -21,7 +21,7 @@ use super::epilogue::{bias_gradient, finish_forward, pre_activation_gradient};
 use super::{Layer, Logits, Mode, Upstream, WeightSpec};
 use crate::activation::Activation;
 use crate::init::Initializer;
-use crate::kernels::{gemm, in_place_columns, try_windows, Mat};
+use crate::kernels::{gemm, in_place_columns, try_gathered, Gathered, Mat};
 use crate::regularizer::Regularizer;
 use crate::Float;
 
@@ -49,8 +49,10 @@ pub struct Conv2D<
     A,
 > {
     weights: Box<[T]>,
-    /// Where each element of a receptive field lies from the window's first cell, in the
-    /// image that prediction reads in place (the sample, or its padded copy).
+    /// Where each output position's window starts, and where each element of a window lies
+    /// from its start, in the image the products read in place (the sample, or its padded
+    /// copy): the rows and columns of the unrolled patches (see [`Gathered`]).
+    origins: Box<[usize]>,
     offsets: Box<[usize]>,
     activation: A,
     init: Initializer,
@@ -128,8 +130,12 @@ impl<
         let offsets = (0..Self::PATCH)
             .map(|p| (p / run) * Self::ROW + p % run)
             .collect();
+        let origins = (0..OH * OW)
+            .map(|pos| (pos / OW) * SH * Self::ROW + (pos % OW) * SW * C)
+            .collect();
         Self {
             weights: vec![T::zero(); Self::KERNEL + F].into_boxed_slice(),
+            origins,
             offsets,
             activation,
             init,
@@ -206,18 +212,43 @@ impl<
         true
     }
 
-    /// Prediction reading every receptive field in place, one row of output positions per
-    /// pass of the register-tiled kernel: from the sample itself when no window covers
-    /// padding, else from a zero-padded copy on the stack. This skips unrolling the patches
-    /// (for LeNet-5's first layer, 19,600 copied values per sample). False (nothing done)
-    /// where the filters are too many for that kernel on this CPU or the padded copy would not
-    /// fit its buffer.
+    /// Whether the products read the receptive fields in place (see [`Gathered`]) rather than
+    /// unrolled: where the filters fit the register-tiled kernel on this CPU.
+    fn gathers() -> bool {
+        F <= in_place_columns::<T>()
+    }
+
+    /// The unrolled patches of `image` (a sample, or its padded copy), read in place.
+    fn patches<'b>(&'b self, image: &'b [T]) -> Gathered<'b, T> {
+        Gathered {
+            data: image,
+            rows: &self.origins,
+            columns: &self.offsets,
+        }
+    }
+
+    /// The pre-activations of one sample from `image` (the sample, or its padded copy), its
+    /// patches read in place.
+    fn convolve(&self, image: &[T], out: &mut [T]) {
+        let done = try_gathered(
+            self.patches(image),
+            &self.weights[..Self::KERNEL],
+            out,
+            false,
+        );
+        assert!(done, "the gathered product runs wherever `gathers` holds");
+    }
+
+    /// Prediction reading every receptive field in place: from the sample itself when no
+    /// window covers padding, else from a zero-padded copy on the stack. This skips unrolling
+    /// the patches (for LeNet-5's first layer, 19,600 copied values per sample). False (nothing
+    /// done) where the filters are too many for that kernel on this CPU or the padded copy
+    /// would not fit its buffer.
     fn predict_in_place(&self, x: &[T], y: &mut [T]) -> bool {
-        if F > in_place_columns::<T>() || !Self::READS_IN_PLACE {
+        if !Self::gathers() || !Self::READS_IN_PLACE {
             return false;
         }
         let mut buffer = [const { MaybeUninit::<T>::uninit() }; PREDICT_CHUNK];
-        let kernel = &self.weights[..Self::KERNEL];
         for (sample, out) in x
             .chunks_exact(H * W * C)
             .zip(y.chunks_exact_mut(OH * OW * F))
@@ -227,21 +258,21 @@ impl<
             } else {
                 sample
             };
-            let (row_step, position_step) = (SH * Self::ROW, SW * C);
-            if !try_windows(
-                image,
-                OH,
-                row_step,
-                OW,
-                position_step,
-                &self.offsets,
-                kernel,
-                out,
-            ) {
-                return false;
-            }
+            self.convolve(image, out);
         }
         true
+    }
+
+    /// The cache's first region for a batch: the unrolled patches, or where the patches are
+    /// read in place the padded copies of the samples, and in either case room for the
+    /// patches' gradient (`batch * OH * OW x PATCH`) in the backward pass.
+    fn patch_region(batch: usize) -> usize {
+        let unrolled = batch * OH * OW * Self::PATCH;
+        if Self::gathers() && Self::PADDED {
+            unrolled.max(batch * Self::PADDED_LEN)
+        } else {
+            unrolled
+        }
     }
 
     /// Writes `sample` with its padding, `PADDED_H x PADDED_W x C`, into `buffer` (of exactly
@@ -402,20 +433,42 @@ impl<
         self.init.fill(kernel, KH * KW * C, KH * KW * F, rng);
         bias.iter_mut().for_each(|b| *b = T::zero());
     }
-    /// The unrolled patches, then (for softmax or sigmoid outputs) the logits.
+    /// The patches' region (see [`Conv2D::patch_region`]), then (for softmax or sigmoid
+    /// outputs) the logits.
     fn cache_len(&self, batch: usize) -> usize {
         let logits = if self.activation.logits_kind().is_some() {
             batch * OH * OW * F
         } else {
             0
         };
-        batch * OH * OW * Self::PATCH + logits
+        Self::patch_region(batch) + logits
     }
     fn forward(&self, x: &[T], y: &mut [T], cache: &mut [T], mode: Mode<'_>) {
         let batch = x.len() / (H * W * C);
+        let bias = &self.weights[Self::KERNEL..];
         if matches!(mode, Mode::Predict) && self.predict_without_allocating(x, y) {
-            let bias = &self.weights[Self::KERNEL..];
             return finish_forward::<T, A, F>(y, bias, &self.activation, None);
+        }
+        if !matches!(mode, Mode::Predict) && Self::gathers() {
+            // Training: the patches are read in place, from padded copies kept in the cache
+            // for the kernel gradient where the windows cover padding.
+            let (region, logits) = cache.split_at_mut(Self::patch_region(batch));
+            for (s, (sample, out)) in x
+                .chunks_exact(H * W * C)
+                .zip(y.chunks_exact_mut(OH * OW * F))
+                .enumerate()
+            {
+                if Self::PADDED {
+                    let copy = &mut region[s * Self::PADDED_LEN..(s + 1) * Self::PADDED_LEN];
+                    // SAFETY: `pad` writes every element, and only initialized values, so
+                    // the slice stays initialized; `MaybeUninit<T>` has `T`'s layout.
+                    let cells = unsafe { &mut *(copy as *mut [T] as *mut [MaybeUninit<T>]) };
+                    self.convolve(Self::pad(sample, cells), out);
+                } else {
+                    self.convolve(sample, out);
+                }
+            }
+            return finish_forward::<T, A, F>(y, bias, &self.activation, Some(logits));
         }
         let rows = batch * OH * OW;
         let mut scratch = Vec::new();
@@ -423,15 +476,14 @@ impl<
             scratch.resize(rows * Self::PATCH, T::zero());
             (scratch.as_mut_slice(), None)
         } else {
-            let (p, l) = cache.split_at_mut(rows * Self::PATCH);
+            let (p, l) = cache.split_at_mut(Self::patch_region(batch));
             (p, Some(l))
         };
         Self::im2col(x, 0, patches);
-        let (kernel, bias) = self.weights.split_at(Self::KERNEL);
         gemm(
             T::one(),
             Mat::rows(patches, rows, Self::PATCH),
-            Mat::rows(kernel, Self::PATCH, F),
+            Mat::rows(&self.weights[..Self::KERNEL], Self::PATCH, F),
             T::zero(),
             y,
         );
@@ -442,7 +494,7 @@ impl<
         let batch = x.len() / (H * W * C);
         Some(Logits {
             kind,
-            values: &cache[batch * OH * OW * Self::PATCH..],
+            values: &cache[Self::patch_region(batch)..],
         })
     }
     fn backward(
@@ -457,20 +509,40 @@ impl<
         let batch = x.len() / (H * W * C);
         let rows = batch * OH * OW;
         let dz = pre_activation_gradient(upstream, y, &self.activation, F);
-        let patches = &mut cache[..rows * Self::PATCH];
+        let region = &mut cache[..Self::patch_region(batch)];
         let (g_kernel, g_bias) = grad.split_at_mut(Self::KERNEL);
         // dK = patchesᵀ · dz, db = column sums of dz, d(patches) = dz · Kᵀ folded back by col2im.
-        gemm(
-            T::one(),
-            Mat::transposed(patches, rows, Self::PATCH),
-            Mat::rows(dz, rows, F),
-            T::zero(),
-            g_kernel,
-        );
+        if Self::gathers() {
+            // Sample by sample, the patches read in place (transposed: rows are the window's
+            // cells, columns the output positions), each sample's product added to the last.
+            for (s, dz) in dz.chunks_exact(OH * OW * F).enumerate() {
+                let image = if Self::PADDED {
+                    &region[s * Self::PADDED_LEN..(s + 1) * Self::PADDED_LEN]
+                } else {
+                    &x[s * H * W * C..(s + 1) * H * W * C]
+                };
+                let transposed = Gathered {
+                    data: image,
+                    rows: &self.offsets,
+                    columns: &self.origins,
+                };
+                let done = try_gathered(transposed, dz, g_kernel, s > 0);
+                assert!(done, "the gathered product runs wherever `gathers` holds");
+            }
+        } else {
+            gemm(
+                T::one(),
+                Mat::transposed(&region[..rows * Self::PATCH], rows, Self::PATCH),
+                Mat::rows(dz, rows, F),
+                T::zero(),
+                g_kernel,
+            );
+        }
         bias_gradient::<T, F>(dz, g_bias);
         if let Some(dx) = dx {
-            // The patches are no longer needed: their gradient takes their place.
-            let d_patches = patches;
+            // The patches (or padded copies) are no longer needed: their gradient takes their
+            // place.
+            let d_patches = &mut region[..rows * Self::PATCH];
             let kernel = &self.weights[..Self::KERNEL];
             gemm(
                 T::one(),
@@ -558,6 +630,13 @@ mod tests {
         // same, unequal strides (1, 3) with a (2, 4) kernel: 4x7 -> 4x3
         check_layer(
             &mut new::<Softmax, 4, 7, 1, 3, 2, 4, 1, 3, 0, 1, 4, 3>(Softmax),
+            2,
+        );
+        // More filters than the register-tiled kernel takes (on any instruction set): the
+        // patches are unrolled rather than read in place.
+        assert!(40 > in_place_columns::<f64>());
+        check_layer(
+            &mut new::<Tanh, 4, 4, 2, 40, 3, 3, 1, 1, 1, 1, 4, 4>(Tanh),
             2,
         );
     }
