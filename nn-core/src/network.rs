@@ -157,7 +157,10 @@ impl<T: Float> Workspace<T> {
         let top = layers.len() - 1;
         let output = self.outputs[top].as_slice();
         let grad = &mut self.deltas[0];
-        grad.resize(output.len(), T::zero());
+        if grad.len() < output.len() {
+            grad.resize(output.len(), T::zero());
+        }
+        let grad = &mut grad[..output.len()];
         let input = if top == 0 {
             x
         } else {
@@ -166,13 +169,13 @@ impl<T: Float> Workspace<T> {
         let from_logits = layers[top]
             .logits(input, &self.caches[top])
             .and_then(|logits| {
-                let g = backprop.then_some(grad.as_mut_slice());
+                let g = backprop.then_some(&mut *grad);
                 loss.compute_from_logits(logits.kind, logits.values, targets, last, g)
             });
         let (value, from_logits) = match from_logits {
             Some(value) => (value, true),
             None => {
-                let g = backprop.then_some(grad.as_mut_slice());
+                let g = backprop.then_some(&mut *grad);
                 (loss.compute(output, targets, last, g), false)
             }
         };
@@ -231,16 +234,22 @@ impl<T: Float> Workspace<T> {
                 self.outputs[i - 1].as_slice()
             };
             let [up, down] = &mut self.deltas;
+            // The two buffers only grow (to the largest layer's size) and are used through
+            // slices of each layer's size: resizing them to each layer in turn refilled the
+            // larger one with zeros every step, which `backward` overwrites anyway.
             let dx = if i > first_trainable {
-                down.resize(input.len(), T::zero());
-                Some(down.as_mut_slice())
+                if down.len() < input.len() {
+                    down.resize(input.len(), T::zero());
+                }
+                Some(&mut down[..input.len()])
             } else {
                 None
             };
+            let up = &mut up[..self.outputs[i].len()];
             let upstream = if from_logits {
-                Upstream::Logits(up.as_mut_slice())
+                Upstream::Logits(up)
             } else {
-                Upstream::Output(up.as_mut_slice())
+                Upstream::Output(up)
             };
             from_logits = false;
             let grad = &mut self.grads[i];

@@ -137,7 +137,8 @@ pub trait Layer<T: Float>: Send + Sync {
         None
     }
     /// Back-propagates: writes the weight gradient into `grad` (`weights().len()` elements,
-    /// overwritten) and, when asked, the gradient w.r.t. the input into `dx`. `cache` holds
+    /// overwritten) and, when asked, the gradient w.r.t. the input into `dx` (overwritten too:
+    /// it arrives holding whatever an earlier layer left there, not zeros). `cache` holds
     /// what `forward` left there; the layer may reuse the parts it has finished with as scratch
     /// (so that training allocates nothing per step), as long as what
     /// [`Layer::finish_train_batch`] reads stays intact.
