@@ -1,14 +1,16 @@
 //! `Conv2D`: 2-D cross-correlation on channels-last samples, with Keras's kernel layout
 //! `(kh, kw, in, filters)` and TensorFlow's padding rule.
 //!
-//! Each sample's patches are unrolled into rows (im2col), so the convolution is one matrix
-//! product with the kernel seen as a `(kh * kw * in) x filters` matrix, done by the same
-//! kernels as `Dense`. The unrolled patches are the training cache: the kernel gradient is
-//! their transpose times the output gradient. Prediction unrolls nothing: the register-tiled
-//! kernel reads each receptive field in place, from the sample or from a zero-padded copy of it
-//! on the stack. Where that does not apply (many filters, large padded samples) it unrolls a
-//! chunk of positions at a time into a buffer on the stack, and a direct loop covers the rest,
-//! so prediction allocates nothing.
+//! The convolution is one matrix product per sample: its patches (one row per output
+//! position, `kh * kw * in` cells) times the kernel seen as a `(kh * kw * in) x filters`
+//! matrix, and the kernel gradient is the patches' transpose times the output gradient. Where
+//! the filters fit the register-tiled kernel (up to four registers of them), the patches are
+//! never copied out: the kernel gathers them in place from the sample, or from a zero-padded
+//! copy (on the stack in prediction, in the training cache for the kernel gradient). Otherwise
+//! they are unrolled (im2col) into the training cache, or a chunk at a time into a buffer on
+//! the stack in prediction, with a direct loop for what chunking does not suit; prediction
+//! allocates nothing either way. The input gradient multiplies the output gradient by the
+//! kernel's transpose and folds the rows back onto the input (col2im).
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -25,7 +27,8 @@ use crate::kernels::{gemm, in_place_columns, try_gathered, Gathered, Mat};
 use crate::regularizer::Regularizer;
 use crate::Float;
 
-/// Elements of unrolled patches a prediction keeps on the stack at a time (32 KiB of `f32`).
+/// Elements a prediction keeps on the stack at a time (32 KiB of `f32`): a chunk of unrolled
+/// patches, or the padded copy of a sample.
 const PREDICT_CHUNK: usize = 8 * 1024;
 
 /// A convolution from `H x W x C` samples to `OH x OW x F`, with a `KH x KW` kernel, strides
