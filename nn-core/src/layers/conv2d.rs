@@ -644,10 +644,11 @@ mod tests {
         );
     }
 
-    /// Every prediction path of one geometry against the unrolled product of training's
-    /// forward pass, on `batch` samples: in place (where the filters fit the register-tiled
-    /// kernel), in stack chunks, and the direct loop; and `forward` in `Predict` mode, batched
-    /// and for one sample, whichever path it takes.
+    /// Every prediction path of one geometry against training's forward pass on `batch`
+    /// samples (which gathers the patches where the filters fit the register-tiled kernel and
+    /// unrolls them otherwise): in place, in stack chunks (unrolled), and the direct loop
+    /// (neither), so each way of forming the patches is checked against another; and
+    /// `forward` in `Predict` mode, batched and for one sample, whichever path it takes.
     fn every_path_agrees<
         const H: usize,
         const W: usize,
@@ -673,9 +674,9 @@ mod tests {
         let x: Vec<f64> = (0..batch * sample)
             .map(|i| ((i * 5 % 13) as f64 - 6.0) / 6.0)
             .collect();
-        let mut unrolled = vec![0.0; batch * out];
+        let mut trained = vec![0.0; batch * out];
         let mut cache = vec![0.0; conv.cache_len(batch)];
-        conv.forward(&x, &mut unrolled, &mut cache, Mode::Evaluate);
+        conv.forward(&x, &mut trained, &mut cache, Mode::Evaluate);
         let geometry = format!("{H}x{W}x{C} -> {OH}x{OW}x{F}, window {KH}x{KW}");
         let close = |a: &[f64], b: &[f64], what: &str| {
             let worst = a
@@ -694,7 +695,7 @@ mod tests {
         let in_place = conv.predict_in_place(&x, &mut y);
         if in_place {
             finish(&mut y);
-            close(&y, &unrolled, "in place");
+            close(&y, &trained, "in place");
         }
         let fits = Cv::<H, W, C, F, KH, KW, SH, SW, PT, PL, OH, OW, Tanh>::READS_IN_PLACE;
         assert_eq!(
@@ -705,23 +706,23 @@ mod tests {
         let mut y = vec![f64::NAN; batch * out];
         if conv.predict_in_chunks(&x, &mut y) {
             finish(&mut y);
-            close(&y, &unrolled, "in chunks");
+            close(&y, &trained, "in chunks");
         }
         let mut y = vec![f64::NAN; out];
         conv.direct(&x[..sample], &mut y);
         finish(&mut y);
-        close(&y, &unrolled[..out], "direct loop");
+        close(&y, &trained[..out], "direct loop");
 
         let mut y = vec![f64::NAN; batch * out];
         conv.forward(&x, &mut y, &mut [], Mode::Predict);
-        close(&y, &unrolled, "batched prediction");
+        close(&y, &trained, "batched prediction");
         let mut y = vec![f64::NAN; out];
         conv.forward(&x[..sample], &mut y, &mut [], Mode::Predict);
-        close(&y, &unrolled[..out], "single prediction");
+        close(&y, &trained[..out], "single prediction");
     }
 
     #[test]
-    fn every_prediction_path_equals_the_unrolled_one() {
+    fn every_prediction_path_equals_the_training_forward_pass() {
         // Padding above (1 row), stride 2 x 1; 50 samples make 750 output positions, more than
         // one stack chunk of 12-wide patches.
         const { assert!(50 * 15 > PREDICT_CHUNK / 12) };
