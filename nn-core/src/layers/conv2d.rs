@@ -436,7 +436,8 @@ impl<
         self.init.fill(kernel, KH * KW * C, KH * KW * F, rng);
         bias.iter_mut().for_each(|b| *b = T::zero());
     }
-    /// The patches' region (see [`Conv2D::patch_region`]), then (for softmax or sigmoid
+    /// Room for the unrolled patches (or, where they are gathered in place, for the padded
+    /// copies of the samples if larger) and their gradient, then (for softmax or sigmoid
     /// outputs) the logits.
     fn cache_len(&self, batch: usize) -> usize {
         let logits = if self.activation.logits_kind().is_some() {
