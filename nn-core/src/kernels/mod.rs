@@ -26,6 +26,6 @@ mod tile;
 pub use gemv::{affine_sized, vec_mat, vec_mat_on};
 pub use isa::Isa;
 pub use matmul::{gemm, Mat};
-pub(crate) use narrow::{max_columns as in_place_columns, try_gathered, Gathered};
+pub(crate) use narrow::{max_columns as in_place_columns, try_gathered, Gathered, Offsets};
 pub use packed::PackedB;
 pub use tanh::tanh_f32;

@@ -16,6 +16,9 @@
     allow(dead_code, unused_variables)
 )]
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use super::isa::Isa;
 use super::simd::Vector;
 use crate::Float;
@@ -36,8 +39,31 @@ pub(crate) struct Strided<'a, T> {
 #[derive(Clone, Copy)]
 pub(crate) struct Gathered<'a, T> {
     pub data: &'a [T],
-    pub rows: &'a [usize],
-    pub columns: &'a [usize],
+    pub rows: &'a Offsets,
+    pub columns: &'a Offsets,
+}
+
+/// A table of offsets for [`Gathered`], with its largest entry found once, so that each
+/// product checks its bounds in constant time (a convolution runs one per sample).
+#[derive(Clone, Debug)]
+pub(crate) struct Offsets {
+    entries: Box<[usize]>,
+    last: usize,
+}
+
+impl Offsets {
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+impl FromIterator<usize> for Offsets {
+    fn from_iter<I: IntoIterator<Item = usize>>(entries: I) -> Self {
+        let entries: Box<[usize]> = entries.into_iter().collect();
+        let last = entries.iter().max().copied().unwrap_or(0);
+        Self { entries, last }
+    }
 }
 
 /// The left operand as the micro-kernel reads it: element `(i, p)` at
@@ -117,10 +143,10 @@ impl<T: Copy> Left<T> for Gathered<'_, T> {
         self.data
     }
     unsafe fn row(&self, i: usize) -> usize {
-        *self.rows.get_unchecked(i)
+        *self.rows.entries.get_unchecked(i)
     }
     unsafe fn column(&self, p: usize) -> usize {
-        *self.columns.get_unchecked(p)
+        *self.columns.entries.get_unchecked(p)
     }
 }
 
@@ -194,9 +220,8 @@ pub(crate) fn try_gathered<T: Float>(
     let n = b.len() / k;
     assert_eq!(b.len(), k * n, "B has the wrong size");
     assert_eq!(c.len(), m * n, "C has the wrong size");
-    let last = |t: &[usize]| t.iter().max().copied().unwrap_or(0);
     assert!(
-        last(a.rows) + last(a.columns) < a.data.len(),
+        a.rows.last + a.columns.last < a.data.len(),
         "an element of A lies outside its slice"
     );
     if n == 0 || n > max_columns::<T>() {
@@ -570,10 +595,10 @@ mod tests {
     fn gathered_patches_equal_the_unrolled_ones() {
         let (h, w, ch, kh, kw, s) = (9, 11, 2, 3, 3, 2);
         let (oh, ow, patch) = ((h - kh) / s + 1, (w - kw) / s + 1, kh * kw * ch);
-        let offsets: Vec<usize> = (0..patch)
+        let offsets: Offsets = (0..patch)
             .map(|p| (p / (kw * ch)) * w * ch + p % (kw * ch))
             .collect();
-        let origins: Vec<usize> = (0..oh * ow)
+        let origins: Offsets = (0..oh * ow)
             .map(|pos| (pos / ow) * s * w * ch + (pos % ow) * s * ch)
             .collect();
         let image: Vec<f64> = (0..h * w * ch).map(|i| (i * 7 % 13) as f64 - 6.0).collect();
@@ -652,8 +677,8 @@ mod tests {
         // Rows at 0 and 3, columns 0..4: row 1's last element is index 6 of 6.
         let a = Gathered {
             data: &[0.0f32; 6],
-            rows: &[0, 3],
-            columns: &[0, 1, 2, 3],
+            rows: &[0, 3].into_iter().collect(),
+            columns: &(0..4).collect(),
         };
         try_gathered(a, &[1.0; 4], &mut c, false);
     }

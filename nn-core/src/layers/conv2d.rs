@@ -23,7 +23,7 @@ use super::epilogue::{bias_gradient, finish_forward, pre_activation_gradient};
 use super::{Layer, Logits, Mode, Upstream, WeightSpec};
 use crate::activation::Activation;
 use crate::init::Initializer;
-use crate::kernels::{gemm, in_place_columns, try_gathered, Gathered, Mat};
+use crate::kernels::{gemm, in_place_columns, try_gathered, Gathered, Mat, Offsets};
 use crate::regularizer::Regularizer;
 use crate::Float;
 
@@ -55,8 +55,8 @@ pub struct Conv2D<
     /// Where each output position's window starts, and where each element of a window lies
     /// from its start, in the image the products read in place (the sample, or its padded
     /// copy): the rows and columns of the unrolled patches (see [`Gathered`]).
-    origins: Box<[usize]>,
-    offsets: Box<[usize]>,
+    origins: Offsets,
+    offsets: Offsets,
     activation: A,
     init: Initializer,
     regularizer: Regularizer,
