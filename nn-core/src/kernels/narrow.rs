@@ -43,12 +43,15 @@ pub(crate) struct Gathered<'a, T> {
     pub columns: &'a Offsets,
 }
 
-/// A table of offsets for [`Gathered`], with its largest entry found once, so that each
-/// product checks its bounds in constant time (a convolution runs one per sample).
+/// A table of offsets for [`Gathered`], with its largest entry and its order found once, so
+/// that each product checks its bounds in constant time (a convolution runs one per sample).
 #[derive(Clone, Debug)]
 pub(crate) struct Offsets {
     entries: Box<[usize]>,
     last: usize,
+    /// Whether no entry is below the one before: the kernel finds the rows of a tile from the
+    /// first one's start (see [`Left::tile`]), so a row table must be in this order.
+    ascending: bool,
 }
 
 impl Offsets {
@@ -62,7 +65,12 @@ impl FromIterator<usize> for Offsets {
     fn from_iter<I: IntoIterator<Item = usize>>(entries: I) -> Self {
         let entries: Box<[usize]> = entries.into_iter().collect();
         let last = entries.iter().max().copied().unwrap_or(0);
-        Self { entries, last }
+        let ascending = entries.windows(2).all(|w| w[0] <= w[1]);
+        Self {
+            entries,
+            last,
+            ascending,
+        }
     }
 }
 
@@ -223,6 +231,10 @@ pub(crate) fn try_gathered<T: Float>(
     assert!(
         a.rows.last + a.columns.last < a.data.len(),
         "an element of A lies outside its slice"
+    );
+    assert!(
+        a.rows.ascending,
+        "the rows of A must start in ascending order"
     );
     if n == 0 || n > max_columns::<T>() {
         return false;
@@ -668,6 +680,19 @@ mod tests {
                 assert!(c == f32s(&want), "16 lanes, {registers} registers, n={n}");
             }
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "ascending order")]
+    fn gathered_rows_out_of_order_panic() {
+        let mut c = [0.0f32; 2];
+        // Tiles find their rows from the first one's start: row 1 before row 0 would wrap.
+        let a = Gathered {
+            data: &[0.0f32; 8],
+            rows: &[3, 0].into_iter().collect(),
+            columns: &(0..4).collect(),
+        };
+        try_gathered(a, &[1.0; 4], &mut c, false);
     }
 
     #[test]
