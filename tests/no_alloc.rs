@@ -1,4 +1,5 @@
-//! Single-sample `predict` performs no heap allocation (a counting global allocator sees none).
+//! Single-sample `predict`, and a training step after the first, perform no heap allocation
+//! (a counting global allocator sees none).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -101,4 +102,36 @@ fn a_training_step_allocates_nothing_after_the_first() {
         "Mnist"
     );
     assert!(second < first, "the step trained: {first} -> {second}");
+
+    // A convolutional model: its patches are gathered in place (or unrolled into the cache
+    // where the filters are many), never into fresh buffers. 15 samples stay in one shard.
+    let images: Vec<[[[f32; 1]; 28]; 28]> = xs[..15]
+        .iter()
+        .map(|x| x.map(|row| row.map(|v| [v])))
+        .collect();
+    let mut lenet = LeNet5::new(5);
+    let mut adam = Adam::new(0.001);
+    let first = lenet.train_step(
+        &mut adam,
+        &SparseCategoricalCrossentropy,
+        &images,
+        &ys[..15],
+    );
+    let mut second = 0.0;
+    assert_eq!(
+        allocations_during(|| {
+            second = lenet.train_step(
+                &mut adam,
+                &SparseCategoricalCrossentropy,
+                &images,
+                &ys[..15],
+            )
+        }),
+        0,
+        "LeNet5"
+    );
+    assert!(
+        second < first,
+        "the LeNet step trained: {first} -> {second}"
+    );
 }
