@@ -13,7 +13,9 @@ use crate::kernels::{affine_sized, gemm, vec_mat, Mat, PackedB};
 use crate::regularizer::Regularizer;
 use crate::Float;
 
-/// Up to this many samples, the forward pass multiplies row by row instead of packing.
+/// Up to this many samples, a forward pass without a packed kernel (training, or a CPU without
+/// one) multiplies row by row: the general product would pack the whole kernel on every call.
+/// Small layers' compiled-size product ([`affine_sized`]) is also used up to this many.
 const SMALL_BATCH: usize = 4;
 
 /// Kernels up to this many weights get a single-sample product compiled for their exact
@@ -121,17 +123,6 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
     fn forward(&self, x: &[T], y: &mut [T], cache: &mut [T], mode: Mode<'_>) {
         let batch = x.len() / IN;
         let (kernel, bias) = self.weights.split_at(IN * OUT);
-        #[cfg(feature = "std")]
-        let packed = match mode {
-            // Inference keeps the kernel packed between calls; training changes it every step.
-            Mode::Predict | Mode::Evaluate if batch > SMALL_BATCH => self
-                .packed
-                .get_or_init(|| PackedB::new(kernel, IN, OUT))
-                .as_ref(),
-            _ => None,
-        };
-        #[cfg(not(feature = "std"))]
-        let packed: Option<&PackedB<T>> = None;
         let logits = (!matches!(mode, Mode::Predict)).then_some(cache);
         if batch <= SMALL_BATCH && IN * OUT <= SIZED_LIMIT {
             for (x, y) in x.chunks_exact(IN).zip(y.chunks_exact_mut(OUT)) {
@@ -139,12 +130,27 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
             }
             return activate(y, OUT, &self.activation, logits);
         }
-        if batch <= SMALL_BATCH {
+        #[cfg(feature = "std")]
+        let packed = match mode {
+            // Inference keeps the kernel packed between calls (training changes it every
+            // step) and uses it from two samples on: one pass over the weights serves every
+            // row, where row by row would stream them once per sample (three times faster at
+            // four samples of the card MLP). A lone sample's product is latency-bound in the
+            // packed kernel; `vec_mat` keeps more sums in flight.
+            Mode::Predict | Mode::Evaluate if batch > 1 => self
+                .packed
+                .get_or_init(|| PackedB::new(kernel, IN, OUT))
+                .as_ref(),
+            _ => None,
+        };
+        #[cfg(not(feature = "std"))]
+        let packed: Option<&PackedB<T>> = None;
+        if let Some(packed) = packed {
+            packed.multiply(x, y);
+        } else if batch <= SMALL_BATCH {
             for (x, y) in x.chunks_exact(IN).zip(y.chunks_exact_mut(OUT)) {
                 vec_mat(x, kernel, y);
             }
-        } else if let Some(packed) = packed {
-            packed.multiply(x, y);
         } else {
             gemm(
                 T::one(),
@@ -251,7 +257,7 @@ mod tests {
 
     #[test]
     fn batched_inference_sees_every_change_of_the_weights() {
-        // Batches above SMALL_BATCH use the packed kernel, which is cached between calls.
+        // Inference batches of two or more use the packed kernel, cached between calls.
         let mut d = Dense::<f32, 5, 40, Linear>::new(Linear, Initializer::Zeros, Regularizer::NONE);
         let x: Vec<f32> = (0..8 * 5).map(|i| (i % 7) as f32 - 3.0).collect();
         let expect = |d: &Dense<f32, 5, 40, Linear>| -> Vec<f32> {
@@ -280,6 +286,46 @@ mod tests {
         d.initialize(&mut rng);
         d.forward(&x, &mut y, &mut [], Mode::Predict);
         assert_eq!(y, expect(&d), "after initialize");
+    }
+
+    #[test]
+    fn every_batch_size_gives_each_sample_its_own_product_in_every_mode() {
+        // A kernel above SIZED_LIMIT: one sample runs `vec_mat`, inference batches the packed
+        // kernel, small training batches `vec_mat` row by row, larger ones the general product.
+        // All of them sum each output in input order, so they agree exactly.
+        const IN: usize = 70;
+        const OUT: usize = 100;
+        let mut d =
+            Dense::<f32, IN, OUT, Linear>::new(Linear, Initializer::Zeros, Regularizer::NONE);
+        d.weights_mut()
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, w)| *w = ((i * 37) % 23) as f32 * 0.125 - 1.375);
+        let x: Vec<f32> = (0..9 * IN)
+            .map(|i| ((i * 11) % 13) as f32 * 0.25 - 1.5)
+            .collect();
+        let mut want = vec![0.0; 9 * OUT];
+        for (x, y) in x.chunks(IN).zip(want.chunks_mut(OUT)) {
+            d.forward(x, y, &mut [], Mode::Predict);
+        }
+        let (k, b) = (d.kernel(), d.bias());
+        let naive = (0..OUT)
+            .map(|j| (0..IN).fold(b[j], |s, p| s + x[p] * k[p * OUT + j]))
+            .collect::<Vec<f32>>();
+        assert!(naive.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-4));
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        for batch in 1..=9 {
+            let (x, want) = (&x[..batch * IN], &want[..batch * OUT]);
+            let mut y = vec![f32::NAN; batch * OUT];
+            d.forward(x, &mut y, &mut [], Mode::Predict);
+            assert_eq!(y, want, "predict, batch {batch}");
+            let mut y = vec![f32::NAN; batch * OUT];
+            d.forward(x, &mut y, &mut [], Mode::Evaluate);
+            assert_eq!(y, want, "evaluate, batch {batch}");
+            let mut y = vec![f32::NAN; batch * OUT];
+            d.forward(x, &mut y, &mut [], Mode::Train(&mut rng));
+            assert_eq!(y, want, "train, batch {batch}");
+        }
     }
 
     #[test]
