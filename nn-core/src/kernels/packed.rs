@@ -205,5 +205,10 @@ mod tests {
             check::<Like256F32, MR_AVX2>(m, k, n);
             check::<Like256F64, MR_AVX2>(m, k, n);
         }
+        // Every row count up to three tiles: each tile height from 1 to `MR` occurs.
+        for m in 1..=3 * MR_AVX512 {
+            check::<Like512F32, MR_AVX512>(m, 5, 40);
+            check::<Like256F32, MR_AVX2>(m, 5, 20);
+        }
     }
 }

@@ -87,8 +87,12 @@ pub(crate) unsafe fn tile<V: Vector, const R: usize, const NV: usize>(
     }
 }
 
-/// Runs [`tile`] down `m` rows of `A`: blocks of `MR` rows, then the last rows in blocks of 4,
-/// 2 and 1 (enough independent sums to hide the multiply-add latency, no wasted lanes).
+/// Runs [`tile`] down `m` rows of `A` in `ceil(m / MR)` tiles of near-equal height.
+///
+/// A tile's sums each wait on the multiply-add latency once per step of `k`, so a tile of
+/// fewer than about four rows runs at a fraction of the full rate: eight rows as `6 + 2`
+/// take as long as `6 + 4`, while `4 + 4` takes as long as `4 + 2`. Equal heights keep every tile
+/// as tall as the row count allows (15 rows: `5 + 5 + 5`, not `6 + 6 + 2 + 1`).
 ///
 /// `a` and `out` point at row 0; row `i` of `A` starts `i * a.rs` further and row `i` of `C`
 /// `i * out.ldc` further.
@@ -103,38 +107,46 @@ pub(crate) unsafe fn column<V: Vector, const MR: usize, const NV: usize>(
     panel: *const V::Elem,
     out: Out<V::Elem>,
 ) {
-    let at = |i: usize| {
-        (
-            Rows {
-                ptr: a.ptr.add(i * a.rs),
-                ..a
-            },
-            Out {
-                ptr: out.ptr.add(i * out.ldc),
-                ..out
-            },
-        )
-    };
+    let tiles = m.div_ceil(MR);
     let mut i = 0;
-    while i + MR <= m {
-        let (a, out) = at(i);
-        tile::<V, MR, NV>(kc, a, panel, out);
-        i += MR;
+    for t in 0..tiles {
+        // The first `m % tiles` tiles take one row more than the rest.
+        let height = m / tiles + usize::from(t < m % tiles);
+        let a = Rows {
+            ptr: a.ptr.add(i * a.rs),
+            ..a
+        };
+        let out = Out {
+            ptr: out.ptr.add(i * out.ldc),
+            ..out
+        };
+        tile_of_height::<V, MR, NV>(height, kc, a, panel, out);
+        i += height;
     }
-    while MR > 4 && i + 4 <= m {
-        let (a, out) = at(i);
-        tile::<V, 4, NV>(kc, a, panel, out);
-        i += 4;
+}
+
+/// [`tile`] with `height <= MR` rows, each height its own instantiation (heights above `MR` are
+/// never instantiated).
+///
+/// # Safety
+/// As for [`tile`] with `R = height`.
+#[inline(always)]
+unsafe fn tile_of_height<V: Vector, const MR: usize, const NV: usize>(
+    height: usize,
+    kc: usize,
+    a: Rows<V::Elem>,
+    panel: *const V::Elem,
+    out: Out<V::Elem>,
+) {
+    macro_rules! heights {
+        ($($r:literal)*) => {
+            match height {
+                $($r if $r <= MR => tile::<V, $r, NV>(kc, a, panel, out),)*
+                _ => unreachable!("a tile of {height} rows (at most {MR})"),
+            }
+        };
     }
-    while i + 2 <= m {
-        let (a, out) = at(i);
-        tile::<V, 2, NV>(kc, a, panel, out);
-        i += 2;
-    }
-    if i < m {
-        let (a, out) = at(i);
-        tile::<V, 1, NV>(kc, a, panel, out);
-    }
+    heights!(1 2 3 4 5 6 7 8 9 10 11 12)
 }
 
 /// Copies `B[rows, cols]` (a strided view) into panels of `width` columns, `rows.len()` rows
