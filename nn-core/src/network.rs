@@ -393,10 +393,9 @@ impl<T: Float> Workspace<T> {
 const MIN_SHARD: usize = 32;
 
 /// A shard's activations and caches should fit in about this many bytes: past it, the
-/// backward pass finds what the forward pass left already evicted (LeNet's caches are 170 KB
-/// a sample: room for its patches' gradient, which its convolutions no longer fill with
-/// unrolled patches in the forward pass), and a batch runs faster as several shards in turn
-/// on each thread.
+/// backward pass finds what the forward pass left already evicted (LeNet keeps ~96 KB a
+/// sample; 170 KB while its convolutions' input gradients still unrolled the patches'
+/// gradient), and a batch runs faster as several shards in turn on each thread.
 /// (LeNet's batch-128 step on one thread: 25-28 ms in one shard, 17-19 ms with 4 MiB, 16.5-18.6
 /// ms with 2 MiB shards; its batch-64 step 10-12 -> 7-9 ms.) Batched inference and evaluation
 /// cut their chunks to the same size.

@@ -2,7 +2,8 @@
 //!
 //! Batched products go through [`gemm`]: products with a narrow right-hand side (up to four
 //! registers of columns: convolution filters, small layers) run a register-tiled kernel that
-//! reads both operands in place (a convolution's patches too, gathered from its input); wider ones (the dense layers' training products, a
+//! reads both operands in place (a convolution's patches too, gathered from its input or from
+//! its padded output gradient); wider ones (the dense layers' training products, a strided
 //! convolution's input gradient) run a cache-blocked kernel that packs `B` into a per-thread
 //! buffer. Only a CPU without AVX2 + FMA sends them to the `matrixmultiply` crate instead.
 //! The batched inference product packs the dense kernel once ([`PackedB`]). Single samples

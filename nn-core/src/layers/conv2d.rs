@@ -9,8 +9,11 @@
 //! copy (on the stack in prediction, in the training cache for the kernel gradient). Otherwise
 //! they are unrolled (im2col) into the training cache, or a chunk at a time into a buffer on
 //! the stack in prediction, with a direct loop for what chunking does not suit; prediction
-//! allocates nothing either way. The input gradient multiplies the output gradient by the
-//! kernel's transpose and folds the rows back onto the input (col2im).
+//! allocates nothing either way. With stride 1 the input gradient is itself a convolution: of
+//! the output gradient, zero-padded, with the kernel flipped and its channels swapped, gathered
+//! the same way sample by sample. Otherwise (strides, or more input channels than that kernel
+//! takes) the output gradient is multiplied by the kernel's transpose and the rows are folded
+//! back onto the input (col2im).
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -57,6 +60,11 @@ pub struct Conv2D<
     /// copy): the rows and columns of the unrolled patches (see [`Gathered`]).
     origins: Offsets,
     offsets: Offsets,
+    /// The same for the input gradient's convolution (see [`Self::FLIPS`]): where each input
+    /// cell's window starts in the padded output gradient, and where each of its cells lies.
+    /// Empty where the input gradient is not gathered.
+    dz_origins: Offsets,
+    dz_offsets: Offsets,
     activation: A,
     init: Initializer,
     regularizer: Regularizer,
@@ -125,6 +133,25 @@ impl<
     /// copy that fits its stack buffer.
     const READS_IN_PLACE: bool = !Self::PADDED || Self::PADDED_LEN <= PREDICT_CHUNK;
 
+    /// Whether the input gradient can be computed as a convolution: with stride 1, input cell
+    /// `(i, j)` receives `dz[i + PT - u, j + PL - v] · K[u, v]` summed over the window, which is
+    /// a `valid` correlation of the output gradient, padded by `KH - 1 - PT` rows above and
+    /// `KW - 1 - PL` columns to the left (to `H + KH - 1` by `W + KW - 1`), with the kernel
+    /// flipped in both directions and its channels swapped (`F` in, `C` out).
+    const FLIPS: bool = SH == 1
+        && SW == 1
+        && PT < KH
+        && PL < KW
+        && OH + Self::DZ_TOP <= Self::DZ_H
+        && OW + Self::DZ_LEFT <= Self::DZ_W;
+    /// Rows and columns of zeros above and to the left of the padded output gradient.
+    const DZ_TOP: usize = (KH - 1).saturating_sub(PT);
+    const DZ_LEFT: usize = (KW - 1).saturating_sub(PL);
+    /// Rows and columns of the padded output gradient, and its elements.
+    const DZ_H: usize = H + KH - 1;
+    const DZ_W: usize = W + KW - 1;
+    const DZ_LEN: usize = Self::DZ_H * Self::DZ_W * F;
+
     /// A layer with zero weights; [`Layer::initialize`] fills the kernel with `init`.
     pub fn new(activation: A, init: Initializer, regularizer: Regularizer) -> Self {
         // Element `(u, v, c)` of a window, `(u * KW + v) * C + c` in the patch, lies `u` rows
@@ -136,10 +163,27 @@ impl<
         let origins = (0..OH * OW)
             .map(|pos| (pos / OW) * SH * Self::ROW + (pos % OW) * SW * C)
             .collect();
+        // The input gradient's windows (none where it is not gathered): `(u, v, f)` of a
+        // flipped-kernel window is `u` rows and `v` cells from its start in the padded output
+        // gradient; input cell `(i, j)`'s window starts at its cell `(i, j)`.
+        let (dz_row, dz_run) = (Self::DZ_W * F, KW * F);
+        let (cells, taps) = if Self::FLIPS {
+            (H * W, KH * KW * F)
+        } else {
+            (0, 0)
+        };
+        let dz_offsets = (0..taps)
+            .map(|p| (p / dz_run) * dz_row + p % dz_run)
+            .collect();
+        let dz_origins = (0..cells)
+            .map(|cell| (cell / W) * dz_row + (cell % W) * F)
+            .collect();
         Self {
             weights: vec![T::zero(); Self::KERNEL + F].into_boxed_slice(),
             origins,
             offsets,
+            dz_origins,
+            dz_offsets,
             activation,
             init,
             regularizer,
@@ -257,7 +301,13 @@ impl<
             .zip(y.chunks_exact_mut(OH * OW * F))
         {
             let image = if Self::PADDED {
-                Self::pad(sample, &mut buffer[..Self::PADDED_LEN])
+                pad(
+                    sample,
+                    (H, W, C),
+                    (PT, PL),
+                    Self::PADDED_W,
+                    &mut buffer[..Self::PADDED_LEN],
+                )
             } else {
                 sample
             };
@@ -266,50 +316,74 @@ impl<
         true
     }
 
-    /// The cache's first region for a batch: the unrolled patches, or where the patches are
-    /// read in place the padded copies of the samples, and in either case room for the
-    /// patches' gradient (`batch * OH * OW x PATCH`) in the backward pass.
+    /// Whether the input gradient is gathered as a convolution (see [`Self::FLIPS`]): where the
+    /// geometry allows and the input channels fit the register-tiled kernel on this CPU.
+    fn flips() -> bool {
+        Self::FLIPS && C <= in_place_columns::<T>()
+    }
+
+    /// The cache's first region for a batch. The forward pass keeps there what the kernel
+    /// gradient reads: the unrolled patches, or where the patches are read in place the padded
+    /// copies of the samples (nothing when the samples themselves are read). Once the kernel
+    /// gradient is done, the input gradient reuses it: for the flipped kernel and one padded
+    /// output gradient, or for the patches' gradient (`batch * OH * OW x PATCH`) that col2im
+    /// folds back.
     fn patch_region(batch: usize) -> usize {
         let unrolled = batch * OH * OW * Self::PATCH;
-        if Self::gathers() && Self::PADDED {
-            unrolled.max(batch * Self::PADDED_LEN)
+        let forward = match (Self::gathers(), Self::PADDED) {
+            (false, _) => unrolled,
+            (true, true) => batch * Self::PADDED_LEN,
+            (true, false) => 0,
+        };
+        let input_gradient = if Self::flips() {
+            Self::KERNEL + Self::DZ_LEN
         } else {
             unrolled
+        };
+        forward.max(input_gradient)
+    }
+
+    /// The kernel flipped in both directions with its channels swapped, `(KH, KW, F, C)`
+    /// row-major: element `(u, v, f, c)` is the kernel's `(KH - 1 - u, KW - 1 - v, c, f)`.
+    fn flip_kernel(&self, flipped: &mut [T]) {
+        let kernel = &self.weights[..Self::KERNEL];
+        for (cell, taps) in kernel.chunks_exact(C * F).enumerate() {
+            let (u, v) = (KH - 1 - cell / KW, KW - 1 - cell % KW);
+            let out = &mut flipped[(u * KW + v) * F * C..][..F * C];
+            for (c, filters) in taps.chunks_exact(F).enumerate() {
+                for (f, &k) in filters.iter().enumerate() {
+                    out[f * C + c] = k;
+                }
+            }
         }
     }
 
-    /// Writes `sample` with its padding, `PADDED_H x PADDED_W x C`, into `buffer` (of exactly
-    /// that length) and returns it: zeros above and to the left (`PT`, `PL`), then the image,
-    /// then zeros up to what the last windows cover.
-    fn pad<'b>(sample: &[T], buffer: &'b mut [MaybeUninit<T>]) -> &'b [T] {
-        let row = Self::PADDED_W * C;
-        let zero = |cells: &mut [MaybeUninit<T>]| {
-            cells.iter_mut().for_each(|d| {
-                d.write(T::zero());
-            })
-        };
-        for (r, dst) in buffer.chunks_exact_mut(row).enumerate() {
-            match r.checked_sub(PT).filter(|&y| y < H) {
-                Some(y) => {
-                    let left = (PL * C).min(row);
-                    let inner = (W * C).min(row - left);
-                    let (before, rest) = dst.split_at_mut(left);
-                    let (image, after) = rest.split_at_mut(inner);
-                    zero(before);
-                    image
-                        .iter_mut()
-                        .zip(&sample[y * W * C..])
-                        .for_each(|(d, &v)| {
-                            d.write(v);
-                        });
-                    zero(after);
-                }
-                None => zero(dst),
-            }
+    /// The input gradient of each sample as the `valid` correlation of its padded output
+    /// gradient with the flipped kernel, the windows gathered in place (see [`Self::FLIPS`]).
+    /// `scratch` holds the flipped kernel and one padded output gradient.
+    fn input_gradient_flipped(&self, dz: &[T], dx: &mut [T], scratch: &mut [T]) {
+        let (flipped, padded) = scratch.split_at_mut(Self::KERNEL);
+        self.flip_kernel(flipped);
+        let padded = &mut padded[..Self::DZ_LEN];
+        for (dz, dx) in dz
+            .chunks_exact(OH * OW * F)
+            .zip(dx.chunks_exact_mut(H * W * C))
+        {
+            let image = pad_over(
+                dz,
+                (OH, OW, F),
+                (Self::DZ_TOP, Self::DZ_LEFT),
+                Self::DZ_W,
+                &mut *padded,
+            );
+            let windows = Gathered {
+                data: image,
+                rows: &self.dz_origins,
+                columns: &self.dz_offsets,
+            };
+            let done = try_gathered(windows, flipped, dx, false);
+            assert!(done, "the gathered product runs wherever `flips` holds");
         }
-        // SAFETY: every element of `buffer` was written above (its length is a whole number of
-        // rows), and `MaybeUninit<T>` has `T`'s layout.
-        unsafe { core::slice::from_raw_parts(buffer.as_ptr().cast::<T>(), buffer.len()) }
     }
 
     /// Prediction without allocating: in place where it applies, else in chunks, else the
@@ -387,6 +461,60 @@ impl<
     }
 }
 
+/// Writes an `h x w` image of `ch` channels into `buffer` with zero padding and returns it:
+/// `top` rows and `left` columns of zeros before the image, then zeros up to the buffer's
+/// rows of `padded_w` cells (the image is cut where a row or the buffer ends first).
+fn pad<'b, T: Float>(
+    image: &[T],
+    (h, w, ch): (usize, usize, usize),
+    (top, left): (usize, usize),
+    padded_w: usize,
+    buffer: &'b mut [MaybeUninit<T>],
+) -> &'b [T] {
+    let row = padded_w * ch;
+    let zero = |cells: &mut [MaybeUninit<T>]| {
+        cells.iter_mut().for_each(|d| {
+            d.write(T::zero());
+        })
+    };
+    for (r, dst) in buffer.chunks_exact_mut(row).enumerate() {
+        match r.checked_sub(top).filter(|&y| y < h) {
+            Some(y) => {
+                let left = (left * ch).min(row);
+                let inner = (w * ch).min(row - left);
+                let (before, rest) = dst.split_at_mut(left);
+                let (cells, after) = rest.split_at_mut(inner);
+                zero(before);
+                cells
+                    .iter_mut()
+                    .zip(&image[y * w * ch..])
+                    .for_each(|(d, &v)| {
+                        d.write(v);
+                    });
+                zero(after);
+            }
+            None => zero(dst),
+        }
+    }
+    // SAFETY: every element of `buffer` was written above (its length is a whole number of
+    // rows), and `MaybeUninit<T>` has `T`'s layout.
+    unsafe { core::slice::from_raw_parts(buffer.as_ptr().cast::<T>(), buffer.len()) }
+}
+
+/// [`pad`] over cells that are already initialised (a cache).
+fn pad_over<'b, T: Float>(
+    image: &[T],
+    dims: (usize, usize, usize),
+    corner: (usize, usize),
+    padded_w: usize,
+    cells: &'b mut [T],
+) -> &'b [T] {
+    // SAFETY: `MaybeUninit<T>` has `T`'s layout, and `pad` writes only initialised values
+    // (every element), so the cells stay initialised for their owner.
+    let cells = unsafe { &mut *(cells as *mut [T] as *mut [MaybeUninit<T>]) };
+    pad(image, dims, corner, padded_w, cells)
+}
+
 impl<
         T: Float,
         const H: usize,
@@ -436,9 +564,8 @@ impl<
         self.init.fill(kernel, KH * KW * C, KH * KW * F, rng);
         bias.iter_mut().for_each(|b| *b = T::zero());
     }
-    /// Room for the unrolled patches (or, where they are gathered in place, for the padded
-    /// copies of the samples if larger) and their gradient, then (for softmax or sigmoid
-    /// outputs) the logits.
+    /// The region of [`Self::patch_region`] (what the kernel gradient reads, then the input
+    /// gradient's scratch), then (for softmax or sigmoid outputs) the logits.
     fn cache_len(&self, batch: usize) -> usize {
         let logits = if self.activation.logits_kind().is_some() {
             batch * OH * OW * F
@@ -464,10 +591,8 @@ impl<
             {
                 if Self::PADDED {
                     let copy = &mut region[s * Self::PADDED_LEN..(s + 1) * Self::PADDED_LEN];
-                    // SAFETY: `pad` writes every element, and only initialized values, so
-                    // the slice stays initialized; `MaybeUninit<T>` has `T`'s layout.
-                    let cells = unsafe { &mut *(copy as *mut [T] as *mut [MaybeUninit<T>]) };
-                    self.convolve(Self::pad(sample, cells), out);
+                    let image = pad_over(sample, (H, W, C), (PT, PL), Self::PADDED_W, copy);
+                    self.convolve(image, out);
                 } else {
                     self.convolve(sample, out);
                 }
@@ -481,7 +606,7 @@ impl<
             (scratch.as_mut_slice(), None)
         } else {
             let (p, l) = cache.split_at_mut(Self::patch_region(batch));
-            (p, Some(l))
+            (&mut p[..rows * Self::PATCH], Some(l))
         };
         Self::im2col(x, 0, patches);
         gemm(
@@ -515,7 +640,8 @@ impl<
         let dz = pre_activation_gradient(upstream, y, &self.activation, F);
         let region = &mut cache[..Self::patch_region(batch)];
         let (g_kernel, g_bias) = grad.split_at_mut(Self::KERNEL);
-        // dK = patchesᵀ · dz, db = column sums of dz, d(patches) = dz · Kᵀ folded back by col2im.
+        // dK = patchesᵀ · dz, db = column sums of dz, then dx: dz padded and correlated with the
+        // flipped kernel, or d(patches) = dz · Kᵀ folded back by col2im.
         if Self::gathers() {
             // Sample by sample, the patches read in place (transposed: rows are the window's
             // cells, columns the output positions), each sample's product added to the last.
@@ -543,9 +669,12 @@ impl<
             );
         }
         bias_gradient::<T, F>(dz, g_bias);
+        // The patches (or padded copies) are no longer needed: the input gradient's scratch
+        // takes their place.
         if let Some(dx) = dx {
-            // The patches (or padded copies) are no longer needed: their gradient takes their
-            // place.
+            if Self::flips() {
+                return self.input_gradient_flipped(dz, dx, region);
+            }
             let d_patches = &mut region[..rows * Self::PATCH];
             let kernel = &self.weights[..Self::KERNEL];
             gemm(
@@ -738,6 +867,88 @@ mod tests {
         every_path_agrees::<8, 8, 1, 6, 5, 5, 1, 1, 2, 2, 8, 8>(2);
         // More filters than the register-tiled kernel takes: unrolled in full.
         every_path_agrees::<4, 4, 1, 70, 3, 3, 1, 1, 0, 0, 2, 2>(2);
+    }
+
+    /// The input gradient as a correlation of the padded output gradient with the flipped
+    /// kernel, against `dz · Kᵀ` folded back by col2im, on `batch` samples of one geometry.
+    fn flipped_input_gradient_agrees<
+        const H: usize,
+        const W: usize,
+        const C: usize,
+        const F: usize,
+        const KH: usize,
+        const KW: usize,
+        const PT: usize,
+        const PL: usize,
+        const OH: usize,
+        const OW: usize,
+    >(
+        batch: usize,
+    ) {
+        type Layer<
+            const H: usize,
+            const W: usize,
+            const C: usize,
+            const F: usize,
+            const KH: usize,
+            const KW: usize,
+            const PT: usize,
+            const PL: usize,
+            const OH: usize,
+            const OW: usize,
+        > = Cv<H, W, C, F, KH, KW, 1, 1, PT, PL, OH, OW, Linear>;
+        let geometry = format!("{H}x{W}x{C} -> {OH}x{OW}x{F}, window {KH}x{KW}");
+        assert!(
+            Layer::<H, W, C, F, KH, KW, PT, PL, OH, OW>::FLIPS,
+            "{geometry}"
+        );
+        if !Layer::<H, W, C, F, KH, KW, PT, PL, OH, OW>::flips() {
+            return; // no register-tiled kernel on this CPU
+        }
+        let mut conv = new::<Linear, H, W, C, F, KH, KW, 1, 1, PT, PL, OH, OW>(Linear);
+        conv.weights_mut()
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, w)| *w = ((i * 7 % 11) as f64 - 5.0) / 10.0);
+        let rows = batch * OH * OW;
+        let patch = KH * KW * C;
+        let dz: Vec<f64> = (0..rows * F)
+            .map(|i| ((i * 5 % 13) as f64 - 6.0) / 6.0)
+            .collect();
+        let mut d_patches = vec![0.0; rows * patch];
+        gemm(
+            1.0,
+            Mat::rows(&dz, rows, F),
+            Mat::transposed(conv.kernel(), patch, F),
+            0.0,
+            &mut d_patches,
+        );
+        let mut want = vec![f64::NAN; batch * H * W * C];
+        Layer::<H, W, C, F, KH, KW, PT, PL, OH, OW>::col2im(&d_patches, &mut want);
+        let mut scratch = vec![f64::NAN; KH * KW * C * F + (H + KH - 1) * (W + KW - 1) * F];
+        let mut got = vec![f64::NAN; batch * H * W * C];
+        conv.input_gradient_flipped(&dz, &mut got, &mut scratch);
+        let worst = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 1e-12, "{geometry}: off by {worst}");
+    }
+
+    #[test]
+    fn the_flipped_kernel_gives_the_unrolled_input_gradient() {
+        // LeNet-5's second convolution (`valid`, six input channels).
+        flipped_input_gradient_agrees::<14, 14, 6, 16, 5, 5, 0, 0, 10, 10>(3);
+        // `same` 5 x 5 on one channel, as LeNet-5's first layer.
+        flipped_input_gradient_agrees::<8, 8, 1, 6, 5, 5, 2, 2, 8, 8>(2);
+        // `same` with uneven padding: a 4 x 2 window pads 1 row above and 2 below, 0 columns
+        // left and 1 right.
+        flipped_input_gradient_agrees::<6, 7, 3, 5, 4, 2, 1, 0, 6, 7>(2);
+        // `valid`, a rectangular window, and input channels filling several f64 registers.
+        flipped_input_gradient_agrees::<5, 4, 9, 2, 3, 2, 0, 0, 3, 3>(2);
+        // One output position per sample: every input cell sees one window cell.
+        flipped_input_gradient_agrees::<3, 3, 2, 4, 3, 3, 0, 0, 1, 1>(4);
     }
 
     #[test]
