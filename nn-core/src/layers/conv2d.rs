@@ -564,8 +564,9 @@ impl<
         self.init.fill(kernel, KH * KW * C, KH * KW * F, rng);
         bias.iter_mut().for_each(|b| *b = T::zero());
     }
-    /// The region of [`Self::patch_region`] (what the kernel gradient reads, then the input
-    /// gradient's scratch), then (for softmax or sigmoid outputs) the logits.
+    /// A region for what the kernel gradient reads (unrolled patches or padded copies of the
+    /// samples), reused afterwards as the input gradient's scratch, then (for softmax or
+    /// sigmoid outputs) the logits.
     fn cache_len(&self, batch: usize) -> usize {
         let logits = if self.activation.logits_kind().is_some() {
             batch * OH * OW * F
