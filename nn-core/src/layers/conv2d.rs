@@ -886,24 +886,12 @@ mod tests {
     >(
         batch: usize,
     ) {
-        type Layer<
-            const H: usize,
-            const W: usize,
-            const C: usize,
-            const F: usize,
-            const KH: usize,
-            const KW: usize,
-            const PT: usize,
-            const PL: usize,
-            const OH: usize,
-            const OW: usize,
-        > = Cv<H, W, C, F, KH, KW, 1, 1, PT, PL, OH, OW, Linear>;
         let geometry = format!("{H}x{W}x{C} -> {OH}x{OW}x{F}, window {KH}x{KW}");
         assert!(
-            Layer::<H, W, C, F, KH, KW, PT, PL, OH, OW>::FLIPS,
+            Cv::<H, W, C, F, KH, KW, 1, 1, PT, PL, OH, OW, Linear>::FLIPS,
             "{geometry}"
         );
-        if !Layer::<H, W, C, F, KH, KW, PT, PL, OH, OW>::flips() {
+        if !Cv::<H, W, C, F, KH, KW, 1, 1, PT, PL, OH, OW, Linear>::flips() {
             return; // no register-tiled kernel on this CPU
         }
         let mut conv = new::<Linear, H, W, C, F, KH, KW, 1, 1, PT, PL, OH, OW>(Linear);
@@ -925,7 +913,7 @@ mod tests {
             &mut d_patches,
         );
         let mut want = vec![f64::NAN; batch * H * W * C];
-        Layer::<H, W, C, F, KH, KW, PT, PL, OH, OW>::col2im(&d_patches, &mut want);
+        Cv::<H, W, C, F, KH, KW, 1, 1, PT, PL, OH, OW, Linear>::col2im(&d_patches, &mut want);
         let mut scratch = vec![f64::NAN; KH * KW * C * F + (H + KH - 1) * (W + KW - 1) * F];
         let mut got = vec![f64::NAN; batch * H * W * C];
         conv.input_gradient_flipped(&dz, &mut got, &mut scratch);
