@@ -90,9 +90,9 @@ pub(crate) unsafe fn tile<V: Vector, const R: usize, const NV: usize>(
 /// Runs [`tile`] down `m` rows of `A` in `ceil(m / MR)` tiles of near-equal height.
 ///
 /// A tile's sums each wait on the multiply-add latency once per step of `k`, so a tile of
-/// fewer than about four rows runs at a fraction of the full rate: eight rows as `6 + 2`
-/// take as long as `6 + 4`, while `4 + 4` takes as long as `4 + 2`. Equal heights keep every tile
-/// as tall as the row count allows (15 rows: `5 + 5 + 5`, not `6 + 6 + 2 + 1`).
+/// fewer than about four rows runs at a fraction of the full rate: eight rows as `6 + 2` take
+/// as long as `6 + 4` would, where `4 + 4` takes less. Equal heights keep every tile as tall
+/// as the row count allows (15 rows: `5 + 5 + 5`, not `6 + 6 + 2 + 1`).
 ///
 /// `a` and `out` point at row 0; row `i` of `A` starts `i * a.rs` further and row `i` of `C`
 /// `i * out.ldc` further.
@@ -138,6 +138,7 @@ unsafe fn tile_of_height<V: Vector, const MR: usize, const NV: usize>(
     panel: *const V::Elem,
     out: Out<V::Elem>,
 ) {
+    const { assert!(MR <= 12, "tile_of_height instantiates heights up to 12") };
     macro_rules! heights {
         ($($r:literal)*) => {
             match height {
