@@ -30,6 +30,9 @@ use super::isa::Isa;
 use super::narrow::Strided;
 use super::simd::Vector;
 use super::tile::{column, pack_panels, Out, Rows, MR_AVX2, MR_AVX512, NV};
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+use super::zero_steps::with_step_lists;
+use super::zero_steps::Steps;
 use crate::Float;
 
 /// Most rows of `B` per block. A block as deep as the dense layers' inputs (784) keeps `C` in
@@ -60,24 +63,41 @@ pub(crate) fn try_gemm<T: Float>(
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         Isa::Avx512 => {
             let len = scratch_len::<T::Avx512>(k, n);
-            // SAFETY: the CPU has AVX-512F; the caller checked every index against the slices.
-            T::with_scratch(len, |packed| unsafe {
-                blocked_avx512(m, k, n, a, b, c, packed)
+            T::with_scratch(len, |packed| {
+                with_step_lists(|lists| {
+                    let tiling = tiling::<T::Avx512, MR_AVX512>(m, k, n);
+                    // SAFETY (both arms): the CPU has AVX-512F; the caller checked every index
+                    // against the slices; the lists were built for this tiling.
+                    match lists.build(a, m, k, tiling) {
+                        Steps::All => unsafe { blocked_avx512(m, k, n, a, b, c, packed) },
+                        steps => unsafe { listed_avx512(m, k, n, a, b, c, packed, steps) },
+                    }
+                })
             });
             true
         }
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         Isa::Avx2Fma => {
             let len = scratch_len::<T::Avx2>(k, n);
-            // SAFETY: the CPU has AVX2 and FMA; indices checked by the caller.
-            T::with_scratch(len, |packed| unsafe {
-                blocked_avx2(m, k, n, a, b, c, packed)
+            T::with_scratch(len, |packed| {
+                with_step_lists(|lists| {
+                    let tiling = tiling::<T::Avx2, MR_AVX2>(m, k, n);
+                    // SAFETY (both arms): the CPU has AVX2 and FMA; indices checked by the
+                    // caller; the lists were built for this tiling.
+                    match lists.build(a, m, k, tiling) {
+                        Steps::All => unsafe { blocked_avx2(m, k, n, a, b, c, packed) },
+                        steps => unsafe { listed_avx2(m, k, n, a, b, c, packed, steps) },
+                    }
+                })
             });
             true
         }
         _ => false,
     }
 }
+
+// Each instruction set has two entry points: every step, where `Steps::All` is a constant, so
+// the listed loop compiles away and cannot crowd the dense loop's registers, and listed steps.
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx512f")]
@@ -91,7 +111,23 @@ unsafe fn blocked_avx512<T: Float>(
     c: &mut [T],
     packed: &mut [T],
 ) {
-    blocks::<T::Avx512, MR_AVX512>(m, k, n, a, b, c, packed)
+    blocks::<T::Avx512, MR_AVX512>(m, k, n, a, b, c, packed, Steps::All)
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn listed_avx512<T: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<'_, T>,
+    b: Strided<'_, T>,
+    c: &mut [T],
+    packed: &mut [T],
+    steps: Steps<'_>,
+) {
+    blocks::<T::Avx512, MR_AVX512>(m, k, n, a, b, c, packed, steps)
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -106,7 +142,23 @@ unsafe fn blocked_avx2<T: Float>(
     c: &mut [T],
     packed: &mut [T],
 ) {
-    blocks::<T::Avx2, MR_AVX2>(m, k, n, a, b, c, packed)
+    blocks::<T::Avx2, MR_AVX2>(m, k, n, a, b, c, packed, Steps::All)
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn listed_avx2<T: Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<'_, T>,
+    b: Strided<'_, T>,
+    c: &mut [T],
+    packed: &mut [T],
+    steps: Steps<'_>,
+) {
+    blocks::<T::Avx2, MR_AVX2>(m, k, n, a, b, c, packed, steps)
 }
 
 /// Columns of `B` per block for registers `V`: a multiple of the panel width.
@@ -119,6 +171,12 @@ fn block_cols<V: Vector>(kc: usize) -> usize {
 /// multiple of `unit`) but the last.
 fn even_blocks(len: usize, max: usize, unit: usize) -> usize {
     len.div_ceil(len.div_ceil(max)).next_multiple_of(unit)
+}
+
+/// How [`blocks`] cuts an `m x k x n` product for [`StepLists::build`]: `(mc, kc, MR)`, the
+/// rows of `A` per band, the rows of `B` per block and the rows per tile.
+fn tiling<V: Vector, const MR: usize>(m: usize, k: usize, n: usize) -> (usize, usize, usize) {
+    (even_blocks(m, MC, MR), block_sizes::<V>(k, n).0, MR)
 }
 
 /// The block sizes `(kc, nc)` for a `k x n` matrix `B`.
@@ -136,11 +194,13 @@ fn scratch_len<V: Vector>(k: usize, n: usize) -> usize {
 
 /// The block loops: columns of `B` by `nc`, its rows by `kc` (packed), rows of `A` by `mc`,
 /// then panel by panel down the band. The first block of rows of `B` writes `C`, later ones
-/// add to it.
+/// add to it. Each tile runs the steps `steps` lists for it ([`super::zero_steps`]: where `A`
+/// is mostly zero, those where one of the tile's rows is not), listed once for all the panels.
 ///
 /// # Safety
 /// `a`, `b` and `c` cover the `m x k`, `k x n` and `m x n` shapes; `packed` holds
-/// [`scratch_len`] elements; `V`'s instruction set is enabled.
+/// [`scratch_len`] elements; `steps` was built for [`tiling`]; `V`'s instruction set is
+/// enabled.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
@@ -152,6 +212,7 @@ unsafe fn blocks<V: Vector, const MR: usize>(
     b: Strided<'_, V::Elem>,
     c: &mut [V::Elem],
     packed: &mut [V::Elem],
+    steps: Steps<'_>,
 ) {
     let width = NV * V::LANES;
     let (kc_step, nc_step) = block_sizes::<V>(k, n);
@@ -169,6 +230,8 @@ unsafe fn blocks<V: Vector, const MR: usize>(
                     rs: a.rs,
                     ps: a.cs,
                 };
+                // Bands are whole tiles (`mc_step` is a multiple of `MR`) but the last.
+                let band = steps.band(pc / kc_step, ic / MR);
                 for (q, panel) in packed.chunks_exact(kc * width).enumerate() {
                     let first = q * width;
                     if first >= nc {
@@ -180,7 +243,7 @@ unsafe fn blocks<V: Vector, const MR: usize>(
                         cols: width.min(nc - first),
                         accumulate: pc > 0,
                     };
-                    column::<V, MR, NV>(mc, kc, rows, panel.as_ptr(), out);
+                    column::<V, MR, NV>(mc, kc, band, rows, panel.as_ptr(), out);
                 }
             }
         }
@@ -225,12 +288,14 @@ unsafe fn pack_block<V: Vector>(
 #[cfg(test)]
 mod tests {
     use super::super::lanes::{checked, span, Like256F32, Like256F64, Like512F32, Like512F64};
-    use super::super::reference::{naive, operands, transpose};
+    use super::super::reference::{naive, operands, sparse_operands, transpose, Operands};
+    use super::super::zero_steps::StepLists;
     use super::*;
 
     /// Every layout the layers use (row-major and transposed operands), sizes that cross the
-    /// `KC`, `MC` and `NC` blocks and end inside a register.
-    const SIZES: [(usize, usize, usize); 7] = [
+    /// `KC`, `MC` and `NC` blocks and end inside a register (and, in the last, blocks of `B`'s
+    /// rows whose first rows differ modulo 5, so that their lists of steps differ).
+    const SIZES: [(usize, usize, usize); 8] = [
         (1, 1, 1),
         (7, 3, 40),
         (13, 300, 33),
@@ -238,16 +303,29 @@ mod tests {
         (121, 517, 301),
         (5, 260, 1100),
         (9, 1100, 40),
+        (17, 1103, 40),
     ];
     const LAYOUTS: [(bool, bool); 4] = [(false, false), (true, false), (false, true), (true, true)];
+
+    /// Dense operands, and operands with `A` mostly zero (steps skipped).
+    fn both_operands<T: Float>() -> [Operands<T>; 2] {
+        [operands::<T>, sparse_operands::<T>]
+    }
 
     /// The kernel for this CPU's instruction set against the naive product.
     #[test]
     fn blocked_products_match_the_naive_product() {
         for (m, k, n) in SIZES {
             for (a_t, b_t) in LAYOUTS {
-                check::<f32>(m, k, n, a_t, b_t, &|a, b, c| try_gemm(m, k, n, a, b, c));
-                check::<f64>(m, k, n, a_t, b_t, &|a, b, c| try_gemm(m, k, n, a, b, c));
+                for (f32s, f64s) in both_operands::<f32>().into_iter().zip(both_operands()) {
+                    let layouts = (a_t, b_t);
+                    check::<f32>((m, k, n), f32s, layouts, &|a, b, c| {
+                        try_gemm(m, k, n, a, b, c)
+                    });
+                    check::<f64>((m, k, n), f64s, layouts, &|a, b, c| {
+                        try_gemm(m, k, n, a, b, c)
+                    });
+                }
             }
         }
     }
@@ -268,30 +346,34 @@ mod tests {
     }
 
     fn emulated<V: Vector, const MR: usize>(m: usize, k: usize, n: usize, a_t: bool, b_t: bool) {
-        check::<V::Elem>(m, k, n, a_t, b_t, &|a, b, c| {
-            let mut packed = vec![<V::Elem as num_traits::Zero>::zero(); scratch_len::<V>(k, n)];
-            let spans = [span(a.data), span(b.data), span(c), span(&packed)];
-            // SAFETY: the views cover their shapes and `packed` is as long as `blocks` needs;
-            // the emulated registers need no target feature.
-            checked(&spans, || unsafe {
-                blocks::<V, MR>(m, k, n, a, b, c, &mut packed)
+        for operands in both_operands() {
+            check::<V::Elem>((m, k, n), operands, (a_t, b_t), &|a, b, c| {
+                let zero = <V::Elem as num_traits::Zero>::zero();
+                let mut packed = vec![zero; scratch_len::<V>(k, n)];
+                let spans = [span(a.data), span(b.data), span(c), span(&packed)];
+                let mut lists = StepLists::default();
+                let steps = lists.build(a, m, k, tiling::<V, MR>(m, k, n));
+                // SAFETY: the views cover their shapes, `packed` is as long as `blocks` needs
+                // and the lists were built for its tiling; the emulated registers need no
+                // target feature.
+                checked(&spans, || unsafe {
+                    blocks::<V, MR>(m, k, n, a, b, c, &mut packed, steps)
+                });
+                true
             });
-            true
-        });
+        }
     }
 
-    /// Runs `product` on `A` and `B` stored as asked (transposed or not) and compares `C` with
-    /// the naive product; `product` returns false where it has no kernel to test.
+    /// Runs `product` on `operands` stored as asked (`A`, `B` transposed or not) and compares
+    /// `C` with the naive product; `product` returns false where it has no kernel to test.
     #[allow(clippy::type_complexity)]
     fn check<T: Float>(
-        m: usize,
-        k: usize,
-        n: usize,
-        a_t: bool,
-        b_t: bool,
+        (m, k, n): (usize, usize, usize),
+        operands: Operands<T>,
+        (a_t, b_t): (bool, bool),
         product: &dyn Fn(Strided<'_, T>, Strided<'_, T>, &mut [T]) -> bool,
     ) {
-        let (a, b) = operands::<T>(m, k, n);
+        let (a, b) = operands(m, k, n);
         // The same matrix stored transposed when asked, as a view of its `rows x cols`.
         let store = |v: &[T], rows: usize, cols: usize, t: bool| -> (Vec<T>, usize, usize) {
             if t {

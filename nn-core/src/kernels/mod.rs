@@ -6,9 +6,11 @@
 //! its padded output gradient); wider ones (the dense layers' training products, a strided
 //! convolution's input gradient) run a cache-blocked kernel that packs `B` into a per-thread
 //! buffer. Only a CPU without AVX2 + FMA sends them to the `matrixmultiply` crate instead.
-//! The batched inference product packs the dense kernel once ([`PackedB`]). Single samples
-//! use the register-tiled [`vec_mat`]. Element-wise math that the standard library does not
-//! vectorise (`tanh`) has its own kernel. Each kernel dispatches on [`Isa`].
+//! The batched inference product packs the dense kernel once ([`PackedB`]). Both the blocked
+//! and the packed products skip the steps where a tile's rows of `A` are all zero, when `A`
+//! is mostly zero (images, `zero_steps`). Single samples use the register-tiled [`vec_mat`].
+//! Element-wise math that the standard library does not vectorise (`tanh`) has its own
+//! kernel. Each kernel dispatches on [`Isa`].
 
 mod blocked;
 mod gemv;
@@ -23,6 +25,7 @@ mod reference;
 pub mod simd;
 mod tanh;
 mod tile;
+mod zero_steps;
 
 pub use gemv::{affine_sized, vec_mat, vec_mat_on};
 pub use isa::Isa;

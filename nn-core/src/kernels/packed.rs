@@ -20,6 +20,9 @@ use super::isa::Isa;
 use super::narrow::Strided;
 use super::simd::Vector;
 use super::tile::{column, pack_panels, Out, Rows, MR_AVX2, MR_AVX512, NV};
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+use super::zero_steps::with_step_lists;
+use super::zero_steps::Steps;
 use crate::Float;
 
 /// A row-major `k x n` matrix rearranged into zero-padded panels of `width` columns, for the
@@ -76,14 +79,40 @@ impl<T: Float> PackedB<T> {
         );
         let m = a.len() / k;
         assert_eq!(c.len(), m * n, "PackedB: C has the wrong size");
-        // SAFETY (both arms): sizes checked above; the panels were packed for an instruction
-        // set this CPU reported, with this type's lane count.
+        // SAFETY (every arm): sizes checked above; the panels were packed for an instruction
+        // set this CPU reported, with this type's lane count; the lists were built for one
+        // band of all `m` rows and one block of all `k` steps, in tiles of `MR` rows.
         match self.isa {
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            Isa::Avx512 => unsafe { multiply_avx512(self, a, m, c) },
+            Isa::Avx512 => {
+                with_step_lists(
+                    |lists| match lists.build(self.view(a), m, k, (m, k, MR_AVX512)) {
+                        Steps::All => unsafe { multiply_avx512(self, a, m, c) },
+                        steps => unsafe { listed_avx512(self, a, m, c, steps) },
+                    },
+                )
+            }
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            Isa::Avx2Fma => unsafe { multiply_avx2(self, a, m, c) },
+            Isa::Avx2Fma => {
+                with_step_lists(
+                    |lists| match lists.build(self.view(a), m, k, (m, k, MR_AVX2)) {
+                        Steps::All => unsafe { multiply_avx2(self, a, m, c) },
+                        steps => unsafe { listed_avx2(self, a, m, c, steps) },
+                    },
+                )
+            }
             _ => unreachable!("packed only where a vector kernel runs"),
+        }
+    }
+}
+
+impl<T: Float> PackedB<T> {
+    /// A row-major `m x k` matrix `A`, as the step lists read it.
+    fn view<'a>(&self, a: &'a [T]) -> Strided<'a, T> {
+        Strided {
+            data: a,
+            rs: self.k,
+            cs: 1,
         }
     }
 }
@@ -106,26 +135,49 @@ fn lanes<T: Float>(isa: Isa) -> Option<usize> {
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx512f")]
 unsafe fn multiply_avx512<T: Float>(b: &PackedB<T>, a: &[T], m: usize, c: &mut [T]) {
-    panels::<T::Avx512, MR_AVX512>(b, a, m, c)
+    panels::<T::Avx512, MR_AVX512>(b, a, m, c, Steps::All)
+}
+
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f")]
+unsafe fn listed_avx512<T: Float>(
+    b: &PackedB<T>,
+    a: &[T],
+    m: usize,
+    c: &mut [T],
+    steps: Steps<'_>,
+) {
+    panels::<T::Avx512, MR_AVX512>(b, a, m, c, steps)
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn multiply_avx2<T: Float>(b: &PackedB<T>, a: &[T], m: usize, c: &mut [T]) {
-    panels::<T::Avx2, MR_AVX2>(b, a, m, c)
+    panels::<T::Avx2, MR_AVX2>(b, a, m, c, Steps::All)
 }
 
-/// Panel by panel (each stays in cache), all of `A` down each panel.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn listed_avx2<T: Float>(b: &PackedB<T>, a: &[T], m: usize, c: &mut [T], steps: Steps<'_>) {
+    panels::<T::Avx2, MR_AVX2>(b, a, m, c, steps)
+}
+
+/// Panel by panel (each stays in cache), all of `A` down each panel, each tile over the steps
+/// `steps` lists for it ([`super::zero_steps`]: where `A` is mostly zero, those where one of
+/// the tile's rows is not), listed once for all the panels. The entry points without lists
+/// pass the constant `Steps::All`, so that the listed loop compiles away there.
 ///
 /// # Safety
-/// `a` is `m x k`, `c` is `m x n`, `b` was packed with `NV` registers of `V` per panel, and
-/// `V`'s instruction set is enabled.
+/// `a` is `m x k`, `c` is `m x n`, `b` was packed with `NV` registers of `V` per panel,
+/// `steps` was built for one band of `m` rows and one block of `k` steps in tiles of `MR`
+/// rows, and `V`'s instruction set is enabled.
 #[inline(always)]
 unsafe fn panels<V: Vector, const MR: usize>(
     b: &PackedB<V::Elem>,
     a: &[V::Elem],
     m: usize,
     c: &mut [V::Elem],
+    steps: Steps<'_>,
 ) {
     let (k, n, width) = (b.k, b.n, b.width);
     let c = c.as_mut_ptr();
@@ -141,14 +193,15 @@ unsafe fn panels<V: Vector, const MR: usize>(
             cols: width.min(n - j * width),
             accumulate: false,
         };
-        column::<V, MR, NV>(m, k, a, panel.as_ptr(), out);
+        column::<V, MR, NV>(m, k, steps, a, panel.as_ptr(), out);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::lanes::{checked, span, Like256F32, Like256F64, Like512F32, Like512F64};
-    use super::super::reference::{naive, operands};
+    use super::super::reference::{naive, operands, sparse_operands, Operands};
+    use super::super::zero_steps::StepLists;
     use super::*;
 
     const SIZES: [(usize, usize, usize); 6] = [
@@ -163,19 +216,29 @@ mod tests {
     #[test]
     fn packed_products_match_the_naive_product_on_odd_sizes() {
         for (m, k, n) in SIZES {
-            let (a, b) = operands::<f32>(m, k, n);
-            let want = naive(m, k, n, &a, &b);
-            let Some(packed) = PackedB::new(&b, k, n) else {
-                return; // no vector kernel on this CPU: nothing to test
-            };
-            let mut c = vec![f32::NAN; m * n];
-            packed.multiply(&a, &mut c);
-            assert_eq!(c, want, "m={m} k={k} n={n}");
-            let (a64, b64) = operands::<f64>(m, k, n);
-            let mut c64 = vec![f64::NAN; m * n];
-            PackedB::new(&b64, k, n).unwrap().multiply(&a64, &mut c64);
-            assert_eq!(c64, naive(m, k, n, &a64, &b64), "f64 m={m} k={k} n={n}");
+            check_on_this_cpu((m, k, n), operands::<f32>, operands::<f64>);
+            check_on_this_cpu((m, k, n), sparse_operands::<f32>, sparse_operands::<f64>);
         }
+    }
+
+    /// The kernel for this CPU against the naive product on operands from `f32s` and `f64s`.
+    fn check_on_this_cpu(
+        (m, k, n): (usize, usize, usize),
+        f32s: Operands<f32>,
+        f64s: Operands<f64>,
+    ) {
+        let (a, b) = f32s(m, k, n);
+        let want = naive(m, k, n, &a, &b);
+        let Some(packed) = PackedB::new(&b, k, n) else {
+            return; // no vector kernel on this CPU: nothing to test
+        };
+        let mut c = vec![f32::NAN; m * n];
+        packed.multiply(&a, &mut c);
+        assert_eq!(c, want, "m={m} k={k} n={n}");
+        let (a64, b64) = f64s(m, k, n);
+        let mut c64 = vec![f64::NAN; m * n];
+        PackedB::new(&b64, k, n).unwrap().multiply(&a64, &mut c64);
+        assert_eq!(c64, naive(m, k, n, &a64, &b64), "f64 m={m} k={k} n={n}");
     }
 
     /// The AVX-512 instantiation (12-row tiles, panels of two 16-lane `f32` or 8-lane `f64`
@@ -184,14 +247,25 @@ mod tests {
     #[test]
     fn both_instantiations_match_the_naive_product_within_their_operands() {
         fn check<V: Vector, const MR: usize>(m: usize, k: usize, n: usize) {
-            let (a, b) = operands::<V::Elem>(m, k, n);
+            for operands in [operands::<V::Elem>, sparse_operands::<V::Elem>] {
+                check_with::<V, MR>((m, k, n), operands);
+            }
+        }
+        fn check_with<V: Vector, const MR: usize>(
+            (m, k, n): (usize, usize, usize),
+            operands: Operands<V::Elem>,
+        ) {
+            let (a, b) = operands(m, k, n);
             let packed = PackedB::with_width(&b, k, n, NV * V::LANES, Isa::Portable);
             let mut c = vec![<V::Elem as num_traits::Float>::nan(); m * n];
             let spans = [span(&a), span(&packed.data), span(&c)];
+            let mut lists = StepLists::default();
+            let steps = lists.build(packed.view(&a), m, k, (m, k, MR));
             // SAFETY: `a` is `m x k`, `c` is `m x n`, the panels are `NV` registers of `V`
-            // wide; the emulated registers need no target feature.
+            // wide, the lists were built for one band and block; the emulated registers need
+            // no target feature.
             checked(&spans, || unsafe {
-                panels::<V, MR>(&packed, &a, m, &mut c)
+                panels::<V, MR>(&packed, &a, m, &mut c, steps)
             });
             assert!(
                 c == naive(m, k, n, &a, &b),

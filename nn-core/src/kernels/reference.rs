@@ -9,6 +9,9 @@ use crate::prelude::*;
 
 use crate::Float;
 
+/// A maker of test operands `(A, B)` for an `m x k x n` product.
+pub(crate) type Operands<T> = fn(usize, usize, usize) -> (Vec<T>, Vec<T>);
+
 /// `A` (`m x k`) and `B` (`k x n`), row-major, of small integers and halves.
 pub(crate) fn operands<T: Float>(m: usize, k: usize, n: usize) -> (Vec<T>, Vec<T>) {
     let a = (0..m * k)
@@ -17,6 +20,28 @@ pub(crate) fn operands<T: Float>(m: usize, k: usize, n: usize) -> (Vec<T>, Vec<T
     let b = (0..k * n)
         .map(|i| T::of((i * 5 % 11) as f64 * 0.5 - 2.0))
         .collect();
+    (a, b)
+}
+
+/// [`operands`] with `A` mostly zero, the way images and ReLU outputs are, so that the kernels
+/// skip steps ([`super::zero_steps`]): each row is live at every fifth step (shifting every
+/// other row), every eleventh row is live throughout, and rows whose `r / 6` is 2 modulo 4 are
+/// zero throughout, so tiles run complete, partial and empty lists of steps.
+pub(crate) fn sparse_operands<T: Float>(m: usize, k: usize, n: usize) -> (Vec<T>, Vec<T>) {
+    let (mut a, b) = operands::<T>(m, k, n);
+    for (i, x) in a.iter_mut().enumerate() {
+        let (r, p) = (i / k, i % k);
+        let live = if r % 11 == 10 {
+            true
+        } else {
+            (r / 6) % 4 != 2 && (p + r / 2) % 5 == 0
+        };
+        if !live {
+            *x = T::zero();
+        } else if *x == T::zero() {
+            *x = T::one();
+        }
+    }
     (a, b)
 }
 
