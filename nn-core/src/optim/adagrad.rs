@@ -3,6 +3,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use super::elementwise::elementwise;
 use super::{Optimizer, Slots};
 use crate::Float;
 
@@ -52,10 +53,13 @@ impl<T: Float> Optimizer<T> for Adagrad<T> {
         let acc = self
             .accumulators
             .get(slot, w.len(), T::of(self.initial_accumulator));
-        for ((w, &g), a) in w.iter_mut().zip(g).zip(acc.iter_mut()) {
-            *a += g * g;
-            *w -= lr * g / (*a + eps).sqrt();
-        }
+        let rule = |w: &mut [T], g: &[T], [acc, _, _]: [&mut [T]; 3]| {
+            for ((w, &g), a) in w.iter_mut().zip(g).zip(acc.iter_mut()) {
+                *a += g * g;
+                *w -= lr * g / (*a + eps).sqrt();
+            }
+        };
+        elementwise(w, g, [acc, &mut [], &mut []], &rule);
     }
     fn finish_step(&mut self) {
         self.iterations += 1;

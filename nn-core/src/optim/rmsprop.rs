@@ -3,6 +3,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use super::elementwise::elementwise;
 use super::{Optimizer, Slots};
 use crate::Float;
 
@@ -78,34 +79,41 @@ impl<T: Float> Optimizer<T> for RmsProp<T> {
         let one = T::one();
         let n = w.len();
         let v = self.velocities.get(slot, n, T::zero());
-        let mut mg = if self.centered {
-            Some(self.average_gradients.get(slot, n, T::zero()))
+        let mg = if self.centered {
+            self.average_gradients.get(slot, n, T::zero())
         } else {
-            None
+            &mut []
         };
-        let mut m = if self.momentum > 0.0 {
-            Some(self.momenta.get(slot, n, T::zero()))
+        let m = if self.momentum > 0.0 {
+            self.momenta.get(slot, n, T::zero())
         } else {
-            None
+            &mut []
         };
-        for i in 0..n {
-            v[i] = rho * v[i] + (one - rho) * g[i] * g[i];
-            let denominator = match mg.as_deref_mut() {
-                Some(mg) => {
+        let rule = |w: &mut [T], g: &[T], [v, mg, m]: [&mut [T]; 3]| {
+            // Every slice cut to the same length up front, so that the loop has no bounds
+            // checks and vectorises.
+            let n = w.len();
+            let (g, v) = (&g[..n], &mut v[..n]);
+            let mg = if mg.is_empty() { mg } else { &mut mg[..n] };
+            let m = if m.is_empty() { m } else { &mut m[..n] };
+            for i in 0..n {
+                v[i] = rho * v[i] + (one - rho) * g[i] * g[i];
+                let denominator = if mg.is_empty() {
+                    v[i] + eps
+                } else {
                     mg[i] = rho * mg[i] + (one - rho) * g[i];
                     v[i] - mg[i] * mg[i] + eps
-                }
-                None => v[i] + eps,
-            };
-            let step = lr * g[i] / denominator.sqrt();
-            match m.as_deref_mut() {
-                Some(m) => {
+                };
+                let step = lr * g[i] / denominator.sqrt();
+                if m.is_empty() {
+                    w[i] -= step;
+                } else {
                     m[i] = mu * m[i] + step;
                     w[i] -= m[i];
                 }
-                None => w[i] -= step,
             }
-        }
+        };
+        elementwise(w, g, [v, mg, m], &rule);
     }
     fn finish_step(&mut self) {
         self.iterations += 1;
