@@ -103,6 +103,31 @@ fn a_training_step_allocates_nothing_after_the_first() {
     );
     assert!(second < first, "the step trained: {first} -> {second}");
 
+    // Mostly-zero images, like MNIST's: the products list each tile's live steps, in buffers
+    // kept from the first step.
+    let sparse: Vec<[[f32; 28]; 28]> = xs
+        .iter()
+        .enumerate()
+        .map(|(s, x)| {
+            let mut image = [[0.0f32; 28]; 28];
+            for (r, row) in image.iter_mut().enumerate().skip(8 + s % 5).take(10) {
+                row[8 + s % 7..18 + s % 7].copy_from_slice(&x[r][8..18]);
+            }
+            image
+        })
+        .collect();
+    let sparse_step = |net: &mut Mnist<f32>, adam: &mut Adam<f32>| {
+        net.train_step(adam, &SparseCategoricalCrossentropy, &sparse, &ys)
+    };
+    let mut adam = Adam::new(0.001);
+    let first = sparse_step(&mut mnist, &mut adam);
+    assert_eq!(
+        allocations_during(|| second = sparse_step(&mut mnist, &mut adam)),
+        0,
+        "Mnist on mostly-zero images"
+    );
+    assert!(second < first, "the step trained: {first} -> {second}");
+
     // A convolutional model: its patches are gathered in place (or unrolled into the cache
     // where the filters are many), never into fresh buffers. 15 samples stay in one shard.
     let images: Vec<[[[f32; 1]; 28]; 28]> = xs[..15]
