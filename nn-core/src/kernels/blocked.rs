@@ -96,70 +96,46 @@ pub(crate) fn try_gemm<T: Float>(
     }
 }
 
-// Each instruction set has two entry points: every step, where `Steps::All` is a constant, so
-// the listed loop compiles away and cannot crowd the dense loop's registers, and listed steps.
+/// Defines an instruction set's two entry points into [`blocks`]: `$dense` runs every step,
+/// with `Steps::All` a constant, so that the listed loop compiles away and cannot crowd the
+/// dense loop's registers; `$listed` runs the steps its lists give.
+macro_rules! entry_points {
+    ($dense:ident, $listed:ident, $feature:literal, $registers:ident, $mr:ident) => {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        #[target_feature(enable = $feature)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $dense<T: Float>(
+            m: usize,
+            k: usize,
+            n: usize,
+            a: Strided<'_, T>,
+            b: Strided<'_, T>,
+            c: &mut [T],
+            packed: &mut [T],
+        ) {
+            blocks::<T::$registers, $mr>(m, k, n, a, b, c, packed, Steps::All)
+        }
 
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn blocked_avx512<T: Float>(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: Strided<'_, T>,
-    b: Strided<'_, T>,
-    c: &mut [T],
-    packed: &mut [T],
-) {
-    blocks::<T::Avx512, MR_AVX512>(m, k, n, a, b, c, packed, Steps::All)
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        #[target_feature(enable = $feature)]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn $listed<T: Float>(
+            m: usize,
+            k: usize,
+            n: usize,
+            a: Strided<'_, T>,
+            b: Strided<'_, T>,
+            c: &mut [T],
+            packed: &mut [T],
+            steps: Steps<'_>,
+        ) {
+            blocks::<T::$registers, $mr>(m, k, n, a, b, c, packed, steps)
+        }
+    };
 }
 
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn listed_avx512<T: Float>(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: Strided<'_, T>,
-    b: Strided<'_, T>,
-    c: &mut [T],
-    packed: &mut [T],
-    steps: Steps<'_>,
-) {
-    blocks::<T::Avx512, MR_AVX512>(m, k, n, a, b, c, packed, steps)
-}
-
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn blocked_avx2<T: Float>(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: Strided<'_, T>,
-    b: Strided<'_, T>,
-    c: &mut [T],
-    packed: &mut [T],
-) {
-    blocks::<T::Avx2, MR_AVX2>(m, k, n, a, b, c, packed, Steps::All)
-}
-
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn listed_avx2<T: Float>(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: Strided<'_, T>,
-    b: Strided<'_, T>,
-    c: &mut [T],
-    packed: &mut [T],
-    steps: Steps<'_>,
-) {
-    blocks::<T::Avx2, MR_AVX2>(m, k, n, a, b, c, packed, steps)
-}
+entry_points!(blocked_avx512, listed_avx512, "avx512f", Avx512, MR_AVX512);
+entry_points!(blocked_avx2, listed_avx2, "avx2,fma", Avx2, MR_AVX2);
 
 /// Columns of `B` per block for registers `V`: a multiple of the panel width.
 fn block_cols<V: Vector>(kc: usize) -> usize {

@@ -237,15 +237,20 @@ mod tests {
         a
     }
 
+    /// A row-major 7 x 5 matrix.
+    fn rows(a: &[f32]) -> Strided<'_, f32> {
+        Strided {
+            data: a,
+            rs: 5,
+            cs: 1,
+        }
+    }
+
     #[test]
     fn each_tile_lists_the_steps_where_one_of_its_rows_is_live() {
         // Rows 0-3 and 4-6 are the tiles (heights 4 and 3 for at most 4 rows).
         let a = sparse(&[(0, 1), (3, 1), (2, 4), (5, 0), (6, 2)]);
-        let view = Strided {
-            data: &a,
-            rs: 5,
-            cs: 1,
-        };
+        let view = rows(&a);
         let mut lists = StepLists::default();
         let steps = lists.build(view, 7, 5, (7, 5, 4));
         assert_eq!(steps.of(0, 5), Some(&[1u16, 4][..]));
@@ -286,19 +291,11 @@ mod tests {
     fn dense_operands_and_complete_lists_run_every_step() {
         let mut lists = StepLists::default();
         let dense = vec![1.0f32; 35];
-        let view = Strided {
-            data: &dense,
-            rs: 5,
-            cs: 1,
-        };
+        let view = rows(&dense);
         assert!(matches!(lists.build(view, 7, 5, (7, 5, 4)), Steps::All));
         // Mostly zero, but one tile live at every step: that tile runs the plain loop.
         let a = sparse(&[(0, 0), (0, 1), (1, 2), (2, 3), (3, 4)]);
-        let view = Strided {
-            data: &a,
-            rs: 5,
-            cs: 1,
-        };
+        let view = rows(&a);
         let steps = lists.build(view, 7, 5, (7, 5, 4));
         assert_eq!(steps.of(0, 5), None);
         assert_eq!(steps.of(1, 5), Some(&[][..]));
@@ -308,11 +305,7 @@ mod tests {
     fn nan_is_live() {
         let mut a = sparse(&[]);
         a[2] = f32::NAN;
-        let view = Strided {
-            data: &a,
-            rs: 5,
-            cs: 1,
-        };
+        let view = rows(&a);
         let mut lists = StepLists::default();
         assert_eq!(
             lists.build(view, 7, 5, (7, 5, 4)).of(0, 5),
