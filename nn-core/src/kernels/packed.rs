@@ -104,9 +104,7 @@ impl<T: Float> PackedB<T> {
             _ => unreachable!("packed only where a vector kernel runs"),
         }
     }
-}
 
-impl<T: Float> PackedB<T> {
     /// A row-major `m x k` matrix `A`, as the step lists read it.
     fn view<'a>(&self, a: &'a [T]) -> Strided<'a, T> {
         Strided {
