@@ -90,7 +90,10 @@ impl<'a> Steps<'a> {
 pub(crate) struct StepLists {
     offsets: Vec<u16>,
     counts: Vec<u32>,
+    /// Scratch: marks of live steps (or rows, for [`StepLists::list_across`]).
     live: Vec<u8>,
+    /// Scratch for [`StepLists::list_across`]: each tile's first row and height mask.
+    tiles: Vec<(usize, u128)>,
 }
 
 impl StepLists {
@@ -124,6 +127,15 @@ impl StepLists {
         }
         self.offsets.resize(entries, 0);
         self.counts.resize(blocks * tiles, 0);
+        if a.rs == 1 && a.cs != 1 {
+            self.list_across(a, m, k, (mc, kc, mr));
+            return Steps::Listed {
+                offsets: &self.offsets,
+                counts: &self.counts,
+                stride: kc,
+                tiles,
+            };
+        }
         self.live.resize(kc, 0);
         let mut slot = 0;
         for pc in (0..k).step_by(kc) {
@@ -144,6 +156,56 @@ impl StepLists {
             counts: &self.counts,
             stride: kc,
             tiles,
+        }
+    }
+
+    /// [`StepLists::build`]'s lists for an `A` whose rows are contiguous at each step (`rs ==
+    /// 1`, as `xᵀ` in the weight gradient `xᵀ · dz`): one pass along each step's line of `A`
+    /// marks its live rows, and every tile then reads its rows' marks as one word. Listing
+    /// tile by tile instead walked each row along the steps, `cs` elements apart: on MNIST's
+    /// 64-sample shards that was 18% of the weight gradient's time.
+    fn list_across<T: Float>(
+        &mut self,
+        a: Strided<'_, T>,
+        m: usize,
+        k: usize,
+        (mc, kc, mr): (usize, usize, usize),
+    ) {
+        // Marks are read `MARK_WORD` bytes at a time from each tile's first row.
+        const MARK_WORD: usize = 16;
+        debug_assert!(mr <= MARK_WORD);
+        self.live.clear();
+        self.live.resize(m + MARK_WORD, 0);
+        self.counts.fill(0);
+        // Each tile's first row and the mask of its height's bytes, in list order.
+        self.tiles.clear();
+        self.tiles.extend((0..m).step_by(mc).flat_map(|ic| {
+            tile_heights(mc.min(m - ic), mr).scan(ic, |row, height| {
+                let first = *row;
+                *row += height;
+                Some((first, u128::MAX >> (8 * (MARK_WORD - height))))
+            })
+        }));
+        let tiles = &self.tiles;
+        for (block, pc) in (0..k).step_by(kc).enumerate() {
+            let slots = block * tiles.len();
+            for p in pc..k.min(pc + kc) {
+                let line = &a.data[p * a.cs..][..m];
+                self.live
+                    .iter_mut()
+                    .zip(line)
+                    .for_each(|(l, &x)| *l = u8::from(x != T::zero()));
+                let step = (p - pc) as u16;
+                let counts = &mut self.counts[slots..][..tiles.len()];
+                let lists = self.offsets[slots * kc..].chunks_exact_mut(kc);
+                for ((&(first, mask), count), list) in tiles.iter().zip(counts).zip(lists) {
+                    let marks = &self.live[first..first + MARK_WORD];
+                    let word = u128::from_le_bytes(marks.try_into().expect("16 bytes"));
+                    // Written unconditionally, kept by advancing the count.
+                    list[*count as usize] = step;
+                    *count += u32::from(word & mask != 0);
+                }
+            }
         }
     }
 }
