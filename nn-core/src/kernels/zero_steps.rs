@@ -301,9 +301,14 @@ mod tests {
 
     /// A row-major 7 x 5 matrix.
     fn rows(a: &[f32]) -> Strided<'_, f32> {
+        rows_of(a, 5)
+    }
+
+    /// A row-major matrix of `cols` columns.
+    fn rows_of(a: &[f32], cols: usize) -> Strided<'_, f32> {
         Strided {
             data: a,
-            rs: 5,
+            rs: cols,
             cs: 1,
         }
     }
@@ -361,6 +366,42 @@ mod tests {
         let steps = lists.build(view, 7, 5, (7, 5, 4));
         assert_eq!(steps.of(0, 5), None);
         assert_eq!(steps.of(1, 5), Some(&[][..]));
+    }
+
+    #[test]
+    fn a_transposed_a_lists_the_same_steps_as_a_row_major_one() {
+        use super::super::reference::{sparse_operands, transpose};
+        // Several bands and blocks of steps, with leftover tiles; AVX-512's 12-row tiles.
+        for (m, k, tiling) in [
+            (31, 97, (12, 40, 5)),
+            (130, 17, (60, 17, 12)),
+            (7, 5, (7, 5, 4)),
+        ] {
+            let (a, _) = sparse_operands::<f32>(m, k, 1);
+            let at = transpose(m, k, &a);
+            let row_major = rows_of(&a, k);
+            let transposed = Strided {
+                data: &at,
+                rs: 1,
+                cs: m,
+            };
+            let (mut by_rows, mut across) = (StepLists::default(), StepLists::default());
+            let listed = |steps: Steps<'_>| matches!(steps, Steps::Listed { .. });
+            assert!(
+                listed(by_rows.build(row_major, m, k, tiling)),
+                "m={m} k={k}"
+            );
+            assert!(
+                listed(across.build(transposed, m, k, tiling)),
+                "m={m} k={k}"
+            );
+            assert_eq!(by_rows.counts, across.counts, "m={m} k={k}");
+            let kc = tiling.1;
+            for (slot, &count) in by_rows.counts.iter().enumerate() {
+                let list = |l: &StepLists| l.offsets[slot * kc..][..count as usize].to_vec();
+                assert_eq!(list(&by_rows), list(&across), "m={m} k={k} list {slot}");
+            }
+        }
     }
 
     #[test]
