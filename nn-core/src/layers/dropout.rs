@@ -56,6 +56,10 @@ impl<T: Float, const N: usize> Layer<T> for Dropout<N> {
                 // Keras. The draws come a block at a time: one call through the `dyn` generator
                 // per element cost more than the layer's arithmetic.
                 let threshold = num_traits::Float::ceil(self.rate * 4_294_967_296.0) as u64;
+                // Compared as `u32`, which vectorises (the `u64` compare took ~7 instructions an
+                // element); a threshold of 2^32 (a rate within 2^-32 of 1) keeps nothing.
+                let keeps_any = threshold <= u64::from(u32::MAX);
+                let threshold = threshold.min(u64::from(u32::MAX)) as u32;
                 let mut draws = [0u32; DRAW_BLOCK];
                 for ((y, x), mask) in y
                     .chunks_mut(DRAW_BLOCK)
@@ -65,7 +69,7 @@ impl<T: Float, const N: usize> Layer<T> for Dropout<N> {
                     let draws = &mut draws[..y.len()];
                     rng.fill(draws);
                     for (((y, &x), m), &u) in y.iter_mut().zip(x).zip(mask).zip(&*draws) {
-                        *m = if u64::from(u) >= threshold {
+                        *m = if keeps_any && u >= threshold {
                             scale
                         } else {
                             T::zero()
