@@ -428,20 +428,11 @@ unsafe fn block<V: Vector, L: Left<V::Elem>, const R: usize, const NV: usize>(
             }
         }
     }
-    let step = move |acc: &mut [[V; NV]; R], p: usize, w: &[V; NV]| {
-        let col = ap.add(a.column(p));
-        for (r, row) in acc.iter_mut().enumerate() {
-            let s = V::splat(*col.add(a.in_tile(&rows, r)));
-            for (v, x) in row.iter_mut().enumerate() {
-                *x = V::mul_add(s, w[v], *x);
-            }
-        }
-    };
     let split = whole.clamp(p0, p1);
     for p in p0..split {
         let row = bp.add(p * b.rs);
         let w: [V; NV] = core::array::from_fn(|v| V::load(row.add(v * V::LANES)));
-        step(&mut acc, p, &w);
+        step(&mut acc, ap.add(a.column(p)), &a, &rows, &w);
     }
     for p in split..p1 {
         let row = bp.add(p * b.rs);
@@ -452,7 +443,7 @@ unsafe fn block<V: Vector, L: Left<V::Elem>, const R: usize, const NV: usize>(
                 V::load_partial(row.add(v * V::LANES), last)
             }
         });
-        step(&mut acc, p, &w);
+        step(&mut acc, ap.add(a.column(p)), &a, &rows, &w);
     }
     for (r, row) in acc.iter().enumerate() {
         for (v, x) in row.iter().enumerate() {
@@ -462,6 +453,29 @@ unsafe fn block<V: Vector, L: Left<V::Elem>, const R: usize, const NV: usize>(
             } else {
                 x.store_partial(p, last);
             }
+        }
+    }
+}
+
+/// One step of [`block`]: the row of `B` in `w` times the tile's column of `A` at `col`, added
+/// to the sums. A function rather than a closure: a closure does not inherit its caller's
+/// target features, and where LLVM left it out of line (two AVX-512 tiles), every multiply-add
+/// became a call to an out-of-line intrinsic.
+///
+/// # Safety
+/// As for [`block`]: `col` is the tile's column of `A`, readable at each row's offset.
+#[inline(always)]
+unsafe fn step<V: Vector, L: Left<V::Elem>, const R: usize, const NV: usize>(
+    acc: &mut [[V; NV]; R],
+    col: *const V::Elem,
+    a: &L,
+    rows: &[usize; R],
+    w: &[V; NV],
+) {
+    for (r, row) in acc.iter_mut().enumerate() {
+        let s = V::splat(*col.add(a.in_tile(rows, r)));
+        for (v, x) in row.iter_mut().enumerate() {
+            *x = V::mul_add(s, w[v], *x);
         }
     }
 }
