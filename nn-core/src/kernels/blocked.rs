@@ -29,7 +29,9 @@
 use super::isa::Isa;
 use super::narrow::Strided;
 use super::simd::Vector;
-use super::tile::{column, pack_panels, Out, Rows, MR_AVX2, MR_AVX512, NV};
+use super::tile::{
+    column, pack_panels, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512, NV,
+};
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use super::zero_steps::with_step_lists;
 use super::zero_steps::Steps;
@@ -65,9 +67,9 @@ pub(crate) fn try_gemm<T: Float>(
             let len = scratch_len::<T::Avx512>(k, n);
             T::with_scratch(len, |packed| {
                 with_step_lists(|lists| {
-                    let tiling = tiling::<T::Avx512, MR_AVX512>(m, k, n);
+                    let tiling = tiling::<T::Avx512, MR_LISTED_AVX512>(m, k, n);
                     // SAFETY (both arms): the CPU has AVX-512F; the caller checked every index
-                    // against the slices; the lists were built for this tiling.
+                    // against the slices; the lists were built for the listed tiling.
                     match lists.build(a, m, k, tiling) {
                         Steps::All => unsafe { blocked_avx512(m, k, n, a, b, c, packed) },
                         steps => unsafe { listed_avx512(m, k, n, a, b, c, packed, steps) },
@@ -81,9 +83,9 @@ pub(crate) fn try_gemm<T: Float>(
             let len = scratch_len::<T::Avx2>(k, n);
             T::with_scratch(len, |packed| {
                 with_step_lists(|lists| {
-                    let tiling = tiling::<T::Avx2, MR_AVX2>(m, k, n);
+                    let tiling = tiling::<T::Avx2, MR_LISTED_AVX2>(m, k, n);
                     // SAFETY (both arms): the CPU has AVX2 and FMA; indices checked by the
-                    // caller; the lists were built for this tiling.
+                    // caller; the lists were built for the listed tiling.
                     match lists.build(a, m, k, tiling) {
                         Steps::All => unsafe { blocked_avx2(m, k, n, a, b, c, packed) },
                         steps => unsafe { listed_avx2(m, k, n, a, b, c, packed, steps) },
@@ -100,7 +102,14 @@ pub(crate) fn try_gemm<T: Float>(
 /// with `Steps::All` a constant, so that the listed loop compiles away and cannot crowd the
 /// dense loop's registers; `$listed` runs the steps its lists give.
 macro_rules! entry_points {
-    ($dense:ident, $listed:ident, $feature:literal, $registers:ident, $mr:ident) => {
+    (
+        $dense:ident,
+        $listed:ident,
+        $feature:literal,
+        $registers:ident,
+        $mr:ident,
+        $listed_mr:ident
+    ) => {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         #[target_feature(enable = $feature)]
         #[allow(clippy::too_many_arguments)]
@@ -129,13 +138,27 @@ macro_rules! entry_points {
             packed: &mut [T],
             steps: Steps<'_>,
         ) {
-            blocks::<T::$registers, $mr>(m, k, n, a, b, c, packed, steps)
+            blocks::<T::$registers, $listed_mr>(m, k, n, a, b, c, packed, steps)
         }
     };
 }
 
-entry_points!(blocked_avx512, listed_avx512, "avx512f", Avx512, MR_AVX512);
-entry_points!(blocked_avx2, listed_avx2, "avx2,fma", Avx2, MR_AVX2);
+entry_points!(
+    blocked_avx512,
+    listed_avx512,
+    "avx512f",
+    Avx512,
+    MR_AVX512,
+    MR_LISTED_AVX512
+);
+entry_points!(
+    blocked_avx2,
+    listed_avx2,
+    "avx2,fma",
+    Avx2,
+    MR_AVX2,
+    MR_LISTED_AVX2
+);
 
 /// Columns of `B` per block for registers `V`: a multiple of the panel width.
 fn block_cols<V: Vector>(kc: usize) -> usize {
@@ -306,15 +329,17 @@ mod tests {
         }
     }
 
-    /// The AVX-512 instantiation (12-row tiles of 16 `f32` or 8 `f64` lanes) and the AVX2 one
-    /// (6-row tiles of 8 or 4) on emulated registers, every register access checked to stay
-    /// inside the operands and the packing buffer.
+    /// The AVX-512 instantiations (12-row tiles of 16 `f32` or 8 `f64` lanes, 8 rows where
+    /// steps are listed) and the AVX2 one (6-row tiles of 8 or 4) on emulated registers, every
+    /// register access checked to stay inside the operands and the packing buffer.
     #[test]
     fn both_instantiations_match_the_naive_product_within_their_operands() {
         for (m, k, n) in SIZES {
             for (a_t, b_t) in LAYOUTS {
                 emulated::<Like512F32, MR_AVX512>(m, k, n, a_t, b_t);
                 emulated::<Like512F64, MR_AVX512>(m, k, n, a_t, b_t);
+                emulated::<Like512F32, MR_LISTED_AVX512>(m, k, n, a_t, b_t);
+                emulated::<Like512F64, MR_LISTED_AVX512>(m, k, n, a_t, b_t);
                 emulated::<Like256F32, MR_AVX2>(m, k, n, a_t, b_t);
                 emulated::<Like256F64, MR_AVX2>(m, k, n, a_t, b_t);
             }

@@ -19,7 +19,9 @@ use crate::prelude::*;
 use super::isa::Isa;
 use super::narrow::Strided;
 use super::simd::Vector;
-use super::tile::{column, pack_panels, Out, Rows, MR_AVX2, MR_AVX512, NV};
+use super::tile::{
+    column, pack_panels, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512, NV,
+};
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use super::zero_steps::with_step_lists;
 use super::zero_steps::Steps;
@@ -81,26 +83,23 @@ impl<T: Float> PackedB<T> {
         assert_eq!(c.len(), m * n, "PackedB: C has the wrong size");
         // SAFETY (every arm): sizes checked above; the panels were packed for an instruction
         // set this CPU reported, with this type's lane count; the lists were built for one
-        // band of all `m` rows and one block of all `k` steps, in tiles of `MR` rows.
+        // band of all `m` rows and one block of all `k` steps, in tiles of the listed entry's
+        // `MR` rows.
         match self.isa {
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            Isa::Avx512 => {
-                with_step_lists(
-                    |lists| match lists.build(self.view(a), m, k, (m, k, MR_AVX512)) {
-                        Steps::All => unsafe { multiply_avx512(self, a, m, c) },
-                        steps => unsafe { listed_avx512(self, a, m, c, steps) },
-                    },
-                )
-            }
+            Isa::Avx512 => with_step_lists(|lists| {
+                match lists.build(self.view(a), m, k, (m, k, MR_LISTED_AVX512)) {
+                    Steps::All => unsafe { multiply_avx512(self, a, m, c) },
+                    steps => unsafe { listed_avx512(self, a, m, c, steps) },
+                }
+            }),
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            Isa::Avx2Fma => {
-                with_step_lists(
-                    |lists| match lists.build(self.view(a), m, k, (m, k, MR_AVX2)) {
-                        Steps::All => unsafe { multiply_avx2(self, a, m, c) },
-                        steps => unsafe { listed_avx2(self, a, m, c, steps) },
-                    },
-                )
-            }
+            Isa::Avx2Fma => with_step_lists(|lists| {
+                match lists.build(self.view(a), m, k, (m, k, MR_LISTED_AVX2)) {
+                    Steps::All => unsafe { multiply_avx2(self, a, m, c) },
+                    steps => unsafe { listed_avx2(self, a, m, c, steps) },
+                }
+            }),
             _ => unreachable!("packed only where a vector kernel runs"),
         }
     }
@@ -145,7 +144,7 @@ unsafe fn listed_avx512<T: Float>(
     c: &mut [T],
     steps: Steps<'_>,
 ) {
-    panels::<T::Avx512, MR_AVX512>(b, a, m, c, steps)
+    panels::<T::Avx512, MR_LISTED_AVX512>(b, a, m, c, steps)
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -157,7 +156,7 @@ unsafe fn multiply_avx2<T: Float>(b: &PackedB<T>, a: &[T], m: usize, c: &mut [T]
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn listed_avx2<T: Float>(b: &PackedB<T>, a: &[T], m: usize, c: &mut [T], steps: Steps<'_>) {
-    panels::<T::Avx2, MR_AVX2>(b, a, m, c, steps)
+    panels::<T::Avx2, MR_LISTED_AVX2>(b, a, m, c, steps)
 }
 
 /// Panel by panel (each stays in cache), all of `A` down each panel, each tile over the steps
@@ -239,9 +238,10 @@ mod tests {
         assert_eq!(c64, naive(m, k, n, &a64, &b64), "f64 m={m} k={k} n={n}");
     }
 
-    /// The AVX-512 instantiation (12-row tiles, panels of two 16-lane `f32` or 8-lane `f64`
-    /// registers) and the AVX2 one (6 rows, 8 or 4 lanes) on emulated registers, every register
-    /// access checked to stay inside the operands and the panels.
+    /// The AVX-512 instantiations (12-row tiles, 8 where steps are listed, panels of two
+    /// 16-lane `f32` or 8-lane `f64` registers) and the AVX2 one (6 rows, 8 or 4 lanes) on
+    /// emulated registers, every register access checked to stay inside the operands and the
+    /// panels.
     #[test]
     fn both_instantiations_match_the_naive_product_within_their_operands() {
         fn check<V: Vector, const MR: usize>(m: usize, k: usize, n: usize) {
@@ -274,12 +274,15 @@ mod tests {
         for (m, k, n) in SIZES {
             check::<Like512F32, MR_AVX512>(m, k, n);
             check::<Like512F64, MR_AVX512>(m, k, n);
+            check::<Like512F32, MR_LISTED_AVX512>(m, k, n);
+            check::<Like512F64, MR_LISTED_AVX512>(m, k, n);
             check::<Like256F32, MR_AVX2>(m, k, n);
             check::<Like256F64, MR_AVX2>(m, k, n);
         }
         // Every row count up to three tiles: each tile height from 1 to `MR` occurs.
         for m in 1..=3 * MR_AVX512 {
             check::<Like512F32, MR_AVX512>(m, 5, 40);
+            check::<Like512F32, MR_LISTED_AVX512>(m, 5, 40);
             check::<Like256F32, MR_AVX2>(m, 5, 20);
         }
     }
