@@ -330,8 +330,9 @@ mod tests {
     }
 
     /// The AVX-512 instantiations (12-row tiles of 16 `f32` or 8 `f64` lanes, 8 rows where
-    /// steps are listed) and the AVX2 one (6-row tiles of 8 or 4) on emulated registers, every
-    /// register access checked to stay inside the operands and the packing buffer.
+    /// steps are listed) and the AVX2 ones (6-row tiles of 8 or 4, 4 rows where listed) on
+    /// emulated registers, every register access checked to stay inside the operands and the
+    /// packing buffer.
     #[test]
     fn both_instantiations_match_the_naive_product_within_their_operands() {
         for (m, k, n) in SIZES {
@@ -342,6 +343,8 @@ mod tests {
                 emulated::<Like512F64, MR_LISTED_AVX512>(m, k, n, a_t, b_t);
                 emulated::<Like256F32, MR_AVX2>(m, k, n, a_t, b_t);
                 emulated::<Like256F64, MR_AVX2>(m, k, n, a_t, b_t);
+                emulated::<Like256F32, MR_LISTED_AVX2>(m, k, n, a_t, b_t);
+                emulated::<Like256F64, MR_LISTED_AVX2>(m, k, n, a_t, b_t);
             }
         }
     }

@@ -239,9 +239,9 @@ mod tests {
     }
 
     /// The AVX-512 instantiations (12-row tiles, 8 where steps are listed, panels of two
-    /// 16-lane `f32` or 8-lane `f64` registers) and the AVX2 one (6 rows, 8 or 4 lanes) on
-    /// emulated registers, every register access checked to stay inside the operands and the
-    /// panels.
+    /// 16-lane `f32` or 8-lane `f64` registers) and the AVX2 ones (6 rows, 4 where listed, 8 or
+    /// 4 lanes) on emulated registers, every register access checked to stay inside the
+    /// operands and the panels.
     #[test]
     fn both_instantiations_match_the_naive_product_within_their_operands() {
         fn check<V: Vector, const MR: usize>(m: usize, k: usize, n: usize) {
@@ -278,6 +278,8 @@ mod tests {
             check::<Like512F64, MR_LISTED_AVX512>(m, k, n);
             check::<Like256F32, MR_AVX2>(m, k, n);
             check::<Like256F64, MR_AVX2>(m, k, n);
+            check::<Like256F32, MR_LISTED_AVX2>(m, k, n);
+            check::<Like256F64, MR_LISTED_AVX2>(m, k, n);
         }
         // Every row count up to three tiles: each tile height from 1 to `MR` occurs.
         for m in 1..=3 * MR_AVX512 {

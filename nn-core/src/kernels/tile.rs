@@ -19,12 +19,15 @@ pub(crate) const MR_AVX2: usize = 6;
 /// Rows per tile on AVX-512 (32 registers): 24 accumulators, two panel registers, one
 /// broadcast.
 pub(crate) const MR_AVX512: usize = 12;
-/// Rows per tile on AVX2 where the steps are listed ([`super::zero_steps`]).
-pub(crate) const MR_LISTED_AVX2: usize = MR_AVX2;
-/// Rows per tile on AVX-512 where the steps are listed. With twelve, LLVM loads the twelve
-/// broadcasts of a listed step ahead of its multiply-adds and runs out of registers: the
-/// blocked kernel's loop moved 24 registers through the stack each step (objdump). Eight
-/// rows leave room for the broadcasts (16 accumulators, 2 panel registers).
+/// Rows per tile on AVX2 where the steps are listed ([`super::zero_steps`]). LLVM may load a
+/// listed step's broadcasts all ahead of its multiply-adds, so they must fit beside the
+/// accumulators: with six rows it did so for `f64` and moved four accumulators through the
+/// stack each step (objdump; `tools/check_kernel_code.py`). Four rows need 8 + 2 + 4
+/// registers, and ran MNIST's listed products as fast as six (alternated, one thread).
+pub(crate) const MR_LISTED_AVX2: usize = 4;
+/// Rows per tile on AVX-512 where the steps are listed, for the same reason: with twelve,
+/// the blocked kernel's listed loop moved 24 registers through the stack each step. Eight rows
+/// need 16 + 2 + 8 of the 32 registers.
 pub(crate) const MR_LISTED_AVX512: usize = 8;
 
 /// Where the tile's rows of `A` are: `A(r, p) = ptr[r * rs + p * ps]`.

@@ -1,0 +1,111 @@
+"""Reads the release machine code of the kernels for two faults the tests cannot see.
+
+The results stay right in both cases; only the speed suffers, and this machine's CPU may not
+even run the instruction set concerned (AVX-512), so this script reads the disassembly:
+
+1. An intrinsic called out of line. `_mm512_fmadd_ps` and the like only become their
+   instruction inside a function with the matching `#[target_feature]`; code that does not
+   inherit the feature (a closure LLVM did not inline, say) calls an out-of-line copy, one call
+   per multiply-add. Every `call` into `core::arch` other than the CPU probes is reported.
+2. A register tile that does not fit the registers. An innermost loop of multiply-adds that
+   moves vector registers to or from the stack runs at about half speed. Loops with masked
+   loads are left out: they read the last row or two of an operand, once per tile.
+
+It reads the nn-core unit tests (which instantiate every kernel and tile shape for AVX-512
+and AVX2) and the MNIST and LeNet examples.
+
+    python3 tools/check_kernel_code.py      (needs objdump, from binutils)
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Calls into core::arch that are not kernels: the CPU feature probes.
+PROBES = re.compile(r"cpuid|xgetbv")
+JUMP = re.compile(r"j\w+\s+([0-9a-f]+)\b")
+VECTOR_STACK = re.compile(r"[xyz]mm\d+.*\(%rsp\)|\(%rsp\).*[xyz]mm\d+")
+MASKED = re.compile(r"maskmov|\{%k[1-7]\}")
+
+
+def binaries():
+    out = subprocess.run(
+        ["cargo", "test", "--release", "-p", "nn-core", "--lib", "--no-run",
+         "--message-format=json"],
+        cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    tests = [m["executable"] for m in map(json.loads, out.splitlines())
+             if m.get("reason") == "compiler-artifact" and m.get("executable")]
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--example", "mnist",
+                    "--example", "lenet"], cwd=ROOT, check=True)
+    return tests + [os.path.join(ROOT, "target/release/examples", e) for e in ("mnist", "lenet")]
+
+
+def functions(binary):
+    """(name, [(address, instruction)]) for each function in the binary."""
+    out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", binary],
+                         check=True, capture_output=True, text=True).stdout
+    name, body = None, []
+    for line in out.splitlines():
+        head = re.match(r"^[0-9a-f]+ <(.*)>:$", line)
+        if head:
+            if name:
+                yield name, body
+            name, body = head.group(1), []
+            continue
+        insn = re.match(r"\s*([0-9a-f]+):\s+(.*)", line)
+        if insn and name:
+            body.append((int(insn.group(1), 16), insn.group(2)))
+    if name:
+        yield name, body
+
+
+def innermost_loops(body):
+    """Each loop (a backward jump's span) with no other backward jump inside."""
+    at = {address: i for i, (address, _) in enumerate(body)}
+    spans = []
+    for i, (address, insn) in enumerate(body):
+        jump = JUMP.match(insn)
+        if jump and int(jump.group(1), 16) < address and int(jump.group(1), 16) in at:
+            spans.append((at[int(jump.group(1), 16)], i))
+    for start, end in spans:
+        if not any(start <= s and e <= end for s, e in spans if (s, e) != (start, end)):
+            yield body[start:end + 1]
+
+
+def check(binary):
+    faults = []
+    for name, body in functions(binary):
+        for _, insn in body:
+            if insn.startswith("call") and "core_arch" in insn and not PROBES.search(insn):
+                faults.append(f"{name} calls {insn.split('<')[-1].rstrip('>')} out of line")
+        if "nn_core" not in name or "kernels" not in name:
+            continue
+        for loop in innermost_loops(body):
+            insns = [insn for _, insn in loop]
+            fmas = sum("vfmadd" in x for x in insns)
+            spills = sum(bool(VECTOR_STACK.search(x)) for x in insns)
+            if fmas >= 4 and spills and not any(MASKED.search(x) for x in insns):
+                faults.append(f"{name}: a loop of {fmas} multiply-adds at {loop[0][0]:#x} "
+                              f"moves vector registers through the stack {spills} times a step")
+    return sorted(set(faults))
+
+
+def main():
+    if not shutil.which("objdump"):
+        sys.exit("objdump not found (install binutils)")
+    found = False
+    checked = binaries()
+    for binary in checked:
+        for fault in check(binary):
+            print(f"{os.path.relpath(binary, ROOT)}: {fault}")
+            found = True
+    if found:
+        sys.exit(1)
+    print(f"ok: {len(checked)} binaries, no intrinsic out of line, no kernel loop spilling")
+
+
+if __name__ == "__main__":
+    main()
