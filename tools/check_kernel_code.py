@@ -81,7 +81,7 @@ def check(binary):
         for _, insn in body:
             if insn.startswith("call") and "core_arch" in insn and not PROBES.search(insn):
                 faults.append(f"{name} calls {insn.split('<')[-1].rstrip('>')} out of line")
-        if "nn_core" not in name or "kernels" not in name:
+        if "nn_core" not in name:
             continue
         for loop in innermost_loops(body):
             insns = [insn for _, insn in loop]
