@@ -28,8 +28,9 @@ fn vec_mat(c: &mut Criterion) {
 }
 
 /// The batched products of LeNet-5 on a batch of 64 and of the card MLP's output layer on a
-/// batch of 128, forward (`A · B`) and weight gradient (`Aᵀ · B`): all have a narrow `B` and
-/// take the register-tiled path on AVX2 / AVX-512.
+/// batch of 128, forward (`A · B`) and weight gradient (`Aᵀ · B`), and layers 24 and 32 wide
+/// (three and four AVX2 registers of columns): all have a narrow `B` and take the
+/// register-tiled path on AVX2 / AVX-512.
 fn narrow_gemm(c: &mut Criterion) {
     let shapes = [
         ("conv1_forward", 50176, 25, 6, false),
@@ -38,6 +39,8 @@ fn narrow_gemm(c: &mut Criterion) {
         ("conv2_weight_grad", 150, 6400, 16, true),
         ("dense_300x10_forward", 128, 300, 10, false),
         ("dense_300x10_weight_grad", 300, 128, 10, true),
+        ("dense_300x24_forward", 128, 300, 24, false),
+        ("dense_300x32_forward", 128, 300, 32, false),
     ];
     let mut group = c.benchmark_group("gemm");
     for (name, m, k, n, transposed) in shapes {
