@@ -163,13 +163,27 @@ impl StepLists {
         self.counts.resize(blocks * tiles, 0);
         if a.rs == 1 && a.cs != 1 {
             self.list_across(a, m, k, (mc, kc, mr));
-            return Steps::Listed {
-                offsets: &self.offsets,
-                counts: &self.counts,
-                stride: kc,
-                tiles,
-            };
+        } else {
+            self.list_by_tiles(a, m, k, (mc, kc, mr));
         }
+        Steps::Listed {
+            offsets: &self.offsets,
+            counts: &self.counts,
+            stride: kc,
+            tiles,
+        }
+    }
+
+    /// [`StepLists::build`]'s lists tile by tile, each from its rows of `A` along the steps
+    /// (contiguous for a row-major `A`, as `x` in the forward product `x · W`).
+    #[inline(always)]
+    fn list_by_tiles<T: Float>(
+        &mut self,
+        a: Strided<'_, T>,
+        m: usize,
+        k: usize,
+        (mc, kc, mr): (usize, usize, usize),
+    ) {
         self.live.resize(kc, 0);
         let mut slot = 0;
         for pc in (0..k).step_by(kc) {
@@ -184,12 +198,6 @@ impl StepLists {
                     slot += 1;
                 }
             }
-        }
-        Steps::Listed {
-            offsets: &self.offsets,
-            counts: &self.counts,
-            stride: kc,
-            tiles,
         }
     }
 
