@@ -286,6 +286,7 @@ mod tests {
             check::<Like512F32, MR_AVX512>(m, 5, 40);
             check::<Like512F32, MR_LISTED_AVX512>(m, 5, 40);
             check::<Like256F32, MR_AVX2>(m, 5, 20);
+            check::<Like256F32, MR_LISTED_AVX2>(m, 5, 20);
         }
     }
 }
