@@ -27,7 +27,7 @@ BINARY = os.path.join(ROOT, "target/release/examples/mnist")
 
 
 def mca_source(loop):
-    """The loop's instructions as llvm-mca input (AT&T syntax), its branch back to a label."""
+    """The loop's instructions as llvm-mca input (AT&T syntax), its jumps aimed at a label."""
     lines = ["L0:"]
     for _, insn in loop:
         insn = re.sub(r"#.*", "", insn)
@@ -84,8 +84,9 @@ def main():
             for cpu in cpus:
                 c = cycles(source, cpu)
                 figures.append(f"{c:6.2f} cyc {fmas / c:4.2f} fma/c" if c else "-")
-            print(f"{short_name(name).removeprefix('nn_core::kernels::')[:44]:44} {loop[0][0]:#8x} {regs:4} {len(insns):5} "
-                  f"{fmas:3}  " + "  ".join(f"{f:>24}" for f in figures))
+            label = short_name(name).removeprefix("nn_core::kernels::")[:44]
+            print(f"{label:44} {loop[0][0]:#8x} {regs:4} {len(insns):5} {fmas:3}  "
+                  + "  ".join(f"{f:>24}" for f in figures))
 
 
 if __name__ == "__main__":

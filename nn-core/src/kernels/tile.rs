@@ -152,7 +152,11 @@ fn opaque<T>(p: *const T) -> *const T {
             reason = "the assembly never dereferences the pointer"
         )]
         unsafe {
-            core::arch::asm!("/* {0} */", inout(reg) p, options(pure, nomem, nostack, preserves_flags));
+            core::arch::asm!(
+                "/* {0} */",
+                inout(reg) p,
+                options(pure, nomem, nostack, preserves_flags)
+            );
         }
         p
     }

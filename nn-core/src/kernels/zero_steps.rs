@@ -5,9 +5,10 @@
 //! multiplied. Images are mostly background: 81% of MNIST's pixels are zero, and with four
 //! samples to a tile (AVX2's listed tiles), 61% of the steps of the first dense layer's
 //! forward product `x · W` are zero in every row, as are 72% of the steps of its weight
-//! gradient `xᵀ · dz` (four pixels to a tile). Reference BLAS skips zero elements of an operand the same way. The remaining steps
-//! run in the same order, so `C` is unchanged, except that an infinite or NaN element of `B`
-//! facing zeros no longer turns the sum into NaN (as in reference BLAS).
+//! gradient `xᵀ · dz` (four pixels to a tile). Reference BLAS skips zero elements of an
+//! operand the same way. The remaining steps run in the same order, so `C` is unchanged,
+//! except that an infinite or NaN element of `B` facing zeros no longer turns the sum into NaN
+//! (as in reference BLAS).
 //!
 //! Listing a tile's steps is a pass over its rows of `A`, so a product first counts the zeros
 //! in a few of `A`'s rows (or columns) and lists steps only when at least half of them are
