@@ -30,7 +30,7 @@ use super::isa::Isa;
 use super::narrow::Strided;
 use super::simd::Vector;
 use super::tile::{
-    column, pack_panels, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512, NV,
+    pack_panels, panel_column, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512, NV,
 };
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use super::zero_steps::with_step_lists;
@@ -231,18 +231,17 @@ unsafe fn blocks<V: Vector, const MR: usize>(
                 };
                 // Bands are whole tiles (`mc_step` is a multiple of `MR`) but the last.
                 let band = steps.band(pc / kc_step, ic / MR);
-                for (q, panel) in packed.chunks_exact(kc * width).enumerate() {
-                    let first = q * width;
-                    if first >= nc {
-                        break;
-                    }
+                // Panel `q` starts `q * width * kc` into the block (only the last may be
+                // narrower; see `pack_panels`).
+                for first in (0..nc).step_by(width) {
                     let out = Out {
                         ptr: c.add(ic * n + jc + first),
                         ldc: n,
                         cols: width.min(nc - first),
                         accumulate: pc > 0,
                     };
-                    column::<V, MR, NV>(mc, kc, band, rows, panel.as_ptr(), out);
+                    let panel = packed.as_ptr().add(first * kc);
+                    panel_column::<V, MR, NV>(mc, kc, band, rows, panel, out);
                 }
             }
         }

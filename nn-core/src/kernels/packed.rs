@@ -20,7 +20,8 @@ use super::isa::Isa;
 use super::narrow::Strided;
 use super::simd::Vector;
 use super::tile::{
-    column, pack_panels, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512, NV,
+    pack_panels, packed_len, panel_column, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2,
+    MR_LISTED_AVX512, NV,
 };
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use super::zero_steps::with_step_lists;
@@ -52,8 +53,7 @@ impl<T: Float> PackedB<T> {
 
     /// Packs `b` into panels of `width` columns for the kernel of `isa`.
     fn with_width(b: &[T], k: usize, n: usize, width: usize, isa: Isa) -> Self {
-        let panels = n.div_ceil(width);
-        let mut data = vec![T::zero(); panels * k * width].into_boxed_slice();
+        let mut data = vec![T::zero(); packed_len(k, n, width)].into_boxed_slice();
         let view = Strided {
             data: b,
             rs: n,
@@ -183,14 +183,15 @@ unsafe fn panels<V: Vector, const MR: usize>(
         rs: k,
         ps: 1,
     };
-    for (j, panel) in b.data.chunks_exact(k * width).enumerate() {
+    // Panel `q` starts `q * width * k` in (only the last may be narrower; see `pack_panels`).
+    for first in (0..n).step_by(width) {
         let out = Out {
-            ptr: c.add(j * width),
+            ptr: c.add(first),
             ldc: n,
-            cols: width.min(n - j * width),
+            cols: width.min(n - first),
             accumulate: false,
         };
-        column::<V, MR, NV>(m, k, steps, a, panel.as_ptr(), out);
+        panel_column::<V, MR, NV>(m, k, steps, a, b.data.as_ptr().add(first * k), out);
     }
 }
 

@@ -245,12 +245,58 @@ unsafe fn tile_of_height<V: Vector, const MR: usize, const NV: usize>(
     heights!(1 2 3 4 5 6 7 8 9 10 11 12)
 }
 
+/// The width of a panel of `width` columns (`NV` registers) that holds the `count` columns
+/// left of a matrix: the full width, but one register where the columns fit in one, so that
+/// the tile of the last panel does not multiply a register of zeros (300 columns on AVX-512
+/// are nine panels of 32 and one of 12: 320 columns' work as full panels, 304 this way).
+pub(crate) fn panel_width(width: usize, count: usize) -> usize {
+    let register = width / NV;
+    if count <= register {
+        register
+    } else {
+        width
+    }
+}
+
+/// Elements that [`pack_panels`] writes for `rows x cols` of `B` in panels of `width`.
+pub(crate) fn packed_len(rows: usize, cols: usize, width: usize) -> usize {
+    let last = cols % width;
+    let last = if last == 0 {
+        0
+    } else {
+        panel_width(width, last)
+    };
+    rows * (cols - cols % width + last)
+}
+
+/// Runs [`column`] down one panel of `out.cols` columns, packed `NV` registers wide or, where
+/// the columns fit in one register, one wide ([`panel_width`]).
+///
+/// # Safety
+/// As for [`column`], with `panel` packed by [`pack_panels`] for these columns.
+#[inline(always)]
+pub(crate) unsafe fn panel_column<V: Vector, const MR: usize, const NV: usize>(
+    m: usize,
+    kc: usize,
+    steps: Steps<'_>,
+    a: Rows<V::Elem>,
+    panel: *const V::Elem,
+    out: Out<V::Elem>,
+) {
+    if NV > 1 && out.cols <= V::LANES {
+        column::<V, MR, 1>(m, kc, steps, a, panel, out)
+    } else {
+        column::<V, MR, NV>(m, kc, steps, a, panel, out)
+    }
+}
+
 /// Copies `B[rows, cols]` (a strided view) into panels of `width` columns, `rows.len()` rows
-/// each, one after the other in `dst`; columns past `cols.end` in the last panel are zero.
+/// each, one after the other in `dst`: panel `q` starts at `q * width * rows.len()`, and is
+/// `width` wide but the last, which is [`panel_width`] wide. Columns past `cols.end` in the
+/// last panel are zero.
 ///
 /// # Panics
-/// If `dst` is shorter than `cols.len().div_ceil(width) * rows.len() * width`, or the view
-/// reaches outside its slice.
+/// If `dst` is shorter than [`packed_len`], or the view reaches outside its slice.
 pub(crate) fn pack_panels<T: crate::Float>(
     b: super::narrow::Strided<'_, T>,
     rows: core::ops::Range<usize>,
@@ -258,15 +304,12 @@ pub(crate) fn pack_panels<T: crate::Float>(
     width: usize,
     dst: &mut [T],
 ) {
-    let panel_len = rows.len() * width;
-    for (q, panel) in dst
-        .chunks_exact_mut(panel_len)
-        .take(cols.len().div_ceil(width))
-        .enumerate()
-    {
-        let first = cols.start + q * width;
+    for first in cols.clone().step_by(width) {
         let count = width.min(cols.end - first);
-        for (p, dst) in rows.clone().zip(panel.chunks_exact_mut(width)) {
+        let panel_width = panel_width(width, count);
+        let start = (first - cols.start) * rows.len();
+        let panel = &mut dst[start..start + rows.len() * panel_width];
+        for (p, dst) in rows.clone().zip(panel.chunks_exact_mut(panel_width)) {
             let row = p * b.rs + first * b.cs;
             if b.cs == 1 {
                 dst[..count].copy_from_slice(&b.data[row..row + count]);
