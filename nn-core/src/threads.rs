@@ -12,6 +12,16 @@ pub fn thread_count() -> usize {
 }
 
 /// The shared pool batch work runs on. Single-sample `predict` never uses it.
+///
+/// When the program's main thread is the first to run batch work and the pool has two or more
+/// threads, the main thread becomes the pool's first worker (rayon's `use_current_thread`)
+/// and one fewer thread is spawned. Batch work started on it then runs in place, the main
+/// thread taking its share, instead of being handed to the pool while the main thread sleeps
+/// until the pool wakes it. In a 2-core KVM guest, a two-way split after a pause of 50-500 µs
+/// cost 45-96 µs handed in and 23-27 µs run in place; the card MLP's two-thread batch-128
+/// `predict_batch` went from 311-416 to 295-303 µs (BENCHMARKS.md). A side effect: rayon
+/// parallel iterators that the program itself starts on the main thread run on this pool too.
+/// Other threads hand their work to the pool as before.
 pub fn pool() -> &'static rayon::ThreadPool {
     static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
     POOL.get_or_init(|| {
@@ -20,10 +30,18 @@ pub fn pool() -> &'static rayon::ThreadPool {
             .and_then(|v| v.trim().parse::<usize>().ok())
             .filter(|&n| n > 0)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("typed-nn-{i}"))
-            .build()
+        let builder = || {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("typed-nn-{i}"))
+        };
+        // With one thread the main thread would be the only worker, and work handed in from
+        // other threads would wait for it; with two or more a spawned worker takes that.
+        let on_main = threads > 1 && std::thread::current().name() == Some("main");
+        on_main
+            .then(|| builder().use_current_thread().build().ok())
+            .flatten()
+            .map_or_else(|| builder().build(), Ok)
             .or_else(|_| rayon::ThreadPoolBuilder::new().num_threads(1).build())
             .expect("a one-thread pool can always be built")
     })
