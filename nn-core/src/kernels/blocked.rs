@@ -30,7 +30,7 @@ use super::isa::Isa;
 use super::narrow::Strided;
 use super::simd::Vector;
 use super::tile::{
-    pack_panels, panel_column, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512, NV,
+    column, pack_panels, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512, NV,
 };
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use super::zero_steps::with_step_lists;
@@ -241,7 +241,7 @@ unsafe fn blocks<V: Vector, const MR: usize>(
                         accumulate: pc > 0,
                     };
                     let panel = packed.as_ptr().add(first * kc);
-                    panel_column::<V, MR, NV>(mc, kc, band, rows, panel, out);
+                    column::<V, MR, NV>(mc, kc, band, rows, panel, out);
                 }
             }
         }

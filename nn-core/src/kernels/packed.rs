@@ -20,7 +20,7 @@ use super::isa::Isa;
 use super::narrow::Strided;
 use super::simd::Vector;
 use super::tile::{
-    pack_panels, packed_len, panel_column, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2,
+    column, pack_panels, packed_len, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2,
     MR_LISTED_AVX512, NV,
 };
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -191,7 +191,7 @@ unsafe fn panels<V: Vector, const MR: usize>(
             cols: width.min(n - first),
             accumulate: false,
         };
-        panel_column::<V, MR, NV>(m, k, steps, a, b.data.as_ptr().add(first * k), out);
+        column::<V, MR, NV>(m, k, steps, a, b.data.as_ptr().add(first * k), out);
     }
 }
 

@@ -184,7 +184,8 @@ fn tile_height(m: usize, tiles: usize, t: usize) -> usize {
 }
 
 /// Runs [`tile`] down `m` rows of `A` in the tiles of [`tile_heights`], tile `t` over the
-/// steps `steps.of(t, kc)`.
+/// steps `steps.of(t, kc)`, on one panel of `out.cols` columns packed by [`pack_panels`]: `NV`
+/// registers wide, or one where the columns fit in one ([`panel_width`]).
 ///
 /// `a` and `out` point at row 0; row `i` of `A` starts `i * a.rs` further and row `i` of `C`
 /// `i * out.ldc` further.
@@ -200,6 +201,9 @@ pub(crate) unsafe fn column<V: Vector, const MR: usize, const NV: usize>(
     panel: *const V::Elem,
     out: Out<V::Elem>,
 ) {
+    if NV > 1 && out.cols <= V::LANES {
+        return column::<V, MR, 1>(m, kc, steps, a, panel, out);
+    }
     // Counted here rather than through `tile_heights`: an iterator's extra state crowded the
     // registers of the dense loop inside (callgrind: +13% instructions in the blocked kernel).
     let tiles = m.div_ceil(MR);
@@ -267,27 +271,6 @@ pub(crate) fn packed_len(rows: usize, cols: usize, width: usize) -> usize {
         panel_width(width, last)
     };
     rows * (cols - cols % width + last)
-}
-
-/// Runs [`column`] down one panel of `out.cols` columns, packed `NV` registers wide or, where
-/// the columns fit in one register, one wide ([`panel_width`]).
-///
-/// # Safety
-/// As for [`column`], with `panel` packed by [`pack_panels`] for these columns.
-#[inline(always)]
-pub(crate) unsafe fn panel_column<V: Vector, const MR: usize, const NV: usize>(
-    m: usize,
-    kc: usize,
-    steps: Steps<'_>,
-    a: Rows<V::Elem>,
-    panel: *const V::Elem,
-    out: Out<V::Elem>,
-) {
-    if NV > 1 && out.cols <= V::LANES {
-        column::<V, MR, 1>(m, kc, steps, a, panel, out)
-    } else {
-        column::<V, MR, NV>(m, kc, steps, a, panel, out)
-    }
 }
 
 /// Copies `B[rows, cols]` (a strided view) into panels of `width` columns, `rows.len()` rows
