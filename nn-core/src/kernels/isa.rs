@@ -8,7 +8,8 @@
 /// The instruction sets the kernels are compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Isa {
-    /// x86-64 with AVX-512F (512-bit vectors, fused multiply-add).
+    /// x86-64 with AVX-512F (512-bit vectors, fused multiply-add), and with AVX2 and FMA as
+    /// well (every AVX-512 CPU has them), so code for `Avx2Fma` runs here too.
     Avx512,
     /// x86-64 with AVX2 and FMA (256-bit vectors, fused multiply-add).
     Avx2Fma,
@@ -29,11 +30,11 @@ impl Isa {
             static BEST: AtomicU8 = AtomicU8::new(0);
             match BEST.load(Ordering::Relaxed) {
                 0 => {
-                    let isa = if std::is_x86_feature_detected!("avx512f") {
+                    let avx2_fma = std::is_x86_feature_detected!("avx2")
+                        && std::is_x86_feature_detected!("fma");
+                    let isa = if avx2_fma && std::is_x86_feature_detected!("avx512f") {
                         Isa::Avx512
-                    } else if std::is_x86_feature_detected!("avx2")
-                        && std::is_x86_feature_detected!("fma")
-                    {
+                    } else if avx2_fma {
                         Isa::Avx2Fma
                     } else {
                         Isa::Portable

@@ -198,13 +198,8 @@ unsafe fn run<T: Float, L: Left<T>>(
         // units) and on Intel's two-unit cores, so a 16-lane register that is mostly padding
         // would waste half of Zen 4's arithmetic. LeNet's first convolution (6 filters) on a
         // batch of 64 on Zen 4: forward 41 -> 62 GFLOP/s, weight gradient 38 -> 56.
-        Isa::Avx512
-            if n <= <T::Avx2 as Vector>::LANES
-                && std::is_x86_feature_detected!("avx2")
-                && std::is_x86_feature_detected!("fma") =>
-        {
-            // SAFETY: the CPU has AVX2 and FMA (as every AVX-512 CPU does); the caller checked
-            // the rest.
+        Isa::Avx512 if n <= <T::Avx2 as Vector>::LANES => {
+            // SAFETY: `Isa::Avx512` includes AVX2 and FMA; the caller checked the rest.
             narrow_avx2(m, k, n, a, b, c, accumulate);
             true
         }
