@@ -37,11 +37,16 @@ pub fn pool() -> &'static rayon::ThreadPool {
         };
         // With one thread the main thread would be the only worker, and work handed in from
         // other threads would wait for it; with two or more a spawned worker takes that.
-        let on_main = threads > 1 && std::thread::current().name() == Some("main");
-        on_main
-            .then(|| builder().use_current_thread().build().ok())
-            .flatten()
-            .map_or_else(|| builder().build(), Ok)
+        let built = if threads > 1 && std::thread::current().name() == Some("main") {
+            // Fails if the main thread already works for another pool: then as any thread.
+            builder()
+                .use_current_thread()
+                .build()
+                .or_else(|_| builder().build())
+        } else {
+            builder().build()
+        };
+        built
             .or_else(|_| rayon::ThreadPoolBuilder::new().num_threads(1).build())
             .expect("a one-thread pool can always be built")
     })
