@@ -95,10 +95,38 @@ pub(crate) unsafe fn tile<V: Vector, const R: usize, const NV: usize>(
             }
         }
     }
+    store(&acc, out);
+}
+
+/// Writes (or adds) a tile's sums to its block of `C`.
+///
+/// A full-width block takes loops with no test inside, which LLVM unrolls, so the sums stay
+/// in registers. One loop deciding each register's store inside was left rolled for 12 x 2
+/// tiles; it indexed the sums, so they lived in memory: 1.5 KB zeroed by a `memset` call
+/// before every tile and loaded back.
+#[inline(always)]
+unsafe fn store<V: Vector, const R: usize, const NV: usize>(acc: &[[V; NV]; R], out: Out<V::Elem>) {
+    let at = |r: usize, v: usize| out.ptr.add(r * out.ldc + v * V::LANES);
+    if out.cols == NV * V::LANES {
+        if out.accumulate {
+            for (r, row) in acc.iter().enumerate() {
+                for (v, &x) in row.iter().enumerate() {
+                    V::add(x, V::load(at(r, v))).store(at(r, v));
+                }
+            }
+        } else {
+            for (r, row) in acc.iter().enumerate() {
+                for (v, &x) in row.iter().enumerate() {
+                    x.store(at(r, v));
+                }
+            }
+        }
+        return;
+    }
     for (r, row) in acc.iter().enumerate() {
         for (v, &x) in row.iter().enumerate() {
             let start = v * V::LANES;
-            let p = out.ptr.add(r * out.ldc + start);
+            let p = at(r, v);
             if start + V::LANES <= out.cols {
                 let x = if out.accumulate {
                     V::add(x, V::load(p))
