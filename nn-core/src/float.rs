@@ -60,14 +60,14 @@ pub trait Float:
     /// Reads a value from `size_of::<Self>()` little-endian bytes.
     fn read_le(bytes: &[u8]) -> Self;
 
-    /// Runs `f` on this thread's scratch buffer of at least `len` elements, kept between
-    /// calls so that the packed products do not allocate once it has grown. The contents are
+    /// Runs `f` on this thread's scratch buffer of kind `kind`, at least `len` elements, kept
+    /// between calls so that its users do not allocate once it has grown. The contents are
     /// whatever the last user left.
     ///
     /// # Panics
-    /// If called again from inside `f`.
+    /// If called again for the same kind from inside `f`.
     #[cfg(feature = "std")]
-    fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
+    fn with_scratch<R>(kind: Scratch, len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
 
     /// `C = alpha * A * B + beta * C` on strided matrices; see [`crate::kernels::gemm`].
     ///
@@ -84,6 +84,17 @@ pub trait Float:
         beta: Self,
         c: (*mut Self, isize, isize),
     );
+}
+
+/// The kinds of per-thread scratch [`Float::with_scratch`] keeps, one buffer each, so that a
+/// user of one kind may call code that uses the other.
+#[cfg(feature = "std")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scratch {
+    /// A cache-blocked product's packed panels.
+    Packing = 0,
+    /// The activations a batched inference pass ping-pongs between.
+    Activations = 1,
 }
 
 /// Implements [`Float`] for a primitive float and its `matrixmultiply` entry point.
@@ -113,12 +124,14 @@ macro_rules! impl_float {
                 <$t>::from_le_bytes(b)
             }
             #[cfg(feature = "std")]
-            fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
+            fn with_scratch<R>(kind: Scratch, len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
                 std::thread_local! {
-                    static SCRATCH: core::cell::RefCell<Vec<$t>> =
-                        const { core::cell::RefCell::new(Vec::new()) };
+                    static SCRATCH: [core::cell::RefCell<Vec<$t>>; 2] = const {
+                        [core::cell::RefCell::new(Vec::new()), core::cell::RefCell::new(Vec::new())]
+                    };
                 }
-                SCRATCH.with_borrow_mut(|buf| {
+                SCRATCH.with(|kinds| {
+                    let mut buf = kinds[kind as usize].borrow_mut();
                     if buf.len() < len {
                         buf.resize(len, 0.0);
                     }

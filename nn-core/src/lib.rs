@@ -55,6 +55,8 @@ pub use data::{
 };
 pub use error::{Error, Result};
 pub use float::Float;
+#[cfg(feature = "std")]
+pub use float::Scratch;
 pub use init::Initializer;
 pub use layers::{Layer, WeightSpec};
 pub use loss::{

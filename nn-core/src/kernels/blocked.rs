@@ -65,7 +65,7 @@ pub(crate) fn try_gemm<T: Float>(
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         Isa::Avx512 => {
             let len = scratch_len::<T::Avx512>(k, n);
-            T::with_scratch(len, |packed| {
+            T::with_scratch(crate::float::Scratch::Packing, len, |packed| {
                 with_step_lists(|lists| {
                     let tiling = tiling::<T::Avx512, MR_LISTED_AVX512>(m, k, n);
                     // SAFETY (both arms): the CPU has AVX-512F; the caller checked every index
@@ -81,7 +81,7 @@ pub(crate) fn try_gemm<T: Float>(
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         Isa::Avx2Fma => {
             let len = scratch_len::<T::Avx2>(k, n);
-            T::with_scratch(len, |packed| {
+            T::with_scratch(crate::float::Scratch::Packing, len, |packed| {
                 with_step_lists(|lists| {
                     let tiling = tiling::<T::Avx2, MR_LISTED_AVX2>(m, k, n);
                     // SAFETY (both arms): the CPU has AVX2 and FMA; indices checked by the
