@@ -3,7 +3,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use super::elementwise::elementwise;
+use super::elementwise::{elementwise, Rule};
 use super::{Optimizer, Slots};
 use crate::Float;
 
@@ -49,16 +49,13 @@ impl<T: Float> Default for Adagrad<T> {
 
 impl<T: Float> Optimizer<T> for Adagrad<T> {
     fn update(&mut self, slot: usize, w: &mut [T], g: &[T]) {
-        let (lr, eps) = (T::of(self.lr), T::of(self.epsilon));
+        let rule = Accumulate {
+            lr: T::of(self.lr),
+            eps: T::of(self.epsilon),
+        };
         let acc = self
             .accumulators
             .get(slot, w.len(), T::of(self.initial_accumulator));
-        let rule = |w: &mut [T], g: &[T], [acc, _, _]: [&mut [T]; 3]| {
-            for ((w, &g), a) in w.iter_mut().zip(g).zip(acc.iter_mut()) {
-                *a += g * g;
-                *w -= lr * g / (*a + eps).sqrt();
-            }
-        };
         elementwise(w, g, [acc, &mut [], &mut []], &rule);
     }
     fn finish_step(&mut self) {
@@ -72,6 +69,23 @@ impl<T: Float> Optimizer<T> for Adagrad<T> {
     fn set_state(&mut self, state: &[(String, Vec<f64>)]) -> Result<(), crate::Error> {
         self.accumulators.import("accumulator", state)?;
         Ok(())
+    }
+}
+
+/// Keras's Adagrad step: `a += g^2; w -= lr * g / sqrt(a + eps)`. The accumulator only grows,
+/// so it needs no flushing.
+struct Accumulate<T> {
+    lr: T,
+    eps: T,
+}
+
+impl<T: Float> Rule<T> for Accumulate<T> {
+    #[inline(always)]
+    fn apply(&self, w: &mut [T], g: &[T], [acc, _, _]: [&mut [T]; 3]) {
+        for ((w, &g), a) in w.iter_mut().zip(g).zip(acc.iter_mut()) {
+            *a += g * g;
+            *w -= self.lr * g / (*a + self.eps).sqrt();
+        }
     }
 }
 

@@ -3,8 +3,8 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use super::elementwise::elementwise;
-use super::{Optimizer, Slots};
+use super::elementwise::{elementwise, Rule};
+use super::{flush_subnormal, Optimizer, Slots};
 use crate::Float;
 
 /// Keras's `SGD(learning_rate=0.01, momentum=0.0, nesterov=False)`.
@@ -53,19 +53,14 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
     fn update(&mut self, slot: usize, w: &mut [T], g: &[T]) {
         let lr = T::of(self.lr);
         if self.momentum == 0.0 {
-            let rule = |w: &mut [T], g: &[T], _: [&mut [T]; 3]| {
-                w.iter_mut().zip(g).for_each(|(w, &g)| *w -= lr * g)
-            };
-            return elementwise(w, g, [&mut [], &mut [], &mut []], &rule);
+            return elementwise(w, g, [&mut [], &mut [], &mut []], &Plain { lr });
         }
-        let (m, nesterov) = (T::of(self.momentum), self.nesterov);
-        let v = self.velocity.get(slot, w.len(), T::zero());
-        let rule = |w: &mut [T], g: &[T], [v, _, _]: [&mut [T]; 3]| {
-            for ((w, &g), v) in w.iter_mut().zip(g).zip(v.iter_mut()) {
-                *v = m * *v - lr * g;
-                *w += if nesterov { m * *v - lr * g } else { *v };
-            }
+        let rule = Momentum {
+            lr,
+            momentum: T::of(self.momentum),
+            nesterov: self.nesterov,
         };
+        let v = self.velocity.get(slot, w.len(), T::zero());
         elementwise(w, g, [v, &mut [], &mut []], &rule);
     }
     fn finish_step(&mut self) {
@@ -79,6 +74,37 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
     fn set_state(&mut self, state: &[(String, Vec<f64>)]) -> Result<(), crate::Error> {
         self.velocity.import("velocity", state)?;
         Ok(())
+    }
+}
+
+/// `w -= lr * g`.
+struct Plain<T> {
+    lr: T,
+}
+
+impl<T: Float> Rule<T> for Plain<T> {
+    #[inline(always)]
+    fn apply(&self, w: &mut [T], g: &[T], _: [&mut [T]; 3]) {
+        w.iter_mut().zip(g).for_each(|(w, &g)| *w -= self.lr * g)
+    }
+}
+
+/// `v = momentum * v - lr * g`, then `w += v` (or, with Nesterov, `w += momentum * v - lr * g`).
+/// The velocity is flushed to zero below the normal range (see [`flush_subnormal`]).
+struct Momentum<T> {
+    lr: T,
+    momentum: T,
+    nesterov: bool,
+}
+
+impl<T: Float> Rule<T> for Momentum<T> {
+    #[inline(always)]
+    fn apply(&self, w: &mut [T], g: &[T], [v, _, _]: [&mut [T]; 3]) {
+        let (lr, m) = (self.lr, self.momentum);
+        for ((w, &g), v) in w.iter_mut().zip(g).zip(v.iter_mut()) {
+            *v = flush_subnormal(m * *v - lr * g);
+            *w += if self.nesterov { m * *v - lr * g } else { *v };
+        }
     }
 }
 
