@@ -215,3 +215,73 @@ pub(crate) mod test_support {
         w.iter().map(|v| 2.0 * (v - 1.0)).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flushing_zeroes_only_subnormals() {
+        assert_eq!(flush_subnormal(f32::MIN_POSITIVE / 2.0), 0.0);
+        assert_eq!(flush_subnormal(-f32::MIN_POSITIVE / 4.0), 0.0);
+        assert_eq!(flush_subnormal(f32::MIN_POSITIVE), f32::MIN_POSITIVE);
+        assert_eq!(flush_subnormal(-1.5f32), -1.5);
+        assert_eq!(flush_subnormal(f64::MIN_POSITIVE / 2.0), 0.0);
+        assert!(flush_subnormal(f32::NAN).is_nan());
+        assert_eq!(flush_subnormal(f32::INFINITY), f32::INFINITY);
+    }
+
+    /// Every decaying state array of `opt` after one step with gradient 1 and then `steps`
+    /// with gradient 0 (the state decays geometrically through the subnormal range).
+    fn decayed_state(mut opt: impl Optimizer<f32>, steps: usize) -> Vec<(String, Vec<f64>)> {
+        let mut w = vec![0.5f32; 40];
+        let mut g = vec![1.0f32; 40];
+        for step in 0..=steps {
+            opt.update(0, &mut w, &g);
+            opt.finish_step();
+            if step == 0 {
+                g.fill(0.0);
+            }
+        }
+        opt.state()
+    }
+
+    #[test]
+    fn decaying_optimizer_state_holds_zeros_where_it_would_hold_subnormals() {
+        // Decaying by 0.9 a step, state of about 0.1 (0.01 for SGD's velocity) leaves f32's
+        // normal range after ~810 steps (~790) and would reach zero only after ~960 (~940):
+        // at 900 steps unflushed state is subnormal.
+        let states = [
+            ("adam", decayed_state(Adam::new(0.001), 900), "m/0"),
+            (
+                "rmsprop",
+                decayed_state(RmsProp::new(0.001), 900),
+                "velocity/0",
+            ),
+            (
+                "rmsprop with momentum",
+                decayed_state(RmsProp::new(0.001).momentum(0.9), 900),
+                "momentum/0",
+            ),
+            (
+                "sgd with momentum",
+                decayed_state(Sgd::new(0.01).momentum(0.9), 900),
+                "velocity/0",
+            ),
+        ];
+        for (name, state, key) in states {
+            let values = &state.iter().find(|(k, _)| k == key).expect(key).1;
+            for &v in values {
+                let v = v as f32;
+                assert!(
+                    v == 0.0 || v.abs() >= f32::MIN_POSITIVE,
+                    "{name}: {key} holds the subnormal {v:e}"
+                );
+            }
+            assert!(
+                values.iter().all(|&v| v == 0.0),
+                "{name}: {key} decayed to {values:?}"
+            );
+        }
+    }
+}
