@@ -353,6 +353,10 @@ impl<T: Float> Workspace<T> {
         self.shards.resize_with(shards, Workspace::new);
         let workspaces = &mut self.shards;
         crate::threads::pool().install(|| {
+            let parts = crate::threads::thread_count();
+            for_each_part(0..parts, &|part| {
+                layers.iter().for_each(|l| l.prepare_shards(part, parts))
+            });
             workspaces.par_iter_mut().enumerate().for_each(|(s, ws)| {
                 let (start, end) = (s * per, ((s + 1) * per).min(rows));
                 let mut shard_rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
@@ -393,6 +397,22 @@ impl<T: Float> Workspace<T> {
             .for_each(|s| top.extend_from_slice(s.output()));
         self.shards.iter().fold(T::zero(), |a, s| a + s.value)
     }
+}
+
+/// Calls `f` with every part in `parts`, halving the range with `rayon::join` as the
+/// optimizer's update halves the weights (`optim::elementwise`), so that part `i` most likely
+/// runs on the thread that later updates piece `i` of the weights.
+#[cfg(feature = "std")]
+fn for_each_part(parts: core::ops::Range<usize>, f: &(impl Fn(usize) + Sync)) {
+    if parts.len() <= 1 {
+        parts.for_each(f);
+        return;
+    }
+    let mid = parts.start + parts.len() / 2;
+    rayon::join(
+        || for_each_part(parts.start..mid, f),
+        || for_each_part(mid..parts.end, f),
+    );
 }
 
 /// The fewest samples worth a shard of their own in a training step.

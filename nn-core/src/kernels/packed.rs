@@ -51,6 +51,51 @@ impl<T: Float> PackedB<T> {
         Some(Self::with_width(b, k, n, NV * lanes::<T>(isa)?, isa))
     }
 
+    /// Packs rows `rows` of `b` (row-major, `n` columns) for this CPU: the `k = rows.len()`
+    /// steps of a product that its caller splits by rows of `B` (see
+    /// [`PackedB::multiply_rows`]); `None` where no packed kernel runs.
+    ///
+    /// # Panics
+    /// If `b` has fewer rows than `rows` reaches.
+    pub fn for_rows(b: &[T], n: usize, rows: core::ops::Range<usize>) -> Option<Self> {
+        let isa = Isa::detect();
+        let width = NV * lanes::<T>(isa)?;
+        let mut packed = Self {
+            data: vec![T::zero(); packed_len(rows.len(), n, width)].into_boxed_slice(),
+            k: rows.len(),
+            n,
+            width,
+            isa,
+        };
+        packed.repack_rows(b, rows);
+        Some(packed)
+    }
+
+    /// The steps of the product: rows of `B` packed.
+    pub(crate) fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Packs rows `rows` of `b` (row-major, `n` columns) again, in place: the same rows of a
+    /// changed matrix, without allocating.
+    ///
+    /// # Panics
+    /// If `rows` is not as long as the packed rows, or `b` has fewer rows than it reaches.
+    pub fn repack_rows(&mut self, b: &[T], rows: core::ops::Range<usize>) {
+        assert_eq!(
+            rows.len(),
+            self.k,
+            "PackedB: repacking a different number of rows"
+        );
+        assert!(b.len() >= rows.end * self.n, "PackedB: matrix too short");
+        let view = Strided {
+            data: b,
+            rs: self.n,
+            cs: 1,
+        };
+        pack_panels(view, rows, 0..self.n, self.width, &mut self.data);
+    }
+
     /// Packs `b` into panels of `width` columns for the kernel of `isa`.
     fn with_width(b: &[T], k: usize, n: usize, width: usize, isa: Isa) -> Self {
         let mut data = vec![T::zero(); packed_len(k, n, width)].into_boxed_slice();
@@ -74,42 +119,64 @@ impl<T: Float> PackedB<T> {
     /// # Panics
     /// If the sizes disagree.
     pub fn multiply(&self, a: &[T], c: &mut [T]) {
-        let (k, n) = (self.k, self.n);
+        let k = self.k;
         assert!(
             k > 0 && a.len().is_multiple_of(k),
             "PackedB: A has the wrong size"
         );
-        let m = a.len() / k;
-        assert_eq!(c.len(), m * n, "PackedB: C has the wrong size");
+        assert_eq!(
+            c.len(),
+            a.len() / k * self.n,
+            "PackedB: C has the wrong size"
+        );
+        self.multiply_rows(a, k, c, false);
+    }
+
+    /// `C (+)= A · B` for `m = c.len() / n` rows of `A` that start `rs` elements apart in `a`,
+    /// each `k` elements long: `k` columns of a wider row-major matrix when `rs > k`. With
+    /// `accumulate` the product is added to `C`.
+    ///
+    /// # Panics
+    /// If `c` is not a whole number of rows, `rs < k`, or `a` is too short for `m` rows.
+    pub fn multiply_rows(&self, a: &[T], rs: usize, c: &mut [T], accumulate: bool) {
+        let (k, n) = (self.k, self.n);
+        assert!(
+            k > 0 && rs >= k && c.len().is_multiple_of(n),
+            "PackedB: C or the row stride has the wrong size"
+        );
+        let m = c.len() / n;
+        assert!(
+            m == 0 || a.len() >= (m - 1) * rs + k,
+            "PackedB: A has the wrong size"
+        );
+        if m == 0 {
+            return;
+        }
+        let view = Strided { data: a, rs, cs: 1 };
         // SAFETY (every arm): sizes checked above; the panels were packed for an instruction
         // set this CPU reported, with this type's lane count; the lists were built for one
         // band of all `m` rows and one block of all `k` steps, in tiles of the listed entry's
         // `MR` rows.
         match self.isa {
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            Isa::Avx512 => with_step_lists(|lists| {
-                match lists.build(self.view(a), m, k, (m, k, MR_LISTED_AVX512)) {
-                    Steps::All => unsafe { multiply_avx512(self, a, m, c) },
-                    steps => unsafe { listed_avx512(self, a, m, c, steps) },
-                }
-            }),
+            Isa::Avx512 => {
+                with_step_lists(
+                    |lists| match lists.build(view, m, k, (m, k, MR_LISTED_AVX512)) {
+                        Steps::All => unsafe { multiply_avx512(self, view, m, c, accumulate) },
+                        steps => unsafe { listed_avx512(self, view, m, c, accumulate, steps) },
+                    },
+                )
+            }
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            Isa::Avx2Fma => with_step_lists(|lists| {
-                match lists.build(self.view(a), m, k, (m, k, MR_LISTED_AVX2)) {
-                    Steps::All => unsafe { multiply_avx2(self, a, m, c) },
-                    steps => unsafe { listed_avx2(self, a, m, c, steps) },
-                }
-            }),
+            Isa::Avx2Fma => {
+                with_step_lists(
+                    |lists| match lists.build(view, m, k, (m, k, MR_LISTED_AVX2)) {
+                        Steps::All => unsafe { multiply_avx2(self, view, m, c, accumulate) },
+                        steps => unsafe { listed_avx2(self, view, m, c, accumulate, steps) },
+                    },
+                )
+            }
             _ => unreachable!("packed only where a vector kernel runs"),
-        }
-    }
-
-    /// A row-major `m x k` matrix `A`, as the step lists read it.
-    fn view<'a>(&self, a: &'a [T]) -> Strided<'a, T> {
-        Strided {
-            data: a,
-            rs: self.k,
-            cs: 1,
         }
     }
 }
@@ -131,32 +198,52 @@ fn lanes<T: Float>(isa: Isa) -> Option<usize> {
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx512f")]
-unsafe fn multiply_avx512<T: Float>(b: &PackedB<T>, a: &[T], m: usize, c: &mut [T]) {
-    panels::<T::Avx512, MR_AVX512>(b, a, m, c, Steps::All)
+unsafe fn multiply_avx512<T: Float>(
+    b: &PackedB<T>,
+    a: Strided<'_, T>,
+    m: usize,
+    c: &mut [T],
+    accumulate: bool,
+) {
+    panels::<T::Avx512, MR_AVX512>(b, a, m, c, accumulate, Steps::All)
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx512f")]
 unsafe fn listed_avx512<T: Float>(
     b: &PackedB<T>,
-    a: &[T],
+    a: Strided<'_, T>,
     m: usize,
     c: &mut [T],
+    accumulate: bool,
     steps: Steps<'_>,
 ) {
-    panels::<T::Avx512, MR_LISTED_AVX512>(b, a, m, c, steps)
+    panels::<T::Avx512, MR_LISTED_AVX512>(b, a, m, c, accumulate, steps)
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn multiply_avx2<T: Float>(b: &PackedB<T>, a: &[T], m: usize, c: &mut [T]) {
-    panels::<T::Avx2, MR_AVX2>(b, a, m, c, Steps::All)
+unsafe fn multiply_avx2<T: Float>(
+    b: &PackedB<T>,
+    a: Strided<'_, T>,
+    m: usize,
+    c: &mut [T],
+    accumulate: bool,
+) {
+    panels::<T::Avx2, MR_AVX2>(b, a, m, c, accumulate, Steps::All)
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn listed_avx2<T: Float>(b: &PackedB<T>, a: &[T], m: usize, c: &mut [T], steps: Steps<'_>) {
-    panels::<T::Avx2, MR_LISTED_AVX2>(b, a, m, c, steps)
+unsafe fn listed_avx2<T: Float>(
+    b: &PackedB<T>,
+    a: Strided<'_, T>,
+    m: usize,
+    c: &mut [T],
+    accumulate: bool,
+    steps: Steps<'_>,
+) {
+    panels::<T::Avx2, MR_LISTED_AVX2>(b, a, m, c, accumulate, steps)
 }
 
 /// Panel by panel (each stays in cache), all of `A` down each panel, each tile over the steps
@@ -165,22 +252,23 @@ unsafe fn listed_avx2<T: Float>(b: &PackedB<T>, a: &[T], m: usize, c: &mut [T], 
 /// pass the constant `Steps::All`, so that the listed loop compiles away there.
 ///
 /// # Safety
-/// `a` is `m x k`, `c` is `m x n`, `b` was packed with `NV` registers of `V` per panel,
-/// `steps` was built for one band of `m` rows and one block of `k` steps in tiles of `MR`
-/// rows, and `V`'s instruction set is enabled.
+/// `a` holds `m` rows of `k` (its columns contiguous), `c` is `m x n`, `b` was packed with
+/// `NV` registers of `V` per panel, `steps` was built for one band of `m` rows and one block
+/// of `k` steps in tiles of `MR` rows, and `V`'s instruction set is enabled.
 #[inline(always)]
 unsafe fn panels<V: Vector, const MR: usize>(
     b: &PackedB<V::Elem>,
-    a: &[V::Elem],
+    a: Strided<'_, V::Elem>,
     m: usize,
     c: &mut [V::Elem],
+    accumulate: bool,
     steps: Steps<'_>,
 ) {
     let (k, n, width) = (b.k, b.n, b.width);
     let c = c.as_mut_ptr();
     let a = Rows {
-        ptr: a.as_ptr(),
-        rs: k,
+        ptr: a.data.as_ptr(),
+        rs: a.rs,
         ps: 1,
     };
     // Panel `q` starts `q * width * k` in (only the last may be narrower; see `pack_panels`).
@@ -189,7 +277,7 @@ unsafe fn panels<V: Vector, const MR: usize>(
             ptr: c.add(first),
             ldc: n,
             cols: width.min(n - first),
-            accumulate: false,
+            accumulate,
         };
         column::<V, MR, NV>(m, k, steps, a, b.data.as_ptr().add(first * k), out);
     }
@@ -217,6 +305,50 @@ mod tests {
             check_on_this_cpu((m, k, n), operands::<f32>, operands::<f64>);
             check_on_this_cpu((m, k, n), sparse_operands::<f32>, sparse_operands::<f64>);
         }
+    }
+
+    /// A product split by rows of `B` (the two parts packed on their own, the second added
+    /// to the first) equals the whole, with `A`'s rows read at a stride wider than each
+    /// part's steps; the columns of `A` that a part must not read hold NaN.
+    #[test]
+    fn products_split_by_rows_of_b_add_up_to_the_whole() {
+        for (m, k, n) in SIZES.into_iter().chain([(64, 784, 300), (9, 40, 12)]) {
+            for operands in [operands::<f32>, sparse_operands::<f32>] {
+                let (a, b) = operands(m, k, n);
+                let want = naive(m, k, n, &a, &b);
+                let split = k / 2;
+                let mut c = vec![f32::NAN; m * n];
+                for (rows, accumulate) in [(0..split, false), (split..k, true)] {
+                    if rows.is_empty() {
+                        c.fill(0.0);
+                        continue;
+                    }
+                    let Some(part) = PackedB::for_rows(&b, n, rows.clone()) else {
+                        return; // no vector kernel on this CPU: nothing to test
+                    };
+                    // `A`'s rows `k + 3` apart, this part's columns first, NaN elsewhere.
+                    let rs = k + 3;
+                    let mut wide = vec![f32::NAN; m * rs];
+                    for i in 0..m {
+                        wide[i * rs..][..rows.len()]
+                            .copy_from_slice(&a[i * k + rows.start..][..rows.len()]);
+                    }
+                    part.multiply_rows(&wide, rs, &mut c, accumulate);
+                }
+                assert_eq!(c, want, "m={m} k={k} n={n}");
+            }
+        }
+    }
+
+    #[test]
+    fn repacking_rows_matches_packing_them_afresh() {
+        let (_, b) = operands::<f32>(1, 30, 40);
+        let Some(mut part) = PackedB::for_rows(&b, 40, 3..17) else {
+            return;
+        };
+        let (_, b2) = sparse_operands::<f32>(1, 30, 40);
+        part.repack_rows(&b2, 10..24);
+        assert_eq!(part.data, PackedB::for_rows(&b2, 40, 10..24).unwrap().data);
     }
 
     /// The kernel for this CPU against the naive product on operands from `f32s` and `f64s`.
@@ -259,12 +391,17 @@ mod tests {
             let mut c = vec![<V::Elem as num_traits::Float>::nan(); m * n];
             let spans = [span(&a), span(&packed.data), span(&c)];
             let mut lists = StepLists::default();
-            let steps = lists.build(packed.view(&a), m, k, (m, k, MR));
+            let view = Strided {
+                data: &a,
+                rs: k,
+                cs: 1,
+            };
+            let steps = lists.build(view, m, k, (m, k, MR));
             // SAFETY: `a` is `m x k`, `c` is `m x n`, the panels are `NV` registers of `V`
             // wide, the lists were built for one band and block; the emulated registers need
             // no target feature.
             checked(&spans, || unsafe {
-                panels::<V, MR>(&packed, &a, m, &mut c, steps)
+                panels::<V, MR>(&packed, view, m, &mut c, false, steps)
             });
             assert!(
                 c == naive(m, k, n, &a, &b),

@@ -9,8 +9,13 @@ use super::epilogue::{activate, bias_gradient, finish_forward, pre_activation_gr
 use super::{Layer, Logits, Mode, Upstream, WeightSpec};
 use crate::activation::Activation;
 use crate::init::Initializer;
-use crate::kernels::{affine_sized, gemm, vec_mat, Mat, PackedB};
+#[cfg(feature = "std")]
+use crate::kernels::PackedB;
+use crate::kernels::{affine_sized, gemm, vec_mat, Mat};
 use crate::regularizer::Regularizer;
+
+#[cfg(feature = "std")]
+use super::row_parts::RowParts;
 use crate::Float;
 
 /// Up to this many samples, a forward pass without a packed kernel (training, or a CPU without
@@ -36,6 +41,10 @@ pub struct Dense<T, const IN: usize, const OUT: usize, A> {
     /// whenever the weights may change. `None` inside when the CPU has no packed kernel.
     #[cfg(feature = "std")]
     packed: std::sync::OnceLock<Option<PackedB<T>>>,
+    /// The kernel packed by rows for a training step split across threads
+    /// ([`Layer::prepare_shards`]), stale whenever the weights change.
+    #[cfg(feature = "std")]
+    row_parts: RowParts<T>,
 }
 
 impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Dense<T, IN, OUT, A> {
@@ -51,6 +60,8 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Dense<T, IN, OU
             regularizer,
             #[cfg(feature = "std")]
             packed: std::sync::OnceLock::new(),
+            #[cfg(feature = "std")]
+            row_parts: RowParts::default(),
         }
     }
 
@@ -59,6 +70,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Dense<T, IN, OU
         #[cfg(feature = "std")]
         {
             self.packed = std::sync::OnceLock::new();
+            self.row_parts.forget();
         }
     }
 
@@ -131,7 +143,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
             return activate(y, OUT, &self.activation, logits);
         }
         #[cfg(feature = "std")]
-        let packed = match mode {
+        let done = match mode {
             // Inference keeps the kernel packed between calls (training changes it every
             // step) and uses it from two samples on: one pass over the weights serves every
             // row, where row by row would stream them once per sample (three times faster at
@@ -140,13 +152,17 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
             Mode::Predict | Mode::Evaluate if batch > 1 => self
                 .packed
                 .get_or_init(|| PackedB::new(kernel, IN, OUT))
-                .as_ref(),
-            _ => None,
+                .as_ref()
+                .map(|packed| packed.multiply(x, y))
+                .is_some(),
+            // A shard of a split training step multiplies by the parts its threads packed.
+            Mode::Train(_) if batch > SMALL_BATCH => self.row_parts.multiply(x, IN, y),
+            _ => false,
         };
         #[cfg(not(feature = "std"))]
-        let packed: Option<&PackedB<T>> = None;
-        if let Some(packed) = packed {
-            packed.multiply(x, y);
+        let done = false;
+        if done {
+            // `y` holds the product already.
         } else if batch <= SMALL_BATCH {
             for (x, y) in x.chunks_exact(IN).zip(y.chunks_exact_mut(OUT)) {
                 vec_mat(x, kernel, y);
@@ -161,6 +177,16 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
             );
         }
         finish_forward::<T, A, OUT>(y, bias, &self.activation, logits);
+    }
+    /// Packs this thread's rows of the kernel for the step's shards, for kernels the
+    /// optimizer updates in pieces on several threads: each core then reads only the weights
+    /// it writes (see `layers/row_parts.rs`).
+    #[cfg(feature = "std")]
+    fn prepare_shards(&self, part: usize, parts: usize) {
+        if crate::optim::updated_in_pieces(Self::PARAMS) {
+            self.row_parts
+                .prepare(&self.weights[..IN * OUT], IN, OUT, part, parts);
+        }
     }
     fn logits<'a>(&self, _x: &'a [T], cache: &'a [T]) -> Option<Logits<'a, T>> {
         let kind = self.activation.logits_kind()?;

@@ -19,6 +19,8 @@ mod flatten;
 #[cfg(test)]
 mod gradient_check;
 mod pool;
+#[cfg(feature = "std")]
+mod row_parts;
 
 pub use activation::ActivationLayer;
 pub use batch_norm::BatchNorm;
@@ -151,6 +153,14 @@ pub trait Layer<T: Float>: Send + Sync {
         dx: Option<&mut [T]>,
         grad: &mut [T],
     );
+
+    /// Before a training step whose batch is split into shards across `parts` worker
+    /// threads, each thread calls this once with its `part`, numbered as the optimizer's
+    /// update later cuts the weights into pieces (the first `1/parts` of the weights is piece
+    /// 0, and so on), before any shard's forward pass. A layer may prepare here, from the
+    /// piece of its weights that thread will update, what all shards' forward passes share:
+    /// [`Dense`] packs its kernel's rows, so that no core reads weights another core writes.
+    fn prepare_shards(&self, _part: usize, _parts: usize) {}
 
     /// The regularization penalty this layer adds to the loss.
     fn penalty(&self) -> T {

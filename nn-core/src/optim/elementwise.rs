@@ -10,6 +10,14 @@ use crate::Float;
 #[cfg(feature = "std")]
 const PARALLEL_MIN: usize = 32 * 1024;
 
+/// Whether an array of `len` weights is updated in pieces on several worker threads (the
+/// `i`-th of `n` pieces on the `i`-th thread of a `rayon::join` tree, as
+/// [`crate::layers::Layer::prepare_shards`] numbers them).
+#[cfg(feature = "std")]
+pub(crate) fn updated_in_pieces(len: usize) -> bool {
+    crate::threads::thread_count() > 1 && len >= PARALLEL_MIN
+}
+
 /// An optimizer's update rule, element by element over matching pieces of the weights, their
 /// gradients and up to three slot arrays (each as long as the weights, or empty).
 ///
@@ -34,7 +42,7 @@ pub(crate) fn elementwise<T: Float, R: Rule<T>>(
     #[cfg(feature = "std")]
     {
         let threads = crate::threads::thread_count();
-        if threads > 1 && w.len() >= PARALLEL_MIN {
+        if updated_in_pieces(w.len()) {
             let piece = w.len().div_ceil(threads).max(PARALLEL_MIN / 2);
             crate::threads::pool().install(|| split(w, g, slots, piece, rule));
             return;

@@ -99,6 +99,8 @@ macro_rules! learning_rate_fields {
 mod adagrad;
 mod adam;
 mod elementwise;
+#[cfg(feature = "std")]
+pub(crate) use elementwise::updated_in_pieces;
 mod rmsprop;
 mod sgd;
 
