@@ -353,10 +353,12 @@ impl<T: Float> Workspace<T> {
         self.shards.resize_with(shards, Workspace::new);
         let workspaces = &mut self.shards;
         crate::threads::pool().install(|| {
-            let parts = crate::threads::thread_count();
-            for_each_part(0..parts, &|part| {
-                layers.iter().for_each(|l| l.prepare_shards(part, parts))
-            });
+            if layers.iter().any(|l| l.prepares_shards()) {
+                let parts = crate::threads::thread_count();
+                for_each_part(0..parts, &|part| {
+                    layers.iter().for_each(|l| l.prepare_shards(part, parts))
+                });
+            }
             workspaces.par_iter_mut().enumerate().for_each(|(s, ws)| {
                 let (start, end) = (s * per, ((s + 1) * per).min(rows));
                 let mut shard_rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);

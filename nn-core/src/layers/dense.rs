@@ -27,6 +27,14 @@ const SMALL_BATCH: usize = 4;
 /// sizes ([`affine_sized`]); larger ones spend their time on memory, not loop control.
 const SIZED_LIMIT: usize = 4096;
 
+/// Kernels from this many weights on are packed in row parts for a split training step
+/// ([`Layer::prepare_shards`]). Below it the parts' fixed costs (a round of calls on every
+/// thread before the shards, a second product per shard) outweigh what they save: LeNet-5's
+/// 400 x 120 kernel (48K weights) made its two-thread step 4-9% slower, while the main job's
+/// 784 x 300 (235K) gained ~10% with Adam and broke even with SGD.
+#[cfg(feature = "std")]
+const ROW_PARTS_MIN: usize = 128 * 1024;
+
 /// A fully connected layer from `IN` to `OUT` units with activation `A`.
 ///
 /// The weights live on the heap from the start (one boxed slice: the `(IN, OUT)` row-major
@@ -183,10 +191,15 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
     /// it writes (see `layers/row_parts.rs`).
     #[cfg(feature = "std")]
     fn prepare_shards(&self, part: usize, parts: usize) {
-        if crate::optim::updated_in_pieces(Self::PARAMS) {
+        if self.prepares_shards() {
             self.row_parts
                 .prepare(&self.weights[..IN * OUT], IN, OUT, part, parts);
         }
+    }
+    /// Kernels of 128K weights or more (`ROW_PARTS_MIN`), updated in pieces on several threads.
+    #[cfg(feature = "std")]
+    fn prepares_shards(&self) -> bool {
+        IN * OUT >= ROW_PARTS_MIN && crate::optim::updated_in_pieces(Self::PARAMS)
     }
     fn logits<'a>(&self, _x: &'a [T], cache: &'a [T]) -> Option<Logits<'a, T>> {
         let kind = self.activation.logits_kind()?;

@@ -161,6 +161,11 @@ pub trait Layer<T: Float>: Send + Sync {
     /// piece of its weights that thread will update, what all shards' forward passes share:
     /// [`Dense`] packs its kernel's rows, so that no core reads weights another core writes.
     fn prepare_shards(&self, _part: usize, _parts: usize) {}
+    /// Whether [`Layer::prepare_shards`] does anything for this layer (when no layer's does,
+    /// a split step skips the round of calls).
+    fn prepares_shards(&self) -> bool {
+        false
+    }
 
     /// The regularization penalty this layer adds to the loss.
     fn penalty(&self) -> T {
