@@ -4,11 +4,11 @@
 //! Each shard of a split step multiplies by the whole kernel. Packed by every shard, the
 //! kernel was read by every core, and the optimizer's writes then had to take each line away
 //! from the other core first: on this repository's two-core Zen 4 that made the update of
-//! the card MLP's 784 x 300 kernel cost 53 µs with SGD and 184 µs with Adam, against 13 and
-//! ~45 µs for the same halves of weights no other core had read (`cargo bench --bench
-//! shared_update` isolates it). Packed here instead, part `p` by the thread that updates the
-//! weights' piece `p` (`optim::elementwise` cuts them the same way), every weight is read by
-//! one core only; the shards share the packed parts, which nobody writes while they are read.
+//! the card MLP's 784 x 300 kernel cost 53 µs with SGD and 184 µs with Adam (`cargo bench
+//! --bench shared_update` isolates the effect). Packed here instead, part `p` by the thread
+//! that updates the weights' piece `p` (`optim::elementwise` cuts them the same way), every
+//! weight is read by one core only, and the same updates took 20 and 110 µs; the shards share
+//! the packed parts, which nobody writes while they are read.
 
 use core::ops::Range;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -21,18 +21,15 @@ use crate::Float;
 /// shard packing the kernel itself.
 const MAX_PARTS: usize = 8;
 
-/// A `k x n` row-major kernel packed as up to [`MAX_PARTS`] blocks of consecutive rows, in
-/// two sets used in turn.
+/// A `k x n` row-major kernel packed as up to [`MAX_PARTS`] blocks of consecutive rows.
 ///
-/// Steps alternate between the sets so that a part is rewritten two steps after the other
-/// cores last read it, by when they have let its lines go; rewriting the lines they had read
-/// in the step before cost as much as the update had (two 0.47 MB halves of the card MLP's
-/// kernel took 51 µs to pack, against ~6 µs for lines no other core held).
+/// Packing a part in the step costs more than packing it alone (two 0.47 MB halves of the card
+/// MLP's kernel at once: ~50 µs, one alone: 13-18 µs), since the other cores read the parts'
+/// lines in the step before. Two sets used in turn, so that lines were rewritten two steps
+/// after they were read, packed no faster and were not kept.
 #[derive(Debug, Default)]
 pub(crate) struct RowParts<T> {
-    sets: [[RwLock<Option<PackedB<T>>>; MAX_PARTS]; 2],
-    /// The set this step packs and multiplies by; [`RowParts::forget`] switches it.
-    set: usize,
+    parts: [RwLock<Option<PackedB<T>>>; MAX_PARTS],
     /// Parts the kernel is cut into (the last `prepare`'s `parts`; 0 before any).
     count: AtomicUsize,
     /// Parts packed from the current weights; [`RowParts::forget`] resets it.
@@ -43,8 +40,7 @@ impl<T> Clone for RowParts<T> {
     /// A copy packs afresh: its parts belong to the threads of its own steps.
     fn clone(&self) -> Self {
         Self {
-            sets: Default::default(),
-            set: 0,
+            parts: Default::default(),
             count: AtomicUsize::new(0),
             ready: AtomicUsize::new(0),
         }
@@ -64,7 +60,7 @@ impl<T: Float> RowParts<T> {
             return;
         }
         let rows = rows(part, parts, k);
-        let mut slot = self.sets[self.set][part]
+        let mut slot = self.parts[part]
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         match slot.as_mut() {
@@ -76,10 +72,9 @@ impl<T: Float> RowParts<T> {
         self.ready.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Marks every part stale and switches sets; called whenever the weights change.
+    /// Marks every part stale; called whenever the weights change.
     pub(crate) fn forget(&mut self) {
         *self.ready.get_mut() = 0;
-        self.set = 1 - self.set;
     }
 
     /// `y = x · kernel` for rows of `x` of `k` elements, from the parts packed from the
@@ -90,11 +85,7 @@ impl<T: Float> RowParts<T> {
             return false;
         }
         let guards: [_; MAX_PARTS] = core::array::from_fn(|p| {
-            (p < parts).then(|| {
-                self.sets[self.set][p]
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner)
-            })
+            (p < parts).then(|| self.parts[p].read().unwrap_or_else(PoisonError::into_inner))
         });
         if guards[..parts]
             .iter()
@@ -182,7 +173,7 @@ mod tests {
         }
         assert!(row_parts.multiply(&x, k, &mut y));
         assert_eq!(y, naive(&x, &kernel, k, n));
-        // Two steps on, the first set of buffers is repacked in place.
+        // Another step: the buffers are repacked in place.
         kernel.iter_mut().for_each(|w| *w -= 3.0);
         row_parts.forget();
         for part in 0..2 {
