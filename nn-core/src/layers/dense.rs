@@ -6,6 +6,8 @@ use crate::prelude::*;
 use rand::RngCore;
 
 use super::epilogue::{activate, bias_gradient, finish_forward, pre_activation_gradient};
+#[cfg(feature = "std")]
+use super::row_parts::RowParts;
 use super::{Layer, Logits, Mode, Upstream, WeightSpec};
 use crate::activation::Activation;
 use crate::init::Initializer;
@@ -13,9 +15,6 @@ use crate::init::Initializer;
 use crate::kernels::PackedB;
 use crate::kernels::{affine_sized, gemm, vec_mat, Mat};
 use crate::regularizer::Regularizer;
-
-#[cfg(feature = "std")]
-use super::row_parts::RowParts;
 use crate::Float;
 
 /// Up to this many samples, a forward pass without a packed kernel (training, or a CPU without
