@@ -40,13 +40,11 @@ pub(crate) fn elementwise<T: Float, R: Rule<T>>(
 ) {
     debug_assert!(slots.iter().all(|s| s.is_empty() || s.len() == w.len()));
     #[cfg(feature = "std")]
-    {
+    if updated_in_pieces(w.len()) {
         let threads = crate::threads::thread_count();
-        if updated_in_pieces(w.len()) {
-            let piece = w.len().div_ceil(threads).max(PARALLEL_MIN / 2);
-            crate::threads::pool().install(|| split(w, g, slots, piece, rule));
-            return;
-        }
+        let piece = w.len().div_ceil(threads).max(PARALLEL_MIN / 2);
+        crate::threads::pool().install(|| split(w, g, slots, piece, rule));
+        return;
     }
     on_wide_registers(w, g, slots, rule)
 }
