@@ -48,7 +48,7 @@ impl<T: Float> PackedB<T> {
     pub fn new(b: &[T], k: usize, n: usize) -> Option<Self> {
         assert_eq!(b.len(), k * n, "PackedB: matrix has the wrong size");
         let isa = Isa::detect();
-        Some(Self::with_width(b, k, n, NV * lanes::<T>(isa)?, isa))
+        Some(Self::with_width(b, 0..k, n, NV * lanes::<T>(isa)?, isa))
     }
 
     /// Packs rows `rows` of `b` (row-major, `n` columns) for this CPU: the `k = rows.len()`
@@ -59,16 +59,7 @@ impl<T: Float> PackedB<T> {
     /// If `b` has fewer rows than `rows` reaches.
     pub fn for_rows(b: &[T], n: usize, rows: core::ops::Range<usize>) -> Option<Self> {
         let isa = Isa::detect();
-        let width = NV * lanes::<T>(isa)?;
-        let mut packed = Self {
-            data: vec![T::zero(); packed_len(rows.len(), n, width)].into_boxed_slice(),
-            k: rows.len(),
-            n,
-            width,
-            isa,
-        };
-        packed.repack_rows(b, rows);
-        Some(packed)
+        Some(Self::with_width(b, rows, n, NV * lanes::<T>(isa)?, isa))
     }
 
     /// The steps of the product: rows of `B` packed.
@@ -96,22 +87,24 @@ impl<T: Float> PackedB<T> {
         pack_panels(view, rows, 0..self.n, self.width, &mut self.data);
     }
 
-    /// Packs `b` into panels of `width` columns for the kernel of `isa`.
-    fn with_width(b: &[T], k: usize, n: usize, width: usize, isa: Isa) -> Self {
-        let mut data = vec![T::zero(); packed_len(k, n, width)].into_boxed_slice();
-        let view = Strided {
-            data: b,
-            rs: n,
-            cs: 1,
-        };
-        pack_panels(view, 0..k, 0..n, width, &mut data);
-        Self {
-            data,
-            k,
+    /// Packs rows `rows` of `b` (row-major, `n` columns) into panels of `width` columns for
+    /// the kernel of `isa`.
+    fn with_width(
+        b: &[T],
+        rows: core::ops::Range<usize>,
+        n: usize,
+        width: usize,
+        isa: Isa,
+    ) -> Self {
+        let mut packed = Self {
+            data: vec![T::zero(); packed_len(rows.len(), n, width)].into_boxed_slice(),
+            k: rows.len(),
             n,
             width,
             isa,
-        }
+        };
+        packed.repack_rows(b, rows);
+        packed
     }
 
     /// `C = A · B` for a row-major `m x k` matrix `A` (`m = a.len() / k`) and row-major `C`.
@@ -387,7 +380,7 @@ mod tests {
             operands: Operands<V::Elem>,
         ) {
             let (a, b) = operands(m, k, n);
-            let packed = PackedB::with_width(&b, k, n, NV * V::LANES, Isa::Portable);
+            let packed = PackedB::with_width(&b, 0..k, n, NV * V::LANES, Isa::Portable);
             let mut c = vec![<V::Elem as num_traits::Float>::nan(); m * n];
             let spans = [span(&a), span(&packed.data), span(&c)];
             let mut lists = StepLists::default();
