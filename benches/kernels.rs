@@ -45,8 +45,8 @@ fn read_bandwidth(c: &mut Criterion) {
 /// AVX-512 where the CPU has it.
 fn read_sum(w: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F.
+    if Isa::detect() == Isa::Avx512 {
+        // SAFETY: `Isa::Avx512` means the CPU has AVX-512F.
         return unsafe { read_sum_avx512(w) };
     }
     sum_columns(w)
