@@ -10,7 +10,7 @@ use core::ops::{Deref, DerefMut};
 
 use rand::RngCore;
 
-use crate::layers::{Layer, Mode, Upstream};
+use crate::layers::{Layer, Mode, RowSplit, Upstream};
 use crate::loss::{LossFn, Targets};
 use crate::optim::Optimizer;
 use crate::Float;
@@ -95,11 +95,48 @@ pub struct Workspace<T> {
     /// The weighted loss of this shard's last step (shards only).
     #[cfg_attr(not(feature = "std"), allow(dead_code))]
     value: T,
+    /// A row-split step's products of the parts, each over the whole batch (`RowSplit`).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    partials: Vec<T>,
+    /// A row-split step's gradient w.r.t. the split layer's product, shard after shard.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    product_grads: Vec<T>,
+}
+
+/// What a shard of a row-split step needs besides its samples (see [`RowSplit`]).
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
+struct SplitShard<'a, T> {
+    /// The index of the layer cut by rows, and the layer.
+    layer: usize,
+    split: &'a dyn RowSplit<T>,
+    /// The parts' products over the whole batch, one `batch x out` block after another.
+    partials: &'a [T],
+    /// Samples in the whole batch, and the shard's first.
+    batch: usize,
+    start: usize,
+    /// Where the shard's gradient w.r.t. the layer's product goes.
+    dz: &'a mut [T],
 }
 
 /// Elements per task when summing the shards' gradients in parallel.
 #[cfg(feature = "std")]
 const REDUCE_CHUNK: usize = 16 * 1024;
+
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
+impl<T: Float> SplitShard<'_, T> {
+    /// Sums the parts' products for the shard's samples into `y` (`width` per sample).
+    fn sum_product(&self, y: &mut [T], width: usize) {
+        let (whole, start, len) = (self.batch * width, self.start * width, y.len());
+        let mut parts = self
+            .partials
+            .chunks_exact(whole)
+            .map(|part| &part[start..start + len]);
+        y.copy_from_slice(parts.next().expect("at least one part"));
+        for part in parts {
+            y.iter_mut().zip(part).for_each(|(y, &v)| *y += v);
+        }
+    }
+}
 
 impl<T: Float> Workspace<T> {
     /// An empty workspace; buffers grow to the first batch's needs.
@@ -111,6 +148,8 @@ impl<T: Float> Workspace<T> {
             deltas: [Vec::new(), Vec::new()],
             shards: Vec::new(),
             value: T::zero(),
+            partials: Vec::new(),
+            product_grads: Vec::new(),
         }
     }
 
@@ -126,6 +165,18 @@ impl<T: Float> Workspace<T> {
         x: &[T],
         rng: Option<&mut dyn RngCore>,
     ) {
+        self.forward_from(layers, x, rng, None)
+    }
+
+    /// [`Workspace::forward`], or in a shard of a row-split step from the split layer's
+    /// product: the layers below it (reshapes) are skipped.
+    fn forward_from<L: Deref<Target = D>, D: Layer<T> + ?Sized>(
+        &mut self,
+        layers: &[L],
+        x: &[T],
+        rng: Option<&mut dyn RngCore>,
+        split: Option<&SplitShard<'_, T>>,
+    ) {
         let n = layers.len();
         self.outputs.resize_with(n, Vec::new);
         self.caches.resize_with(n, Vec::new);
@@ -133,12 +184,20 @@ impl<T: Float> Workspace<T> {
         let batch = x.len() / first.input_size();
         let mut rng = rng;
         for (i, layer) in layers.iter().enumerate() {
+            if split.is_some_and(|s| i < s.layer) {
+                continue; // a reshape the split layer reads through
+            }
             let (done, rest) = self.outputs.split_at_mut(i);
             let input = if i == 0 { x } else { done[i - 1].as_slice() };
             let out = &mut rest[0];
             out.resize(batch * layer.output_size(), T::zero());
             let cache = &mut self.caches[i];
             cache.resize(layer.cache_len(batch), T::zero());
+            if let Some(split) = split.filter(|s| i == s.layer) {
+                split.sum_product(out, layer.output_size());
+                split.split.finish_forward(out, cache);
+                continue;
+            }
             let mode = match rng.as_deref_mut() {
                 Some(r) => Mode::Train(r),
                 None => Mode::Evaluate,
@@ -219,8 +278,9 @@ impl<T: Float> Workspace<T> {
         last: usize,
         rng: &mut dyn RngCore,
         scale: T,
+        mut split: Option<SplitShard<'_, T>>,
     ) -> T {
-        self.forward(layers, x, Some(rng));
+        self.forward_from(layers, x, Some(rng), split.as_ref());
         let (value, from_logits) = self.loss(layers, x, loss, targets, last, true, scale);
         self.grads.resize_with(layers.len(), Vec::new);
         for (grad, layer) in self.grads.iter_mut().zip(layers) {
@@ -259,6 +319,13 @@ impl<T: Float> Workspace<T> {
                 Upstream::Output(up)
             };
             from_logits = false;
+            if let Some(split) = split.as_mut().filter(|s| s.layer == i) {
+                // The split layer's weight gradient comes after the shards, from all of them.
+                split
+                    .split
+                    .product_gradient(&self.outputs[i], upstream, split.dz);
+                break;
+            }
             let grad = &mut self.grads[i];
             layer.backward(
                 input,
@@ -302,12 +369,12 @@ impl<T: Float> Workspace<T> {
         let mut value = if shards > 1 {
             self.sharded_gradients(layers, x, loss, targets, last, rng, shards)
         } else {
-            self.gradients(layers, x, loss, targets, last, rng, T::one())
+            self.gradients(layers, x, loss, targets, last, rng, T::one(), None)
         };
         #[cfg(not(feature = "std"))]
         let (shards, mut value) = (
             1,
-            self.gradients(layers, x, loss, targets, last, rng, T::one()),
+            self.gradients(layers, x, loss, targets, last, rng, T::one(), None),
         );
         value += layers.iter().map(|l| l.penalty()).sum();
         for (i, layer) in layers.iter_mut().enumerate() {
@@ -350,21 +417,50 @@ impl<T: Float> Workspace<T> {
         let rows = x.len() / width;
         let per = rows.div_ceil(shards);
         let seed = rng.next_u64();
+        let parts = crate::threads::thread_count();
+        let split = row_split(layers);
+        let out = split.map_or(0, |(f, _)| layers[f].output_size());
+        if split.is_some() {
+            self.partials.resize(parts * rows * out, T::zero());
+            // A whole `per` for every shard, so that shards and chunks pair up one to one.
+            self.product_grads.resize(shards * per * out, T::zero());
+        }
         self.shards.resize_with(shards, Workspace::new);
-        let workspaces = &mut self.shards;
+        let (workspaces, partials, dz) = (
+            &mut self.shards,
+            &mut self.partials,
+            &mut self.product_grads,
+        );
+        let split_layer = split.map(|(f, _)| f);
         crate::threads::pool().install(|| {
-            if layers.iter().any(|l| l.prepares_shards()) {
-                let parts = crate::threads::thread_count();
-                for_each_part(0..parts, &|part| {
-                    layers.iter().for_each(|l| l.prepare_shards(part, parts))
+            let prepares = |i: usize, l: &L| split_layer != Some(i) && l.prepares_shards();
+            if layers.iter().enumerate().any(|(i, l)| prepares(i, l)) {
+                crate::threads::for_each_part(0..parts, &|part| {
+                    for (i, l) in layers.iter().enumerate() {
+                        if prepares(i, l) {
+                            l.prepare_shards(part, parts);
+                        }
+                    }
                 });
             }
-            workspaces.par_iter_mut().enumerate().for_each(|(s, ws)| {
+            if let Some((_, layer)) = split {
+                layer.forward_parts(parts, x, partials);
+            }
+            let partials = &*partials;
+            let shard = |s: usize, ws: &mut Workspace<T>, dz: Option<&mut [T]>| {
                 let (start, end) = (s * per, ((s + 1) * per).min(rows));
                 let mut shard_rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
                 shard_rng.set_stream(s as u64);
                 let weight = T::of((end - start) as f64 / rows as f64);
                 let t = targets.samples(start, end, rows);
+                let split = split.zip(dz).map(|((layer, split), dz)| SplitShard {
+                    layer,
+                    split,
+                    partials,
+                    batch: rows,
+                    start,
+                    dz: &mut dz[..(end - start) * out],
+                });
                 ws.value = weight
                     * ws.gradients(
                         layers,
@@ -374,11 +470,31 @@ impl<T: Float> Workspace<T> {
                         last,
                         &mut shard_rng,
                         weight,
+                        split,
                     );
-            });
-            // Sum the shards' gradients into the first shard's buffers, chunk by chunk.
+            };
+            if split.is_some() {
+                let chunks = dz.par_chunks_mut(per * out);
+                workspaces
+                    .par_iter_mut()
+                    .zip(chunks)
+                    .enumerate()
+                    .for_each(|(s, (ws, dz))| shard(s, ws, Some(dz)));
+            } else {
+                workspaces
+                    .par_iter_mut()
+                    .enumerate()
+                    .for_each(|(s, ws)| shard(s, ws, None));
+            }
+            if let Some((f, layer)) = split {
+                layer.weight_gradient(parts, x, &dz[..rows * out], &mut workspaces[0].grads[f]);
+            }
+            // Sum the other layers' gradients into the first shard's buffers, chunk by chunk.
             let (first, others) = workspaces.split_at_mut(1);
             for (i, grad) in first[0].grads.iter_mut().enumerate() {
+                if split_layer == Some(i) {
+                    continue;
+                }
                 grad.par_chunks_mut(REDUCE_CHUNK)
                     .enumerate()
                     .for_each(|(c, sum)| {
@@ -401,20 +517,17 @@ impl<T: Float> Workspace<T> {
     }
 }
 
-/// Calls `f` with every part in `parts`, halving the range with `rayon::join` as the
-/// optimizer's update halves the weights (`optim::elementwise`), so that part `i` most likely
-/// runs on the thread that later updates piece `i` of the weights.
+/// The layer a split training step cuts by rows ([`RowSplit`]), with its index: the first
+/// layer with weights, when it offers to be cut and only reshapes lie below it.
 #[cfg(feature = "std")]
-fn for_each_part(parts: core::ops::Range<usize>, f: &(impl Fn(usize) + Sync)) {
-    if parts.len() <= 1 {
-        parts.for_each(f);
-        return;
+fn row_split<'a, T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized + 'a>(
+    layers: &'a [L],
+) -> Option<(usize, &'a dyn RowSplit<T>)> {
+    let first = layers.iter().position(|l| l.trainable_len() > 0)?;
+    if !layers[..first].iter().all(|l| l.only_reshapes()) {
+        return None;
     }
-    let mid = parts.start + parts.len() / 2;
-    rayon::join(
-        || for_each_part(parts.start..mid, f),
-        || for_each_part(mid..parts.end, f),
-    );
+    layers[first].row_split().map(|split| (first, split))
 }
 
 /// The fewest samples worth a shard of their own in a training step.
@@ -542,7 +655,7 @@ mod tests {
             let mut ws = Workspace::new();
             let loss = &SparseCategoricalCrossentropy;
             let targets = Targets::Sparse(&labels);
-            ws.gradients(layers, &x, loss, targets, last, &mut rng.clone(), 1.0);
+            ws.gradients(layers, &x, loss, targets, last, &mut rng.clone(), 1.0, None);
             ws.grads
         };
         let with_probes = gradients(&[&below, &a, &between, &b], 3);
@@ -580,45 +693,76 @@ mod tests {
         assert_eq!(shard_count(&model::<40_000>(), 16), 1);
     }
 
+    /// Splits a batch of `rows` into `shards` and checks the loss, the gradients and the
+    /// outputs against one pass over the whole batch.
+    fn assert_shards_add_up(layers: &[&dyn Layer<f64>], rows: usize, shards: usize) {
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let x: Vec<f64> = (0..rows * layers[0].input_size())
+            .map(|_| rng.gen_range(-1.0..1.0))
+            .collect();
+        let labels: Vec<usize> = (0..rows).map(|i| i % 3).collect();
+        let targets = Targets::Sparse(&labels);
+        let loss = &SparseCategoricalCrossentropy;
+
+        let mut whole = Workspace::new();
+        let value = whole.gradients(layers, &x, loss, targets, 3, &mut rng.clone(), 1.0, None);
+        let mut split = Workspace::new();
+        for step in 0..2 {
+            // The second step reuses the first one's buffers.
+            let sharded =
+                split.sharded_gradients(layers, &x, loss, targets, 3, &mut rng.clone(), shards);
+            assert!(
+                (value - sharded).abs() < 1e-12,
+                "step {step}: {value} vs {sharded}"
+            );
+            assert_eq!(whole.grads.len(), split.grads.len());
+            for (g, h) in whole
+                .grads
+                .iter()
+                .flatten()
+                .zip(split.grads.iter().flatten())
+            {
+                assert!((g - h).abs() < 1e-12, "step {step}: {g} vs {h}");
+            }
+            // Cut by rows, a product sums its parts in another order: equal to rounding.
+            assert_eq!(whole.output().len(), split.output().len());
+            for (y, z) in whole.output().iter().zip(split.output()) {
+                assert!((y - z).abs() < 1e-12, "step {step}: {y} vs {z}");
+            }
+        }
+    }
+
     #[test]
     fn sharded_gradients_equal_whole_batch_gradients() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let (a, b) = dense_pair::<7>(&mut rng);
-        let layers: [&dyn Layer<f64>; 2] = [&a, &b];
-        let rows = 70;
-        let x: Vec<f64> = (0..rows * 5).map(|_| rng.gen_range(-1.0..1.0)).collect();
-        let labels: Vec<usize> = (0..rows).map(|i| i % 3).collect();
-        let targets = Targets::Sparse(&labels);
+        assert_shards_add_up(&[&a, &b], 70, 3);
+    }
 
-        let mut whole = Workspace::new();
-        let value = whole.gradients(
-            &layers,
-            &x,
-            &SparseCategoricalCrossentropy,
-            targets,
-            3,
-            &mut rng.clone(),
-            1.0,
+    #[test]
+    fn steps_cut_by_rows_equal_whole_batch_gradients() {
+        // 400 x 330 is past `ROW_PARTS_MIN`: with more than one thread the first `Dense`,
+        // behind a `Flatten`, is cut by rows (`RowSplit`).
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let flatten = crate::layers::Flatten::<400>::new();
+        let mut a =
+            Dense::<f64, 400, 330, Tanh>::new(Tanh, Initializer::GlorotUniform, Regularizer::NONE);
+        let mut b = Dense::<f64, 330, 3, Softmax>::new(
+            Softmax,
+            Initializer::GlorotUniform,
+            Regularizer::NONE,
         );
-        let mut split = Workspace::new();
-        let sharded = split.sharded_gradients(
-            &layers,
-            &x,
-            &SparseCategoricalCrossentropy,
-            targets,
-            3,
-            &mut rng,
-            3,
+        a.initialize(&mut rng);
+        b.initialize(&mut rng);
+        let layers: [&dyn Layer<f64>; 3] = [&flatten, &a, &b];
+        assert_eq!(
+            row_split(&layers).map(|(i, _)| i),
+            (crate::threads::thread_count() > 1).then_some(1),
+            "cut by rows exactly when the update runs in pieces"
         );
-        assert!((value - sharded).abs() < 1e-12, "{value} vs {sharded}");
-        for (g, h) in whole
-            .grads
-            .iter()
-            .flatten()
-            .zip(split.grads.iter().flatten())
-        {
-            assert!((g - h).abs() < 1e-12, "{g} vs {h}");
-        }
-        assert_eq!(whole.output(), split.output());
+        assert_shards_add_up(&layers, 70, 3);
+        // Not cut where a layer other than a reshape lies below it.
+        let tanh = crate::layers::ActivationLayer::<Tanh, 400, 400>::new(Tanh);
+        assert!(row_split(&[&tanh as &dyn Layer<f64>, &a, &b]).is_none());
     }
 }

@@ -51,3 +51,41 @@ pub fn pool() -> &'static rayon::ThreadPool {
             .expect("a one-thread pool can always be built")
     })
 }
+
+/// Calls `f` with every part in `parts`, halving the range with `rayon::join` as the
+/// optimizer's update halves the weights (`optim::elementwise`), so that part `i` most likely
+/// runs on the thread that later updates piece `i` of the weights. Call it on the pool.
+pub(crate) fn for_each_part(parts: core::ops::Range<usize>, f: &(impl Fn(usize) + Sync)) {
+    if parts.len() <= 1 {
+        parts.for_each(f);
+        return;
+    }
+    let mid = parts.start + parts.len() / 2;
+    rayon::join(
+        || for_each_part(parts.start..mid, f),
+        || for_each_part(mid..parts.end, f),
+    );
+}
+
+/// [`for_each_part`] with each part's own piece of `data`: part `p` gets
+/// `data[start(p) - start(parts.start)..start(p + 1) - start(parts.start)]`, where `start` is
+/// increasing and `data` runs from `start(parts.start)` to `start(parts.end)`.
+pub(crate) fn for_each_part_mut<T: Send>(
+    parts: core::ops::Range<usize>,
+    data: &mut [T],
+    start: &(impl Fn(usize) -> usize + Sync),
+    f: &(impl Fn(usize, &mut [T]) + Sync),
+) {
+    if parts.len() <= 1 {
+        if let Some(part) = parts.clone().next() {
+            f(part, data);
+        }
+        return;
+    }
+    let mid = parts.start + parts.len() / 2;
+    let (low, high) = data.split_at_mut(start(mid) - start(parts.start));
+    rayon::join(
+        || for_each_part_mut(parts.start..mid, low, start, f),
+        || for_each_part_mut(mid..parts.end, high, start, f),
+    );
+}

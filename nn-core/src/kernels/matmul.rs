@@ -37,6 +37,24 @@ impl<'a, T> Mat<'a, T> {
         }
     }
 
+    /// A `rows x cols` matrix whose element `(i, j)` is `data[i * row_stride + j * col_stride]`:
+    /// a block of a larger matrix, or of its transpose.
+    pub fn view(
+        data: &'a [T],
+        rows: usize,
+        cols: usize,
+        row_stride: usize,
+        col_stride: usize,
+    ) -> Self {
+        Self {
+            data,
+            rows,
+            cols,
+            row_stride,
+            col_stride,
+        }
+    }
+
     fn strided(self) -> Strided<'a, T> {
         Strided {
             data: self.data,

@@ -7,7 +7,9 @@ use rand::RngCore;
 
 use super::epilogue::{activate, bias_gradient, finish_forward, pre_activation_gradient};
 #[cfg(feature = "std")]
-use super::row_parts::RowParts;
+use super::row_parts::{self, RowParts};
+#[cfg(feature = "std")]
+use super::RowSplit;
 use super::{Layer, Logits, Mode, Upstream, WeightSpec};
 use crate::activation::Activation;
 use crate::init::Initializer;
@@ -239,12 +241,84 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
             );
         }
     }
+    /// Kernels that pack row parts ([`Layer::prepares_shards`]) are cut by rows when first.
+    #[cfg(feature = "std")]
+    fn row_split(&self) -> Option<&dyn RowSplit<T>> {
+        self.prepares_shards().then_some(self as &dyn RowSplit<T>)
+    }
     fn penalty(&self) -> T {
         self.regularizer.penalty(&self.weights[..IN * OUT])
     }
     fn add_penalty_gradient(&self, grad: &mut [T]) {
         self.regularizer
             .add_gradient(&self.weights[..IN * OUT], &mut grad[..IN * OUT]);
+    }
+}
+
+/// `Dense` cut by its kernel's rows in a split training step: part `p` packs its rows and
+/// multiplies the batch's matching input columns by them, then computes the same rows of the
+/// kernel's gradient (the last part also the bias's).
+#[cfg(feature = "std")]
+impl<T: Float, const IN: usize, const OUT: usize, A: Activation> RowSplit<T>
+    for Dense<T, IN, OUT, A>
+{
+    fn forward_parts(&self, parts: usize, x: &[T], partials: &mut [T]) {
+        let batch = x.len() / IN;
+        let kernel = &self.weights[..IN * OUT];
+        let each = batch * OUT;
+        assert_eq!(
+            partials.len(),
+            parts * each,
+            "Dense: partials of the wrong size"
+        );
+        crate::threads::for_each_part_mut(0..parts, partials, &|p| p * each, &|part, y| {
+            if self.row_parts.prepare(kernel, IN, OUT, part, parts) {
+                self.row_parts.multiply_part(part, x, IN, y);
+            } else {
+                let rows = row_parts::rows(part, parts, IN);
+                let (start, len) = (rows.start, rows.len());
+                gemm(
+                    T::one(),
+                    Mat::view(&x[start..], batch, len, IN, 1),
+                    Mat::rows(&kernel[start * OUT..], len, OUT),
+                    T::zero(),
+                    y,
+                );
+            }
+        });
+    }
+    fn finish_forward(&self, y: &mut [T], cache: &mut [T]) {
+        let logits = self.activation.logits_kind().is_some().then_some(cache);
+        finish_forward::<T, A, OUT>(y, &self.weights[IN * OUT..], &self.activation, logits);
+    }
+    fn product_gradient(&self, y: &[T], upstream: Upstream<'_, T>, dz: &mut [T]) {
+        dz.copy_from_slice(pre_activation_gradient(upstream, y, &self.activation, OUT));
+    }
+    fn weight_gradient(&self, parts: usize, x: &[T], dz: &[T], grad: &mut [T]) {
+        let batch = x.len() / IN;
+        // Part `p` writes its rows of the kernel's gradient; the last part also the bias's.
+        let start = |p: usize| {
+            if p == parts {
+                Self::PARAMS
+            } else {
+                row_parts::rows(p, parts, IN).start * OUT
+            }
+        };
+        crate::threads::for_each_part_mut(0..parts, grad, &start, &|part, g| {
+            let rows = row_parts::rows(part, parts, IN);
+            let (g_kernel, g_bias) = g.split_at_mut(rows.len() * OUT);
+            // These rows of dW = xᵀ · dz: columns `rows` of `x`, transposed.
+            gemm(
+                T::one(),
+                Mat::view(&x[rows.start..], rows.len(), batch, 1, IN),
+                Mat::rows(dz, batch, OUT),
+                T::zero(),
+                g_kernel,
+            );
+            if part + 1 == parts {
+                bias_gradient::<T, OUT>(dz, g_bias);
+            }
+        });
     }
 }
 
@@ -324,6 +398,75 @@ mod tests {
         d.initialize(&mut rng);
         d.forward(&x, &mut y, &mut [], Mode::Predict);
         assert_eq!(y, expect(&d), "after initialize");
+    }
+
+    /// The four row-split passes, put together as `network` does, give `forward`'s outputs
+    /// and cache and `backward`'s gradient, for parts that pack their rows, parts too many to
+    /// pack (the general product instead), and an activation that keeps its logits.
+    #[cfg(feature = "std")]
+    #[test]
+    fn row_split_passes_add_up_to_forward_and_backward() {
+        fn check<A: Activation>(activation: A, parts: usize) {
+            const IN: usize = 37;
+            const OUT: usize = 29;
+            let batch = 11;
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(parts as u64);
+            let mut d = Dense::<f64, IN, OUT, A>::new(
+                activation,
+                Initializer::GlorotUniform,
+                Regularizer::NONE,
+            );
+            d.initialize(&mut rng);
+            let x: Vec<f64> = (0..batch * IN)
+                .map(|i| ((i * 7) % 13) as f64 / 6.0 - 1.0)
+                .collect();
+            let dy: Vec<f64> = (0..batch * OUT)
+                .map(|i| ((i * 5) % 11) as f64 / 5.0 - 1.0)
+                .collect();
+            let cache_len = d.cache_len(batch);
+
+            let mut y = vec![0.0; batch * OUT];
+            let mut cache = vec![0.0; cache_len];
+            d.forward(&x, &mut y, &mut cache, Mode::Train(&mut rng));
+            let mut grad = vec![0.0; Dense::<f64, IN, OUT, A>::PARAMS];
+            d.backward(
+                &x,
+                &y,
+                &mut cache.clone(),
+                Upstream::Output(&mut dy.clone()),
+                None,
+                &mut grad,
+            );
+
+            let mut partials = vec![f64::NAN; parts * batch * OUT];
+            d.forward_parts(parts, &x, &mut partials);
+            let mut split_y: Vec<f64> = partials[..batch * OUT].to_vec();
+            for part in partials.chunks_exact(batch * OUT).skip(1) {
+                split_y.iter_mut().zip(part).for_each(|(y, v)| *y += v);
+            }
+            let mut split_cache = vec![f64::NAN; cache_len];
+            RowSplit::finish_forward(&d, &mut split_y, &mut split_cache);
+            let close = |a: &[f64], b: &[f64], what: &str| {
+                assert_eq!(a.len(), b.len(), "{what}");
+                for (a, b) in a.iter().zip(b) {
+                    assert!(
+                        (a - b).abs() < 1e-12,
+                        "{what} with {parts} parts: {a} vs {b}"
+                    );
+                }
+            };
+            close(&split_y, &y, "output");
+            close(&split_cache, &cache, "cache");
+            let mut dz = vec![f64::NAN; batch * OUT];
+            d.product_gradient(&split_y, Upstream::Output(&mut dy.clone()), &mut dz);
+            let mut split_grad = vec![f64::NAN; grad.len()];
+            d.weight_gradient(parts, &x, &dz, &mut split_grad);
+            close(&split_grad, &grad, "gradient");
+        }
+        for parts in [2, 3, super::super::row_parts::MAX_PARTS + 1] {
+            check(Relu, parts);
+            check(Softmax, parts);
+        }
     }
 
     #[test]

@@ -27,6 +27,9 @@ impl<T: Float, const N: usize> Layer<T> for Flatten<N> {
     fn forward(&self, x: &[T], y: &mut [T], _cache: &mut [T], _mode: Mode<'_>) {
         y.copy_from_slice(x);
     }
+    fn only_reshapes(&self) -> bool {
+        true
+    }
     fn backward(
         &self,
         _x: &[T],

@@ -21,6 +21,7 @@ mod gradient_check;
 mod pool;
 #[cfg(feature = "std")]
 mod row_parts;
+mod row_split;
 
 pub use activation::ActivationLayer;
 pub use batch_norm::BatchNorm;
@@ -29,6 +30,7 @@ pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use pool::{AvgPool2D, MaxPool2D};
+pub use row_split::RowSplit;
 
 use rand::RngCore;
 
@@ -164,6 +166,17 @@ pub trait Layer<T: Float>: Send + Sync {
     /// Whether [`Layer::prepare_shards`] does anything for this layer (when no layer's does,
     /// a split step skips the round of calls).
     fn prepares_shards(&self) -> bool {
+        false
+    }
+
+    /// Whether a split training step may cut this layer's product by its input rows instead
+    /// of by samples, when it is the step's first layer with weights ([`RowSplit`]).
+    fn row_split(&self) -> Option<&dyn RowSplit<T>> {
+        None
+    }
+    /// Whether the layer only reshapes: its output is its input, element for element
+    /// (`Flatten`). A row-split layer may sit behind such layers and read the batch directly.
+    fn only_reshapes(&self) -> bool {
         false
     }
 

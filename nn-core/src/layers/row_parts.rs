@@ -19,7 +19,7 @@ use crate::Float;
 
 /// The most parts a kernel is packed in (threads in the pool); more threads fall back to each
 /// shard packing the kernel itself.
-const MAX_PARTS: usize = 8;
+pub(crate) const MAX_PARTS: usize = 8;
 
 /// A `k x n` row-major kernel packed as up to [`MAX_PARTS`] blocks of consecutive rows.
 ///
@@ -48,16 +48,25 @@ impl<T> Clone for RowParts<T> {
 }
 
 /// The rows of part `part` of `parts` of `k`.
-fn rows(part: usize, parts: usize, k: usize) -> Range<usize> {
+pub(crate) fn rows(part: usize, parts: usize, k: usize) -> Range<usize> {
     part * k / parts..(part + 1) * k / parts
 }
 
 impl<T: Float> RowParts<T> {
     /// Packs part `part` of `parts` of `kernel` (`k x n`), reusing the last step's buffer.
     /// Each part is packed by one thread; threads pack different parts at once.
-    pub(crate) fn prepare(&self, kernel: &[T], k: usize, n: usize, part: usize, parts: usize) {
+    /// Returns whether the part is packed (not with too many parts, nor on a CPU without a
+    /// packed kernel).
+    pub(crate) fn prepare(
+        &self,
+        kernel: &[T],
+        k: usize,
+        n: usize,
+        part: usize,
+        parts: usize,
+    ) -> bool {
         if !(2..=MAX_PARTS).contains(&parts) || part >= parts {
-            return;
+            return false;
         }
         let rows = rows(part, parts, k);
         let mut slot = self.parts[part]
@@ -67,9 +76,26 @@ impl<T: Float> RowParts<T> {
             Some(packed) if packed.k() == rows.len() => packed.repack_rows(kernel, rows),
             _ => *slot = PackedB::for_rows(kernel, n, rows),
         }
+        let packed = slot.is_some();
         drop(slot);
         self.count.store(parts, Ordering::Release);
         self.ready.fetch_add(1, Ordering::AcqRel);
+        packed
+    }
+
+    /// `y = x[.., rows] · kernel[rows, ..]` over every row of `x` (`k` elements each), for the
+    /// rows of part `part`, by that part as the last [`RowParts::prepare`] of it packed it.
+    /// The caller keeps the weights unchanged in between.
+    ///
+    /// # Panics
+    /// If that `prepare` did not pack the part.
+    pub(crate) fn multiply_part(&self, part: usize, x: &[T], k: usize, y: &mut [T]) {
+        let slot = self.parts[part]
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let packed = slot.as_ref().expect("RowParts: the part was not packed");
+        let start = rows(part, self.count.load(Ordering::Acquire), k).start;
+        packed.multiply_rows(&x[start..], k, y, false);
     }
 
     /// Marks every part stale; called whenever the weights change.
