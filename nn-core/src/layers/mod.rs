@@ -169,8 +169,9 @@ pub trait Layer<T: Float>: Send + Sync {
         false
     }
 
-    /// Whether a split training step may cut this layer's product by its input rows instead
-    /// of by samples, when it is the step's first layer with weights ([`RowSplit`]).
+    /// This layer's passes for a split training step that cuts its product by input rows
+    /// instead of by samples ([`RowSplit`]), if it offers them; `network` uses them only when
+    /// the layer is the first with weights and only reshapes lie below it.
     fn row_split(&self) -> Option<&dyn RowSplit<T>> {
         None
     }

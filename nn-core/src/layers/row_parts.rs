@@ -26,7 +26,8 @@ pub(crate) const MAX_PARTS: usize = 8;
 /// Packing a part in the step costs more than packing it alone (two 0.47 MB halves of the card
 /// MLP's kernel at once: ~50 µs, one alone: 13-18 µs), since the other cores read the parts'
 /// lines in the step before. Two sets used in turn, so that lines were rewritten two steps
-/// after they were read, packed no faster and were not kept.
+/// after they were read, packed no faster and were not kept. A first layer is cut by rows
+/// instead (`layers/row_split.rs`): there only the packing thread reads its part.
 #[derive(Debug, Default)]
 pub(crate) struct RowParts<T> {
     parts: [RwLock<Option<PackedB<T>>>; MAX_PARTS],
