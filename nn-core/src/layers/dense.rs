@@ -255,9 +255,9 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
     }
 }
 
-/// `Dense` cut by its kernel's rows in a split training step: part `p` packs its rows and
-/// multiplies the batch's matching input columns by them, then computes the same rows of the
-/// kernel's gradient (the last part also the bias's).
+/// `Dense` cut by its kernel's rows in a split training step: part `p` multiplies the batch's
+/// matching input columns by its rows, then computes the same rows of the kernel's gradient
+/// (the last part also the bias's).
 #[cfg(feature = "std")]
 impl<T: Float, const IN: usize, const OUT: usize, A: Activation> RowSplit<T>
     for Dense<T, IN, OUT, A>
@@ -271,20 +271,18 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> RowSplit<T>
             parts * each,
             "Dense: partials of the wrong size"
         );
+        // The general product packs each block of the rows just before using it: 4-10 µs a
+        // step faster than packing the part whole first and multiplying by it (the card MLP,
+        // the two ways in turn step by step in one process).
         crate::threads::for_each_part_mut(0..parts, partials, &|p| p * each, &|part, y| {
-            if self.row_parts.prepare(kernel, IN, OUT, part, parts) {
-                self.row_parts.multiply_part(part, x, IN, y);
-            } else {
-                let rows = row_parts::rows(part, parts, IN);
-                let (start, len) = (rows.start, rows.len());
-                gemm(
-                    T::one(),
-                    Mat::view(&x[start..], batch, len, IN, 1),
-                    Mat::rows(&kernel[start * OUT..], len, OUT),
-                    T::zero(),
-                    y,
-                );
-            }
+            let rows = row_parts::rows(part, parts, IN);
+            gemm(
+                T::one(),
+                Mat::view(&x[rows.start..], batch, rows.len(), IN, 1),
+                Mat::rows(&kernel[rows.start * OUT..], rows.len(), OUT),
+                T::zero(),
+                y,
+            );
         });
     }
     fn finish_forward(&self, y: &mut [T], cache: &mut [T]) {
@@ -401,8 +399,8 @@ mod tests {
     }
 
     /// The four row-split passes, put together as `network` does, give `forward`'s outputs
-    /// and cache and `backward`'s gradient, for parts that pack their rows, parts too many to
-    /// pack (the general product instead), and an activation that keeps its logits.
+    /// and cache and `backward`'s gradient, in two to five parts, with an activation that keeps
+    /// its logits and one that does not.
     #[cfg(feature = "std")]
     #[test]
     fn row_split_passes_add_up_to_forward_and_backward() {
@@ -463,7 +461,7 @@ mod tests {
             d.weight_gradient(parts, &x, &dz, &mut split_grad);
             close(&split_grad, &grad, "gradient");
         }
-        for parts in [2, 3, super::super::row_parts::MAX_PARTS + 1] {
+        for parts in [2, 3, 5] {
             check(Relu, parts);
             check(Softmax, parts);
         }

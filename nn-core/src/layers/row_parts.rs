@@ -19,15 +19,15 @@ use crate::Float;
 
 /// The most parts a kernel is packed in (threads in the pool); more threads fall back to each
 /// shard packing the kernel itself.
-pub(crate) const MAX_PARTS: usize = 8;
+const MAX_PARTS: usize = 8;
 
 /// A `k x n` row-major kernel packed as up to [`MAX_PARTS`] blocks of consecutive rows.
 ///
 /// Packing a part in the step costs more than packing it alone (two 0.47 MB halves of the card
 /// MLP's kernel at once: ~50 µs, one alone: 13-18 µs), since the other cores read the parts'
 /// lines in the step before. Two sets used in turn, so that lines were rewritten two steps
-/// after they were read, packed no faster and were not kept. A first layer is cut by rows
-/// instead (`layers/row_split.rs`): there only the packing thread reads its part.
+/// after they were read, packed no faster and were not kept. A step's first layer is cut by
+/// rows instead (`layers/row_split.rs`), and its parts are not packed here at all.
 #[derive(Debug, Default)]
 pub(crate) struct RowParts<T> {
     parts: [RwLock<Option<PackedB<T>>>; MAX_PARTS],
@@ -56,18 +56,9 @@ pub(crate) fn rows(part: usize, parts: usize, k: usize) -> Range<usize> {
 impl<T: Float> RowParts<T> {
     /// Packs part `part` of `parts` of `kernel` (`k x n`), reusing the last step's buffer.
     /// Each part is packed by one thread; threads pack different parts at once.
-    /// Returns whether the part is packed (not with too many parts, nor on a CPU without a
-    /// packed kernel).
-    pub(crate) fn prepare(
-        &self,
-        kernel: &[T],
-        k: usize,
-        n: usize,
-        part: usize,
-        parts: usize,
-    ) -> bool {
+    pub(crate) fn prepare(&self, kernel: &[T], k: usize, n: usize, part: usize, parts: usize) {
         if !(2..=MAX_PARTS).contains(&parts) || part >= parts {
-            return false;
+            return;
         }
         let rows = rows(part, parts, k);
         let mut slot = self.parts[part]
@@ -77,26 +68,9 @@ impl<T: Float> RowParts<T> {
             Some(packed) if packed.k() == rows.len() => packed.repack_rows(kernel, rows),
             _ => *slot = PackedB::for_rows(kernel, n, rows),
         }
-        let packed = slot.is_some();
         drop(slot);
         self.count.store(parts, Ordering::Release);
         self.ready.fetch_add(1, Ordering::AcqRel);
-        packed
-    }
-
-    /// `y = x[.., rows] · kernel[rows, ..]` over every row of `x` (`k` elements each), for the
-    /// rows of part `part`, by that part as the last [`RowParts::prepare`] of it packed it.
-    /// The caller keeps the weights unchanged in between.
-    ///
-    /// # Panics
-    /// If that `prepare` did not pack the part.
-    pub(crate) fn multiply_part(&self, part: usize, x: &[T], k: usize, y: &mut [T]) {
-        let slot = self.parts[part]
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        let packed = slot.as_ref().expect("RowParts: the part was not packed");
-        let start = rows(part, self.count.load(Ordering::Acquire), k).start;
-        packed.multiply_rows(&x[start..], k, y, false);
     }
 
     /// Marks every part stale; called whenever the weights change.
