@@ -399,13 +399,12 @@ mod tests {
     }
 
     /// The four row-split passes, put together as `network` does, give `forward`'s outputs
-    /// and cache and `backward`'s gradient, in two to five parts, with an activation that keeps
-    /// its logits and one that does not.
+    /// and cache and `backward`'s gradient, in two to five parts (some without rows), with an
+    /// activation that keeps its logits and one that does not.
     #[cfg(feature = "std")]
     #[test]
     fn row_split_passes_add_up_to_forward_and_backward() {
-        fn check<A: Activation>(activation: A, parts: usize) {
-            const IN: usize = 37;
+        fn check<const IN: usize, A: Activation>(activation: A, parts: usize) {
             const OUT: usize = 29;
             let batch = 11;
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(parts as u64);
@@ -462,9 +461,11 @@ mod tests {
             close(&split_grad, &grad, "gradient");
         }
         for parts in [2, 3, 5] {
-            check(Relu, parts);
-            check(Softmax, parts);
+            check::<37, _>(Relu, parts);
+            check::<37, _>(Softmax, parts);
         }
+        // Fewer inputs than parts: some parts have no rows.
+        check::<2, _>(Relu, 3);
     }
 
     #[test]
