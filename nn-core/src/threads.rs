@@ -56,15 +56,7 @@ pub fn pool() -> &'static rayon::ThreadPool {
 /// optimizer's update halves the weights (`optim::elementwise`), so that part `i` most likely
 /// runs on the thread that later updates piece `i` of the weights. Call it on the pool.
 pub(crate) fn for_each_part(parts: core::ops::Range<usize>, f: &(impl Fn(usize) + Sync)) {
-    if parts.len() <= 1 {
-        parts.for_each(f);
-        return;
-    }
-    let mid = parts.start + parts.len() / 2;
-    rayon::join(
-        || for_each_part(parts.start..mid, f),
-        || for_each_part(mid..parts.end, f),
-    );
+    for_each_part_mut(parts, &mut [(); 0], &|_| 0, &|part, _| f(part));
 }
 
 /// [`for_each_part`] with each part's own piece of `data`: part `p` gets
