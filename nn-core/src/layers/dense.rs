@@ -285,9 +285,9 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> RowSplit<T>
             );
         });
     }
+    /// As `forward` finishes in training: the cache is empty unless the logits are kept.
     fn finish_forward(&self, y: &mut [T], cache: &mut [T]) {
-        let logits = self.activation.logits_kind().is_some().then_some(cache);
-        finish_forward::<T, A, OUT>(y, &self.weights[IN * OUT..], &self.activation, logits);
+        finish_forward::<T, A, OUT>(y, &self.weights[IN * OUT..], &self.activation, Some(cache));
     }
     fn product_gradient(&self, y: &[T], upstream: Upstream<'_, T>, dz: &mut [T]) {
         dz.copy_from_slice(pre_activation_gradient(upstream, y, &self.activation, OUT));
