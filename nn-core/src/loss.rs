@@ -324,17 +324,19 @@ impl<T: Float> LossFn<T> for CategoricalCrossentropy {
                 &z[r * last..(r + 1) * last],
                 &target[r * last..(r + 1) * last],
             );
-            let lse = log_sum_exp(z);
-            let y_sum: T = y.iter().copied().sum();
+            let g = grad
+                .as_deref_mut()
+                .map(|g| &mut g[r * last..(r + 1) * last]);
+            let (lse, softmax) = log_sum_exp(z, g);
             total += y
                 .iter()
                 .zip(z)
                 .map(|(&yk, &zk)| (yk * (lse - zk)).as_f64())
                 .sum::<f64>();
-            if let Some(grad) = grad.as_deref_mut() {
-                let g = &mut grad[r * last..(r + 1) * last];
-                for ((gk, &zk), &yk) in g.iter_mut().zip(z).zip(y) {
-                    *gk = ((zk - lse).exp() * y_sum - yk) * inv_rows;
+            if let Some((g, sum)) = softmax {
+                let y_sum: T = y.iter().copied().sum();
+                for (gk, &yk) in g.iter_mut().zip(y) {
+                    *gk = (*gk / sum * y_sum - yk) * inv_rows;
                 }
             }
         }
@@ -342,11 +344,26 @@ impl<T: Float> LossFn<T> for CategoricalCrossentropy {
     }
 }
 
-/// `ln(sum(exp(z)))`, max-shifted.
-fn log_sum_exp<T: Float>(z: &[T]) -> T {
+/// `ln(sum(exp(z)))`, max-shifted. Given a row `e` for them, it also leaves the shifted
+/// exponentials `exp(z - max)` there and returns it with their sum: `e / sum` is then the
+/// softmax of `z`, the same bits as [`crate::Softmax`] computes, so a loss gradient on logits
+/// costs no second exponential per element.
+fn log_sum_exp<'e, T: Float>(z: &[T], e: Option<&'e mut [T]>) -> (T, Option<(&'e mut [T], T)>) {
     let max = z.iter().copied().fold(T::neg_infinity(), T::max);
-    let sum: T = z.iter().map(|&v| (v - max).exp()).sum();
-    max + sum.ln()
+    match e {
+        Some(e) => {
+            let mut sum = T::zero();
+            for (e, &v) in e.iter_mut().zip(z) {
+                *e = (v - max).exp();
+                sum += *e;
+            }
+            (max + sum.ln(), Some((e, sum)))
+        }
+        None => {
+            let sum: T = z.iter().map(|&v| (v - max).exp()).sum();
+            (max + sum.ln(), None)
+        }
+    }
 }
 
 fn check_label(label: usize, last: usize) -> usize {
@@ -407,13 +424,15 @@ impl<T: Float> LossFn<T> for SparseCategoricalCrossentropy {
         for (r, &label) in labels.iter().enumerate() {
             let c = check_label(label, last);
             let z = &z[r * last..(r + 1) * last];
-            let lse = log_sum_exp(z);
+            let g = grad
+                .as_deref_mut()
+                .map(|g| &mut g[r * last..(r + 1) * last]);
+            let (lse, softmax) = log_sum_exp(z, g);
             total += (lse - z[c]).as_f64();
-            if let Some(grad) = grad.as_deref_mut() {
-                let g = &mut grad[r * last..(r + 1) * last];
-                for (k, (gk, &zk)) in g.iter_mut().zip(z).enumerate() {
+            if let Some((g, sum)) = softmax {
+                for (k, gk) in g.iter_mut().enumerate() {
                     let onehot = if k == c { T::one() } else { T::zero() };
-                    *gk = ((zk - lse).exp() - onehot) * inv_rows;
+                    *gk = (*gk / sum - onehot) * inv_rows;
                 }
             }
         }
@@ -530,6 +549,40 @@ mod tests {
         assert!(BinaryCrossentropy
             .compute_from_logits(LogitsKind::Softmax, &z, d, LAST, None)
             .is_none());
+    }
+
+    /// On logits, the gradient is `(softmax(z) - y) / B` with the very softmax the model's
+    /// output layer computes (Keras's gradient), and the loss value does not depend on
+    /// whether a gradient is asked for.
+    #[test]
+    fn logit_gradients_are_the_softmax_output_minus_the_targets() {
+        let z: Vec<f32> = (0..3 * LAST)
+            .map(|i| (i as f32 * 0.77).sin() * 4.0)
+            .collect();
+        let mut p = z.clone();
+        p.chunks_exact_mut(LAST).for_each(|r| Softmax.forward(r));
+        let labels = [2, 0, 3];
+        let onehot: Vec<f32> = (0..z.len())
+            .map(|i| f32::from(u8::from(labels[i / LAST] == i % LAST)))
+            .collect();
+        let inv_rows = 1.0f32 / 3.0;
+        let want: Vec<f32> = p
+            .iter()
+            .zip(&onehot)
+            .map(|(p, y)| (p - y) * inv_rows)
+            .collect();
+        let (s, d) = (Targets::Sparse(&labels[..]), Targets::Dense(&onehot[..]));
+        let losses: [(&dyn LossFn<f32>, Targets<'_, f32>); 2] = [
+            (&SparseCategoricalCrossentropy, s),
+            (&CategoricalCrossentropy, d),
+        ];
+        for (loss, t) in losses {
+            let mut g = vec![f32::NAN; z.len()];
+            let with = loss.compute_from_logits(LogitsKind::Softmax, &z, t, LAST, Some(&mut g));
+            let without = loss.compute_from_logits(LogitsKind::Softmax, &z, t, LAST, None);
+            assert_eq!(g, want, "{}", loss.name());
+            assert_eq!(with, without, "{}", loss.name());
+        }
     }
 
     #[test]
