@@ -94,11 +94,36 @@ impl<T> core::ops::Index<usize> for Scores<T> {
     }
 }
 
-/// The index of the first NaN or infinity in `xs`. Scans blocks with a loop that vectorises
-/// (`v * 0` is zero exactly when `v` is finite), since every training step checks its batch.
+/// The index of the first NaN or infinity in `xs`, compiled for AVX2 where the CPU has it:
+/// every training step checks its batch, and on the baseline's four lanes the scan of a
+/// 128 x 784 batch took ~6 us, one percent of a two-thread step.
 #[cfg(feature = "std")]
 fn first_non_finite<T: Float>(xs: &[T]) -> Option<usize> {
-    const LANES: usize = 16;
+    #[cfg(target_arch = "x86_64")]
+    if matches!(
+        crate::kernels::Isa::detect(),
+        crate::kernels::Isa::Avx2Fma | crate::kernels::Isa::Avx512
+    ) {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { first_non_finite_avx2(xs) };
+    }
+    scan_for_non_finite(xs)
+}
+
+/// [`scan_for_non_finite`] with AVX2 enabled; the scan is inlined into it.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx2")]
+unsafe fn first_non_finite_avx2<T: Float>(xs: &[T]) -> Option<usize> {
+    scan_for_non_finite(xs)
+}
+
+/// Scans blocks with a loop that vectorises (`v * 0` is zero exactly when `v` is finite), in
+/// 32 lanes: four AVX2 registers of `f32` sums (eight of `f64`), enough that the additions
+/// do not wait on each other.
+#[cfg(feature = "std")]
+#[inline(always)]
+fn scan_for_non_finite<T: Float>(xs: &[T]) -> Option<usize> {
+    const LANES: usize = 32;
     let mut start = 0;
     for block in xs.chunks(1024) {
         let mut acc = [T::zero(); LANES];
@@ -591,22 +616,30 @@ impl<M: Model> Trainee<M::Scalar> for M {
 
 #[cfg(all(test, feature = "std"))]
 mod tests {
-    use super::first_non_finite;
+    use super::{first_non_finite, scan_for_non_finite};
 
+    /// The scan this CPU runs and the portable one, on both types, at either end of a
+    /// register, a block and the tail.
     #[test]
     fn the_blocked_scan_finds_the_first_non_finite_value_anywhere() {
-        let clean = vec![0.5f32; 2000];
-        assert_eq!(first_non_finite(&clean), None);
-        assert_eq!(first_non_finite::<f32>(&[]), None);
-        for &at in &[0, 15, 16, 1023, 1024, 1500, 1999] {
-            for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
-                let mut xs = clean.clone();
-                xs[at] = bad;
-                if at + 7 < xs.len() {
-                    xs[at + 7] = f32::NAN;
+        fn check<T: crate::Float>(scan: fn(&[T]) -> Option<usize>) {
+            let clean = vec![T::of(0.5); 2000];
+            assert_eq!(scan(&clean), None);
+            assert_eq!(scan(&[]), None);
+            for &at in &[0, 15, 16, 31, 32, 1023, 1024, 1500, 1983, 1984, 1999] {
+                for bad in [T::nan(), T::infinity(), T::neg_infinity()] {
+                    let mut xs = clean.clone();
+                    xs[at] = bad;
+                    if at + 7 < xs.len() {
+                        xs[at + 7] = T::nan();
+                    }
+                    assert_eq!(scan(&xs), Some(at), "{bad:?} at {at}");
                 }
-                assert_eq!(first_non_finite(&xs), Some(at), "{bad} at {at}");
             }
         }
+        check::<f32>(first_non_finite);
+        check::<f64>(first_non_finite);
+        check::<f32>(scan_for_non_finite);
+        check::<f64>(scan_for_non_finite);
     }
 }
