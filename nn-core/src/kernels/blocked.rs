@@ -30,7 +30,8 @@ use super::isa::Isa;
 use super::narrow::Strided;
 use super::simd::Vector;
 use super::tile::{
-    column, pack_panels, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512, NV,
+    column, pack_panels, Finish, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512,
+    NV,
 };
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use super::zero_steps::with_step_lists;
@@ -239,6 +240,7 @@ unsafe fn blocks<V: Vector, const MR: usize>(
                         ldc: n,
                         cols: width.min(nc - first),
                         accumulate: pc > 0,
+                        finish: Finish::NONE,
                     };
                     let panel = packed.as_ptr().add(first * kc);
                     column::<V, MR, NV>(mc, kc, band, rows, panel, out);

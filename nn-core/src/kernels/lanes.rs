@@ -84,6 +84,15 @@ unsafe impl<T: Float, const N: usize> Vector for Lanes<T, N> {
     unsafe fn add(a: Self, b: Self) -> Self {
         Lanes(core::array::from_fn(|i| a.0[i] + b.0[i]))
     }
+    unsafe fn max(a: Self, b: Self) -> Self {
+        Lanes(core::array::from_fn(|i| {
+            if a.0[i] > b.0[i] {
+                a.0[i]
+            } else {
+                b.0[i]
+            }
+        }))
+    }
     unsafe fn load_partial(p: *const T, count: usize) -> Self {
         assert!(count < N, "a partial load takes fewer than {N} lanes");
         check_access(p, count, "a partial load");

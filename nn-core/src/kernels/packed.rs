@@ -20,7 +20,7 @@ use super::isa::Isa;
 use super::narrow::Strided;
 use super::simd::Vector;
 use super::tile::{
-    column, pack_panels, packed_len, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2,
+    column, pack_panels, packed_len, Finish, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2,
     MR_LISTED_AVX512, NV,
 };
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -125,6 +125,32 @@ impl<T: Float> PackedB<T> {
         self.multiply_rows(a, k, c, false);
     }
 
+    /// [`PackedB::multiply`] with a `Dense` layer's epilogue done as each tile of `C` is
+    /// stored: `C = A · B + bias` (the bias repeated on every row), then clamped at zero when
+    /// `relu`. The same bits as the product followed by the two passes (the bias added to each
+    /// finished sum, then `f32::max(x, 0.0)`), without reading and writing `C` twice more.
+    ///
+    /// # Panics
+    /// If the sizes disagree, or `bias` does not hold `n` elements.
+    pub fn multiply_then(&self, a: &[T], c: &mut [T], bias: &[T], relu: bool) {
+        assert_eq!(bias.len(), self.n, "PackedB: bias has the wrong size");
+        let k = self.k;
+        assert!(
+            k > 0 && a.len().is_multiple_of(k),
+            "PackedB: A has the wrong size"
+        );
+        assert_eq!(
+            c.len(),
+            a.len() / k * self.n,
+            "PackedB: C has the wrong size"
+        );
+        let finish = Finish {
+            bias: bias.as_ptr(),
+            relu,
+        };
+        self.product(a, k, c, false, finish);
+    }
+
     /// `C (+)= A · B` for `m = c.len() / n` rows of `A` that start `rs` elements apart in `a`,
     /// each `k` elements long: `k` columns of a wider row-major matrix when `rs > k`. With
     /// `accumulate` the product is added to `C`.
@@ -132,6 +158,12 @@ impl<T: Float> PackedB<T> {
     /// # Panics
     /// If `c` is not a whole number of rows, `rs < k`, or `a` is too short for `m` rows.
     pub fn multiply_rows(&self, a: &[T], rs: usize, c: &mut [T], accumulate: bool) {
+        self.product(a, rs, c, accumulate, Finish::NONE);
+    }
+
+    /// [`PackedB::multiply_rows`], each stored tile finished by `finish` (whose bias, when
+    /// given, has `n` elements).
+    fn product(&self, a: &[T], rs: usize, c: &mut [T], accumulate: bool, finish: Finish<T>) {
         let (k, n) = (self.k, self.n);
         assert!(
             k > 0 && rs >= k && c.len().is_multiple_of(n),
@@ -155,8 +187,12 @@ impl<T: Float> PackedB<T> {
             Isa::Avx512 => {
                 with_step_lists(
                     |lists| match lists.build(view, m, k, (m, k, MR_LISTED_AVX512)) {
-                        Steps::All => unsafe { multiply_avx512(self, view, m, c, accumulate) },
-                        steps => unsafe { listed_avx512(self, view, m, c, accumulate, steps) },
+                        Steps::All => unsafe {
+                            multiply_avx512(self, view, m, c, accumulate, finish)
+                        },
+                        steps => unsafe {
+                            listed_avx512(self, view, m, c, accumulate, finish, steps)
+                        },
                     },
                 )
             }
@@ -164,8 +200,12 @@ impl<T: Float> PackedB<T> {
             Isa::Avx2Fma => {
                 with_step_lists(
                     |lists| match lists.build(view, m, k, (m, k, MR_LISTED_AVX2)) {
-                        Steps::All => unsafe { multiply_avx2(self, view, m, c, accumulate) },
-                        steps => unsafe { listed_avx2(self, view, m, c, accumulate, steps) },
+                        Steps::All => unsafe {
+                            multiply_avx2(self, view, m, c, accumulate, finish)
+                        },
+                        steps => unsafe {
+                            listed_avx2(self, view, m, c, accumulate, finish, steps)
+                        },
                     },
                 )
             }
@@ -197,8 +237,9 @@ unsafe fn multiply_avx512<T: Float>(
     m: usize,
     c: &mut [T],
     accumulate: bool,
+    finish: Finish<T>,
 ) {
-    panels::<T::Avx512, MR_AVX512>(b, a, m, c, accumulate, Steps::All)
+    panels::<T::Avx512, MR_AVX512>(b, a, m, c, accumulate, finish, Steps::All)
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -209,9 +250,10 @@ unsafe fn listed_avx512<T: Float>(
     m: usize,
     c: &mut [T],
     accumulate: bool,
+    finish: Finish<T>,
     steps: Steps<'_>,
 ) {
-    panels::<T::Avx512, MR_LISTED_AVX512>(b, a, m, c, accumulate, steps)
+    panels::<T::Avx512, MR_LISTED_AVX512>(b, a, m, c, accumulate, finish, steps)
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -222,8 +264,9 @@ unsafe fn multiply_avx2<T: Float>(
     m: usize,
     c: &mut [T],
     accumulate: bool,
+    finish: Finish<T>,
 ) {
-    panels::<T::Avx2, MR_AVX2>(b, a, m, c, accumulate, Steps::All)
+    panels::<T::Avx2, MR_AVX2>(b, a, m, c, accumulate, finish, Steps::All)
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -234,9 +277,10 @@ unsafe fn listed_avx2<T: Float>(
     m: usize,
     c: &mut [T],
     accumulate: bool,
+    finish: Finish<T>,
     steps: Steps<'_>,
 ) {
-    panels::<T::Avx2, MR_LISTED_AVX2>(b, a, m, c, accumulate, steps)
+    panels::<T::Avx2, MR_LISTED_AVX2>(b, a, m, c, accumulate, finish, steps)
 }
 
 /// Panel by panel (each stays in cache), all of `A` down each panel, each tile over the steps
@@ -247,7 +291,8 @@ unsafe fn listed_avx2<T: Float>(
 /// # Safety
 /// `a` holds `m` rows of `k` (its columns contiguous), `c` is `m x n`, `b` was packed with
 /// `NV` registers of `V` per panel, `steps` was built for one band of `m` rows and one block
-/// of `k` steps in tiles of `MR` rows, and `V`'s instruction set is enabled.
+/// of `k` steps in tiles of `MR` rows, `finish`'s bias (if any) holds `n` elements, and `V`'s
+/// instruction set is enabled.
 #[inline(always)]
 unsafe fn panels<V: Vector, const MR: usize>(
     b: &PackedB<V::Elem>,
@@ -255,6 +300,7 @@ unsafe fn panels<V: Vector, const MR: usize>(
     m: usize,
     c: &mut [V::Elem],
     accumulate: bool,
+    finish: Finish<V::Elem>,
     steps: Steps<'_>,
 ) {
     let (k, n, width) = (b.k, b.n, b.width);
@@ -271,6 +317,7 @@ unsafe fn panels<V: Vector, const MR: usize>(
             ldc: n,
             cols: width.min(n - first),
             accumulate,
+            finish: finish.shifted(first),
         };
         column::<V, MR, NV>(m, k, steps, a, b.data.as_ptr().add(first * k), out);
     }
@@ -333,6 +380,35 @@ mod tests {
         }
     }
 
+    /// The bias and ReLU applied as the tiles are stored give the bits of the product followed
+    /// by the layer's own passes, a NaN sum (row 0) clamped to zero as `Relu` clamps it.
+    #[test]
+    fn finished_products_equal_the_product_then_bias_then_relu() {
+        use crate::activation::{Activation, Relu};
+        for (m, k, n) in SIZES.into_iter().chain([(64, 50, 300)]) {
+            let (mut a, b) = operands::<f32>(m, k, n);
+            a[0] = f32::NAN;
+            let bias: Vec<f32> = (0..n).map(|j| (j as f32 * 0.37).sin()).collect();
+            let Some(packed) = PackedB::new(&b, k, n) else {
+                return; // no vector kernel on this CPU: nothing to test
+            };
+            for relu in [false, true] {
+                let mut want = vec![0.0; m * n];
+                packed.multiply(&a, &mut want);
+                for row in want.chunks_exact_mut(n) {
+                    row.iter_mut().zip(&bias).for_each(|(v, b)| *v += b);
+                }
+                if relu {
+                    Relu.forward(&mut want);
+                }
+                let mut got = vec![f32::NAN; m * n];
+                packed.multiply_then(&a, &mut got, &bias, relu);
+                let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "m={m} k={k} n={n} relu={relu}");
+            }
+        }
+    }
+
     #[test]
     fn repacking_rows_matches_packing_them_afresh() {
         let (_, b) = operands::<f32>(1, 30, 40);
@@ -382,7 +458,8 @@ mod tests {
             let (a, b) = operands(m, k, n);
             let packed = PackedB::with_width(&b, 0..k, n, NV * V::LANES, Isa::Portable);
             let mut c = vec![<V::Elem as num_traits::Float>::nan(); m * n];
-            let spans = [span(&a), span(&packed.data), span(&c)];
+            let bias: Vec<V::Elem> = (0..n).map(|j| V::Elem::of(j as f64 * 0.1 - 0.5)).collect();
+            let spans = [span(&a), span(&packed.data), span(&c), span(&bias)];
             let mut lists = StepLists::default();
             let view = Strided {
                 data: &a,
@@ -394,13 +471,30 @@ mod tests {
             // wide, the lists were built for one band and block; the emulated registers need
             // no target feature.
             checked(&spans, || unsafe {
-                panels::<V, MR>(&packed, view, m, &mut c, false, steps)
+                panels::<V, MR>(&packed, view, m, &mut c, false, Finish::NONE, steps)
             });
             assert!(
                 c == naive(m, k, n, &a, &b),
                 "{} lanes, m={m} k={k} n={n}",
                 V::LANES
             );
+            // With the bias and ReLU applied as the tiles are stored, the bias read only
+            // within its `n` elements.
+            let finish = Finish {
+                bias: bias.as_ptr(),
+                relu: true,
+            };
+            // SAFETY: as above; the bias holds `n` elements.
+            checked(&spans, || unsafe {
+                panels::<V, MR>(&packed, view, m, &mut c, false, finish, steps)
+            });
+            let mut want = naive(m, k, n, &a, &b);
+            for row in want.chunks_exact_mut(n) {
+                for (v, &b) in row.iter_mut().zip(&bias) {
+                    *v = num_traits::Float::max(*v + b, <V::Elem as num_traits::Zero>::zero());
+                }
+            }
+            assert!(c == want, "finished, {} lanes, m={m} k={k} n={n}", V::LANES);
         }
         for (m, k, n) in SIZES {
             check::<Like512F32, MR_AVX512>(m, k, n);

@@ -34,6 +34,9 @@ pub unsafe trait Vector: Copy {
     unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
     /// `a + b` lane by lane.
     unsafe fn add(a: Self, b: Self) -> Self;
+    /// `a` where `a > b`, else `b`, lane by lane: x86's `max`, so `max(x, 0)` is `+0` for a
+    /// NaN or a zero of either sign, as `f32::max(x, 0.0)` compiles there (ReLU).
+    unsafe fn max(a: Self, b: Self) -> Self;
     /// The first `count < LANES` elements from `p`, the other lanes zero.
     unsafe fn load_partial(p: *const Self::Elem, count: usize) -> Self;
     /// Stores the first `count < LANES` lanes to `p`.
@@ -73,6 +76,14 @@ unsafe impl<T: Float> Vector for Scalar<T> {
         Scalar(a.0 + b.0)
     }
     #[inline(always)]
+    unsafe fn max(a: Self, b: Self) -> Self {
+        if a.0 > b.0 {
+            a
+        } else {
+            b
+        }
+    }
+    #[inline(always)]
     unsafe fn load_partial(_p: *const T, _count: usize) -> Self {
         Scalar(T::zero())
     }
@@ -84,7 +95,7 @@ unsafe impl<T: Float> Vector for Scalar<T> {
 #[cfg(target_arch = "x86_64")]
 macro_rules! x86_vector {
     ($name:ident, $reg:ident, $elem:ty, $lanes:literal,
-     $zero:ident, $splat:ident, $load:ident, $store:ident, $fmadd:ident, $add:ident,
+     $zero:ident, $splat:ident, $load:ident, $store:ident, $fmadd:ident, $add:ident, $max:ident,
      |$p:ident, $count:ident| $load_partial:expr, |$q:ident, $v:ident, $n:ident| $store_partial:expr) => {
         #[doc = concat!("`", stringify!($reg), "`: ", stringify!($lanes), " lanes of `", stringify!($elem), "`.")]
         #[derive(Clone, Copy, Debug)]
@@ -117,6 +128,10 @@ macro_rules! x86_vector {
             #[inline(always)]
             unsafe fn add(a: Self, b: Self) -> Self {
                 $name(core::arch::x86_64::$add(a.0, b.0))
+            }
+            #[inline(always)]
+            unsafe fn max(a: Self, b: Self) -> Self {
+                $name(core::arch::x86_64::$max(a.0, b.0))
             }
             #[inline(always)]
             unsafe fn load_partial($p: *const $elem, $count: usize) -> Self {
@@ -209,6 +224,7 @@ x86_vector!(
     _mm256_storeu_ps,
     _mm256_fmadd_ps,
     _mm256_add_ps,
+    _mm256_max_ps,
     |p, count| _mm256_maskload_ps(p, avx2_mask32(count)),
     |p, v, count| store_prefix_ps(p, v, count)
 );
@@ -224,6 +240,7 @@ x86_vector!(
     _mm256_storeu_pd,
     _mm256_fmadd_pd,
     _mm256_add_pd,
+    _mm256_max_pd,
     |p, count| _mm256_maskload_pd(p, avx2_mask64(count)),
     |p, v, count| store_prefix_pd(p, v, count)
 );
@@ -239,6 +256,7 @@ x86_vector!(
     _mm512_storeu_ps,
     _mm512_fmadd_ps,
     _mm512_add_ps,
+    _mm512_max_ps,
     |p, count| _mm512_maskz_loadu_ps(((1u32 << count) - 1) as u16, p),
     |p, v, count| _mm512_mask_storeu_ps(p, ((1u32 << count) - 1) as u16, v)
 );
@@ -254,6 +272,7 @@ x86_vector!(
     _mm512_storeu_pd,
     _mm512_fmadd_pd,
     _mm512_add_pd,
+    _mm512_max_pd,
     |p, count| _mm512_maskz_loadu_pd(((1u32 << count) - 1) as u8, p),
     |p, v, count| _mm512_mask_storeu_pd(p, ((1u32 << count) - 1) as u8, v)
 );

@@ -40,12 +40,44 @@ pub(crate) struct Rows<T> {
 
 /// Where the tile's block of `C` is: `rows x cols` elements from `ptr`, rows `ldc` apart.
 /// With `accumulate`, the product is added to what is there; otherwise it overwrites it.
+/// `finish` applies to what is then stored.
 #[derive(Clone, Copy)]
 pub(crate) struct Out<T> {
     pub ptr: *mut T,
     pub ldc: usize,
     pub cols: usize,
     pub accumulate: bool,
+    pub finish: Finish<T>,
+}
+
+/// What a tile does to its sums as it stores them: a `Dense` layer's epilogue, done while the
+/// sums are still in registers instead of in passes over `C` afterwards. Adds the bias of
+/// each column (`bias` points at the block's first column's; null for none), then clamps at
+/// zero when `relu`, in that order, as the separate passes do.
+#[derive(Clone, Copy)]
+pub(crate) struct Finish<T> {
+    pub bias: *const T,
+    pub relu: bool,
+}
+
+impl<T> Finish<T> {
+    /// Stores the sums as they are.
+    pub const NONE: Self = Self {
+        bias: core::ptr::null(),
+        relu: false,
+    };
+
+    /// The same epilogue for the block `columns` further right.
+    pub fn shifted(self, columns: usize) -> Self {
+        Self {
+            bias: if self.bias.is_null() {
+                self.bias
+            } else {
+                self.bias.wrapping_add(columns)
+            },
+            ..self
+        }
+    }
 }
 
 /// `C[..R, ..cols] (+)= A[..R, ..kc] · panel`, over every step `p < kc` or only the listed
@@ -111,13 +143,14 @@ unsafe fn store<V: Vector, const R: usize, const NV: usize>(acc: &[[V; NV]; R], 
         if out.accumulate {
             for (r, row) in acc.iter().enumerate() {
                 for (v, &x) in row.iter().enumerate() {
-                    V::add(x, V::load(at(r, v))).store(at(r, v));
+                    let x = V::add(x, V::load(at(r, v)));
+                    finished(x, out.finish, v * V::LANES, V::LANES).store(at(r, v));
                 }
             }
         } else {
             for (r, row) in acc.iter().enumerate() {
                 for (v, &x) in row.iter().enumerate() {
-                    x.store(at(r, v));
+                    finished(x, out.finish, v * V::LANES, V::LANES).store(at(r, v));
                 }
             }
         }
@@ -133,7 +166,7 @@ unsafe fn store<V: Vector, const R: usize, const NV: usize>(acc: &[[V; NV]; R], 
                 } else {
                     x
                 };
-                x.store(p);
+                finished(x, out.finish, start, V::LANES).store(p);
             } else if start < out.cols {
                 let count = out.cols - start;
                 let x = if out.accumulate {
@@ -141,10 +174,29 @@ unsafe fn store<V: Vector, const R: usize, const NV: usize>(acc: &[[V; NV]; R], 
                 } else {
                     x
                 };
-                x.store_partial(p, count);
+                finished(x, out.finish, start, count).store_partial(p, count);
             }
         }
     }
+}
+
+/// `x`, the sums of `count` columns from `column` on, with `finish` applied.
+#[inline(always)]
+unsafe fn finished<V: Vector>(x: V, finish: Finish<V::Elem>, column: usize, count: usize) -> V {
+    let mut x = x;
+    if !finish.bias.is_null() {
+        let bias = finish.bias.add(column);
+        let bias = if count == V::LANES {
+            V::load(bias)
+        } else {
+            V::load_partial(bias, count)
+        };
+        x = V::add(x, bias);
+    }
+    if finish.relu {
+        x = V::max(x, V::zero());
+    }
+    x
 }
 
 /// One step of [`tile`]: the panel's row at `bp` times the tile's column of `A`, whose

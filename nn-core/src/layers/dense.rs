@@ -5,6 +5,8 @@ use crate::prelude::*;
 
 use rand::RngCore;
 
+#[cfg(feature = "std")]
+use super::epilogue::is_relu;
 use super::epilogue::{activate, bias_gradient, finish_forward, pre_activation_gradient};
 #[cfg(feature = "std")]
 use super::row_parts::{self, RowParts};
@@ -158,12 +160,23 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
             // row, where row by row would stream them once per sample (three times faster at
             // four samples of the card MLP). A lone sample's product is latency-bound in the
             // packed kernel; `vec_mat` keeps more sums in flight.
-            Mode::Predict | Mode::Evaluate if batch > 1 => self
-                .packed
-                .get_or_init(|| PackedB::new(kernel, IN, OUT))
-                .as_ref()
-                .map(|packed| packed.multiply(x, y))
-                .is_some(),
+            Mode::Predict | Mode::Evaluate if batch > 1 => {
+                if let Some(packed) = self
+                    .packed
+                    .get_or_init(|| PackedB::new(kernel, IN, OUT))
+                    .as_ref()
+                {
+                    // The bias, and a ReLU whose input no loss reads, are applied to the sums
+                    // as the product stores them.
+                    let relu = is_relu::<A>() && logits.as_ref().is_none_or(|l| l.is_empty());
+                    packed.multiply_then(x, y, bias, relu);
+                    if !relu {
+                        activate(y, OUT, &self.activation, logits);
+                    }
+                    return;
+                }
+                false
+            }
             // A shard of a split training step multiplies by the parts its threads packed.
             Mode::Train(_) if batch > SMALL_BATCH => self.row_parts.multiply(x, IN, y),
             _ => false,
@@ -470,13 +483,21 @@ mod tests {
 
     #[test]
     fn every_batch_size_gives_each_sample_its_own_product_in_every_mode() {
+        // Linear, ReLU (applied by the packed product as it stores its sums) and Tanh (the
+        // bias added there, the activation after).
+        every_batch_size_agrees(Linear);
+        every_batch_size_agrees(Relu);
+        every_batch_size_agrees(Tanh);
+    }
+
+    fn every_batch_size_agrees<A: Activation>(activation: A) {
         // A kernel above SIZED_LIMIT: one sample runs `vec_mat`, inference batches the packed
         // kernel, small training batches `vec_mat` row by row, larger ones the general product.
         // All of them sum each output in input order, so they agree exactly.
         const IN: usize = 70;
         const OUT: usize = 100;
         let mut d =
-            Dense::<f32, IN, OUT, Linear>::new(Linear, Initializer::Zeros, Regularizer::NONE);
+            Dense::<f32, IN, OUT, A>::new(activation, Initializer::Zeros, Regularizer::NONE);
         d.weights_mut()
             .iter_mut()
             .enumerate()
@@ -489,9 +510,10 @@ mod tests {
             d.forward(x, y, &mut [], Mode::Predict);
         }
         let (k, b) = (d.kernel(), d.bias());
-        let naive = (0..OUT)
+        let mut naive = (0..OUT)
             .map(|j| (0..IN).fold(b[j], |s, p| s + x[p] * k[p * OUT + j]))
             .collect::<Vec<f32>>();
+        activation.forward(&mut naive);
         assert!(naive.iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-4));
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         for batch in 1..=9 {

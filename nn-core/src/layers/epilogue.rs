@@ -51,6 +51,14 @@ pub(crate) fn activate<T: Float, A: Activation>(
     activation.forward_rows(z, width);
 }
 
+/// Whether `A` is [`Relu`](crate::Relu), which a packed product applies to its sums as it
+/// stores them ([`crate::kernels::PackedB::multiply_then`]). Decided when the layer's code is
+/// compiled: the comparison of two constant type ids folds away.
+#[cfg(feature = "std")]
+pub(crate) fn is_relu<A: Activation>() -> bool {
+    core::any::TypeId::of::<A>() == core::any::TypeId::of::<crate::Relu>()
+}
+
 /// The gradient w.r.t. the pre-activation `z` (rows of `width`), computed in place from the
 /// gradient w.r.t. the output `y`, or taken as given when it already is w.r.t. the logits.
 pub(crate) fn pre_activation_gradient<'a, T: Float, A: Activation>(
