@@ -56,6 +56,14 @@ pub trait Activation: Copy + Send + Sync + core::fmt::Debug + 'static {
         }
     }
 
+    /// [`backward_rows`](Self::backward_rows) with the input gradient written to `dz`, and
+    /// `dy` left as it was or overwritten. By default `backward_rows` in place, then a copy;
+    /// an element-wise activation can write `dz` in the same pass.
+    fn backward_rows_into<T: Float>(&self, y: &[T], dy: &mut [T], dz: &mut [T], width: usize) {
+        self.backward_rows(y, dy, width);
+        dz.copy_from_slice(dy);
+    }
+
     /// `Some` when a cross-entropy loss may read this activation's input as logits.
     fn logits_kind(&self) -> Option<LogitsKind> {
         None
@@ -87,6 +95,15 @@ impl Activation for Relu {
         // A select rather than a conditional store, so that the loop vectorises.
         for (d, &y) in dy.iter_mut().zip(y) {
             *d = if y <= T::zero() { T::zero() } else { *d };
+        }
+    }
+    fn backward_rows_into<T: Float>(&self, y: &[T], dy: &mut [T], dz: &mut [T], _: usize) {
+        assert!(
+            dy.len() == y.len() && dz.len() == y.len(),
+            "relu: lengths differ"
+        );
+        for ((z, &d), &y) in dz.iter_mut().zip(dy.iter()).zip(y) {
+            *z = if y <= T::zero() { T::zero() } else { d };
         }
     }
 }
@@ -257,6 +274,17 @@ mod tests {
         let up: Vec<f64> = (0..n).map(|i| 0.3 + 0.7 * i as f64).collect();
         let mut dx = up.clone();
         act.backward(&y, &mut dx);
+        // Over two rows, the gradient written elsewhere is the one computed in place.
+        let (y2, up2) = (
+            [y.clone(), y.clone()].concat(),
+            [up.clone(), up.clone()].concat(),
+        );
+        let mut in_place = up2.clone();
+        act.backward_rows(&y2, &mut in_place, n);
+        let mut into = vec![f64::NAN; 2 * n];
+        act.backward_rows_into(&y2, &mut up2.clone(), &mut into, n);
+        assert_eq!(into, in_place, "{}: backward_rows_into", A::NAME);
+        assert_eq!(in_place[..n], dx[..], "{}: backward_rows", A::NAME);
         let h = 1e-6;
         for i in 0..n {
             let f = |delta: f64| {

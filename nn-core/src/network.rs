@@ -10,7 +10,7 @@ use core::ops::{Deref, DerefMut};
 
 use rand::RngCore;
 
-use crate::layers::{Layer, Mode, RowSplit, Upstream};
+use crate::layers::{Layer, Mode, RowSplit, ShardProducts, Upstream};
 use crate::loss::{LossFn, Targets};
 use crate::optim::Optimizer;
 use crate::Float;
@@ -124,17 +124,9 @@ const REDUCE_CHUNK: usize = 16 * 1024;
 
 #[cfg_attr(not(feature = "std"), allow(dead_code))]
 impl<T: Float> SplitShard<'_, T> {
-    /// Sums the parts' products for the shard's samples into `y` (`width` per sample).
-    fn sum_product(&self, y: &mut [T], width: usize) {
-        let (whole, start, len) = (self.batch * width, self.start * width, y.len());
-        let mut parts = self
-            .partials
-            .chunks_exact(whole)
-            .map(|part| &part[start..start + len]);
-        y.copy_from_slice(parts.next().expect("at least one part"));
-        for part in parts {
-            y.iter_mut().zip(part).for_each(|(y, &v)| *y += v);
-        }
+    /// The parts' products for the shard's samples (`width` per sample).
+    fn products(&self, width: usize) -> ShardProducts<'_, T> {
+        ShardProducts::new(self.partials, self.batch * width, self.start * width)
     }
 }
 
@@ -194,8 +186,8 @@ impl<T: Float> Workspace<T> {
             let cache = &mut self.caches[i];
             cache.resize(layer.cache_len(batch), T::zero());
             if let Some(split) = split.filter(|s| i == s.layer) {
-                split.sum_product(out, layer.output_size());
-                split.split.finish_forward(out, cache);
+                let products = split.products(layer.output_size());
+                split.split.finish_forward(products, out, cache);
                 continue;
             }
             let mode = match rng.as_deref_mut() {

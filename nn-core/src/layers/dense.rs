@@ -5,14 +5,14 @@ use crate::prelude::*;
 
 use rand::RngCore;
 
-#[cfg(feature = "std")]
-use super::epilogue::is_relu;
 use super::epilogue::{activate, bias_gradient, finish_forward, pre_activation_gradient};
 #[cfg(feature = "std")]
-use super::row_parts::{self, RowParts};
+use super::epilogue::{is_relu, pre_activation_gradient_into};
 #[cfg(feature = "std")]
-use super::RowSplit;
+use super::row_parts::{self, RowParts};
 use super::{Layer, Logits, Mode, Upstream, WeightSpec};
+#[cfg(feature = "std")]
+use super::{RowSplit, ShardProducts};
 use crate::activation::Activation;
 use crate::init::Initializer;
 #[cfg(feature = "std")]
@@ -299,11 +299,12 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> RowSplit<T>
         });
     }
     /// As `forward` finishes in training: the cache is empty unless the logits are kept.
-    fn finish_forward(&self, y: &mut [T], cache: &mut [T]) {
-        finish_forward::<T, A, OUT>(y, &self.weights[IN * OUT..], &self.activation, Some(cache));
+    fn finish_forward(&self, products: ShardProducts<'_, T>, y: &mut [T], cache: &mut [T]) {
+        products.sum_with_bias(y, &self.weights[IN * OUT..]);
+        activate(y, OUT, &self.activation, Some(cache));
     }
     fn product_gradient(&self, y: &[T], upstream: Upstream<'_, T>, dz: &mut [T]) {
-        dz.copy_from_slice(pre_activation_gradient(upstream, y, &self.activation, OUT));
+        pre_activation_gradient_into(upstream, y, &self.activation, OUT, dz);
     }
     fn weight_gradient(&self, parts: usize, x: &[T], dz: &[T], grad: &mut [T]) {
         let batch = x.len() / IN;
@@ -450,12 +451,15 @@ mod tests {
 
             let mut partials = vec![f64::NAN; parts * batch * OUT];
             d.forward_parts(parts, &x, &mut partials);
-            let mut split_y: Vec<f64> = partials[..batch * OUT].to_vec();
-            for part in partials.chunks_exact(batch * OUT).skip(1) {
-                split_y.iter_mut().zip(part).for_each(|(y, v)| *y += v);
-            }
+            // Two shards, of 5 samples and the rest, each from its share of the parts.
+            let mut split_y = vec![f64::NAN; batch * OUT];
             let mut split_cache = vec![f64::NAN; cache_len];
-            RowSplit::finish_forward(&d, &mut split_y, &mut split_cache);
+            let (y0, y1) = split_y.split_at_mut(5 * OUT);
+            let (c0, c1) = split_cache.split_at_mut(cache_len / batch * 5);
+            for (start, y, cache) in [(0, y0, c0), (5, y1, c1)] {
+                let products = ShardProducts::new(&partials, batch * OUT, start * OUT);
+                RowSplit::finish_forward(&d, products, y, cache);
+            }
             let close = |a: &[f64], b: &[f64], what: &str| {
                 assert_eq!(a.len(), b.len(), "{what}");
                 for (a, b) in a.iter().zip(b) {

@@ -76,6 +76,23 @@ pub(crate) fn pre_activation_gradient<'a, T: Float, A: Activation>(
     }
 }
 
+/// [`pre_activation_gradient`] written to `dz`: the gradient w.r.t. the output turned into
+/// it in one pass where the activation can ([`Activation::backward_rows_into`]), or the
+/// gradient w.r.t. the logits copied. `upstream` may be overwritten.
+#[cfg(feature = "std")]
+pub(crate) fn pre_activation_gradient_into<T: Float, A: Activation>(
+    upstream: Upstream<'_, T>,
+    y: &[T],
+    activation: &A,
+    width: usize,
+    dz: &mut [T],
+) {
+    match upstream {
+        Upstream::Logits(g) => dz.copy_from_slice(g),
+        Upstream::Output(dy) => activation.backward_rows_into(y, dy, dz, width),
+    }
+}
+
 /// The bias gradient: the column sums of `dz`, rows of `W`.
 ///
 /// Narrow rows (a convolution's few filters) are summed four rows at a time into separate sums

@@ -30,7 +30,7 @@ pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use pool::{AvgPool2D, MaxPool2D};
-pub use row_split::RowSplit;
+pub use row_split::{RowSplit, ShardProducts};
 
 use rand::RngCore;
 

@@ -26,9 +26,9 @@ pub trait RowSplit<T: Float>: Sync {
     /// that part's product over the whole batch `x` into its `batch * output_size` slice of
     /// `partials` (part after part), on the thread that updates those rows' weights.
     fn forward_parts(&self, parts: usize, x: &[T], partials: &mut [T]);
-    /// In a shard: `y` arrives holding the shard's product (the parts' products summed); the
-    /// layer finishes its forward pass in place (bias, activation, `cache` for `backward`).
-    fn finish_forward(&self, y: &mut [T], cache: &mut [T]);
+    /// In a shard: sums the parts' `products` for the shard's samples into `y` and finishes
+    /// the forward pass (bias, activation, `cache` for `backward`).
+    fn finish_forward(&self, products: ShardProducts<'_, T>, y: &mut [T], cache: &mut [T]);
     /// In a shard: the gradient w.r.t. the product into `dz`, from `upstream` (which may be
     /// overwritten) and the shard's output `y`.
     fn product_gradient(&self, y: &[T], upstream: Upstream<'_, T>, dz: &mut [T]);
@@ -36,4 +36,46 @@ pub trait RowSplit<T: Float>: Sync {
     /// `grad`, overwritten) from its input `x` and product gradient `dz`, each part's rows on
     /// the thread that computed its product.
     fn weight_gradient(&self, parts: usize, x: &[T], dz: &[T], grad: &mut [T]);
+}
+
+/// One shard's share of the parts' products ([`RowSplit::forward_parts`]): in each part's
+/// block of `block` elements (one after another in `partials`), the shard's from `start` on.
+#[derive(Clone, Copy, Debug)]
+pub struct ShardProducts<'a, T> {
+    partials: &'a [T],
+    block: usize,
+    start: usize,
+}
+
+impl<'a, T: Float> ShardProducts<'a, T> {
+    /// The shard's share from element `start` of each `block`-element part in `partials`.
+    pub(crate) fn new(partials: &'a [T], block: usize, start: usize) -> Self {
+        Self {
+            partials,
+            block,
+            start,
+        }
+    }
+
+    /// `y = (p_0 + p_1 + ...) + bias` for the shard's rows of `bias.len()` elements, in that
+    /// order, as summing the parts and then adding the bias would round it, but row by row:
+    /// one pass over `y` instead of one per part and one for the bias.
+    ///
+    /// # Panics
+    /// If the parts are too short for `y`.
+    pub fn sum_with_bias(&self, y: &mut [T], bias: &[T]) {
+        let width = bias.len();
+        for (r, row) in y.chunks_exact_mut(width).enumerate() {
+            let at = self.start + r * width;
+            let mut parts = self
+                .partials
+                .chunks_exact(self.block)
+                .map(|part| &part[at..at + width]);
+            row.copy_from_slice(parts.next().expect("at least one part"));
+            for part in parts {
+                row.iter_mut().zip(part).for_each(|(y, &v)| *y += v);
+            }
+            row.iter_mut().zip(bias).for_each(|(y, &b)| *y += b);
+        }
+    }
 }
