@@ -240,10 +240,9 @@ unsafe fn blocks<V: Vector, const MR: usize>(
                         ldc: n,
                         cols: width.min(nc - first),
                         accumulate: pc > 0,
-                        finish: Finish::NONE,
                     };
                     let panel = packed.as_ptr().add(first * kc);
-                    column::<V, MR, NV>(mc, kc, band, rows, panel, out);
+                    column::<V, MR, NV>(mc, kc, band, rows, panel, out, Finish::NONE);
                 }
             }
         }

@@ -7,7 +7,7 @@
 //! convolution's input gradient) run a cache-blocked kernel that packs `B` into a per-thread
 //! buffer. Only a CPU without AVX2 + FMA sends them to the `matrixmultiply` crate instead.
 //! The batched inference product packs the dense kernel once ([`PackedB`]) and finishes the
-//! layer (bias, ReLU) as it stores each tile ([`PackedB::multiply_then`]). Both the blocked
+//! layer (bias, ReLU) on each tile it stores ([`PackedB::multiply_then`]). Both the blocked
 //! and the packed products skip the steps where a tile's rows of `A` are all zero, when `A`
 //! is mostly zero (images, `zero_steps`). Single samples use the register-tiled [`vec_mat`].
 //! Element-wise math that the standard library does not vectorise (`tanh`) has its own

@@ -125,10 +125,11 @@ impl<T: Float> PackedB<T> {
         self.multiply_rows(a, k, c, false);
     }
 
-    /// [`PackedB::multiply`] with a `Dense` layer's epilogue done as each tile of `C` is
-    /// stored: `C = A · B + bias` (the bias repeated on every row), then clamped at zero when
-    /// `relu`. The same bits as the product followed by the two passes (the bias added to each
-    /// finished sum, then `f32::max(x, 0.0)`), without reading and writing `C` twice more.
+    /// [`PackedB::multiply`] with a `Dense` layer's epilogue done on each tile of `C` right
+    /// after it is stored, while it is in L1: `C = A · B + bias` (the bias repeated on every
+    /// row), then clamped at zero when `relu`. The same bits as the product followed by the
+    /// two passes (the bias added to each finished sum, then `f32::max(x, 0.0)`), without
+    /// reading and writing all of `C` twice more.
     ///
     /// # Panics
     /// If the sizes disagree, or `bias` does not hold `n` elements.
@@ -317,9 +318,9 @@ unsafe fn panels<V: Vector, const MR: usize>(
             ldc: n,
             cols: width.min(n - first),
             accumulate,
-            finish: finish.shifted(first),
         };
-        column::<V, MR, NV>(m, k, steps, a, b.data.as_ptr().add(first * k), out);
+        let panel = b.data.as_ptr().add(first * k);
+        column::<V, MR, NV>(m, k, steps, a, panel, out, finish.shifted(first));
     }
 }
 

@@ -40,44 +40,12 @@ pub(crate) struct Rows<T> {
 
 /// Where the tile's block of `C` is: `rows x cols` elements from `ptr`, rows `ldc` apart.
 /// With `accumulate`, the product is added to what is there; otherwise it overwrites it.
-/// `finish` applies to what is then stored.
 #[derive(Clone, Copy)]
 pub(crate) struct Out<T> {
     pub ptr: *mut T,
     pub ldc: usize,
     pub cols: usize,
     pub accumulate: bool,
-    pub finish: Finish<T>,
-}
-
-/// What a tile does to its sums as it stores them: a `Dense` layer's epilogue, done while the
-/// sums are still in registers instead of in passes over `C` afterwards. Adds the bias of
-/// each column (`bias` points at the block's first column's; null for none), then clamps at
-/// zero when `relu`, in that order, as the separate passes do.
-#[derive(Clone, Copy)]
-pub(crate) struct Finish<T> {
-    pub bias: *const T,
-    pub relu: bool,
-}
-
-impl<T> Finish<T> {
-    /// Stores the sums as they are.
-    pub const NONE: Self = Self {
-        bias: core::ptr::null(),
-        relu: false,
-    };
-
-    /// The same epilogue for the block `columns` further right.
-    pub fn shifted(self, columns: usize) -> Self {
-        Self {
-            bias: if self.bias.is_null() {
-                self.bias
-            } else {
-                self.bias.wrapping_add(columns)
-            },
-            ..self
-        }
-    }
 }
 
 /// `C[..R, ..cols] (+)= A[..R, ..kc] · panel`, over every step `p < kc` or only the listed
@@ -143,14 +111,13 @@ unsafe fn store<V: Vector, const R: usize, const NV: usize>(acc: &[[V; NV]; R], 
         if out.accumulate {
             for (r, row) in acc.iter().enumerate() {
                 for (v, &x) in row.iter().enumerate() {
-                    let x = V::add(x, V::load(at(r, v)));
-                    finished(x, out.finish, v * V::LANES, V::LANES).store(at(r, v));
+                    V::add(x, V::load(at(r, v))).store(at(r, v));
                 }
             }
         } else {
             for (r, row) in acc.iter().enumerate() {
                 for (v, &x) in row.iter().enumerate() {
-                    finished(x, out.finish, v * V::LANES, V::LANES).store(at(r, v));
+                    x.store(at(r, v));
                 }
             }
         }
@@ -166,7 +133,7 @@ unsafe fn store<V: Vector, const R: usize, const NV: usize>(acc: &[[V; NV]; R], 
                 } else {
                     x
                 };
-                finished(x, out.finish, start, V::LANES).store(p);
+                x.store(p);
             } else if start < out.cols {
                 let count = out.cols - start;
                 let x = if out.accumulate {
@@ -174,29 +141,10 @@ unsafe fn store<V: Vector, const R: usize, const NV: usize>(acc: &[[V; NV]; R], 
                 } else {
                     x
                 };
-                finished(x, out.finish, start, count).store_partial(p, count);
+                x.store_partial(p, count);
             }
         }
     }
-}
-
-/// `x`, the sums of `count` columns from `column` on, with `finish` applied.
-#[inline(always)]
-unsafe fn finished<V: Vector>(x: V, finish: Finish<V::Elem>, column: usize, count: usize) -> V {
-    let mut x = x;
-    if !finish.bias.is_null() {
-        let bias = finish.bias.add(column);
-        let bias = if count == V::LANES {
-            V::load(bias)
-        } else {
-            V::load_partial(bias, count)
-        };
-        x = V::add(x, bias);
-    }
-    if finish.relu {
-        x = V::max(x, V::zero());
-    }
-    x
 }
 
 /// One step of [`tile`]: the panel's row at `bp` times the tile's column of `A`, whose
@@ -268,7 +216,8 @@ fn tile_height(m: usize, tiles: usize, t: usize) -> usize {
 /// registers wide, or one where the columns fit in one ([`panel_width`]).
 ///
 /// `a` and `out` point at row 0; row `i` of `A` starts `i * a.rs` further and row `i` of `C`
-/// `i * out.ldc` further.
+/// `i * out.ldc` further. Each tile's block of `C` is finished by `finish` as soon as it is
+/// stored ([`finish_tile`]; `Finish::NONE` leaves it).
 ///
 /// # Safety
 /// As for [`tile`], for every row below `m`; `steps` has lists for every tile.
@@ -280,9 +229,10 @@ pub(crate) unsafe fn column<V: Vector, const MR: usize, const NV: usize>(
     a: Rows<V::Elem>,
     panel: *const V::Elem,
     out: Out<V::Elem>,
+    finish: Finish<V::Elem>,
 ) {
     if NV > 1 && out.cols <= V::LANES {
-        return column::<V, MR, 1>(m, kc, steps, a, panel, out);
+        return column::<V, MR, 1>(m, kc, steps, a, panel, out, finish);
     }
     // Counted here rather than through `tile_heights`: an iterator's extra state crowded the
     // registers of the dense loop inside (callgrind: +13% instructions in the blocked kernel).
@@ -299,6 +249,7 @@ pub(crate) unsafe fn column<V: Vector, const MR: usize, const NV: usize>(
             ..out
         };
         tile_of_height::<V, MR, NV>(height, kc, steps.of(t, kc), a, panel, out);
+        finish_tile::<V, NV>(height, out, finish);
         i += height;
     }
 }
@@ -327,6 +278,97 @@ unsafe fn tile_of_height<V: Vector, const MR: usize, const NV: usize>(
         };
     }
     heights!(1 2 3 4 5 6 7 8 9 10 11 12)
+}
+
+/// What [`super::PackedB::multiply_then`] does to each block of `C` that a tile has just
+/// stored: add the bias of each column (`bias` points at the block's first column's; null for
+/// none), then clamp at zero when `relu`, in that order, as the layer's own passes do.
+#[derive(Clone, Copy)]
+pub(crate) struct Finish<T> {
+    pub bias: *const T,
+    pub relu: bool,
+}
+
+impl<T> Finish<T> {
+    /// Leaves the sums as they are.
+    pub const NONE: Self = Self {
+        bias: core::ptr::null(),
+        relu: false,
+    };
+
+    /// The same epilogue for the block `columns` further right.
+    pub fn shifted(self, columns: usize) -> Self {
+        Self {
+            bias: if self.bias.is_null() {
+                self.bias
+            } else {
+                self.bias.wrapping_add(columns)
+            },
+            ..self
+        }
+    }
+}
+
+/// Applies `finish` to the `m x out.cols` block of `C` at `out`, which a tile has just
+/// written: it is still in L1, where two more passes over all of `C` would read it back from
+/// L2 or beyond. Done here rather than to the tile's registers before they are stored, which
+/// put a copy of the epilogue in every tile height's code (two seconds more to rebuild a
+/// model, for ~3 µs of the card MLP's 540 µs batch).
+///
+/// # Safety
+/// `out` is valid for `m` rows of `out.cols <= NV * V::LANES` elements; `finish`'s bias (if
+/// any) for `out.cols`; `V`'s instruction set is enabled.
+#[inline(always)]
+unsafe fn finish_tile<V: Vector, const NV: usize>(
+    m: usize,
+    out: Out<V::Elem>,
+    finish: Finish<V::Elem>,
+) {
+    if finish.bias.is_null() && !finish.relu {
+        return;
+    }
+    let cols = out.cols;
+    let mut bias = [V::zero(); NV];
+    for (v, b) in bias.iter_mut().enumerate() {
+        let start = v * V::LANES;
+        if !finish.bias.is_null() && start < cols {
+            let p = finish.bias.add(start);
+            *b = if start + V::LANES <= cols {
+                V::load(p)
+            } else {
+                V::load_partial(p, cols - start)
+            };
+        }
+    }
+    for r in 0..m {
+        let row = out.ptr.add(r * out.ldc);
+        for (v, &b) in bias.iter().enumerate() {
+            let start = v * V::LANES;
+            if start + V::LANES <= cols {
+                let p = row.add(start);
+                finished(V::load(p), b, finish).store(p);
+            } else if start < cols {
+                let (p, count) = (row.add(start), cols - start);
+                finished(V::load_partial(p, count), b, finish).store_partial(p, count);
+            }
+        }
+    }
+}
+
+/// `x` plus the bias `b` when `finish` has one, then clamped at zero when it says so. A
+/// function, not a closure, so that it inherits the caller's instruction set when inlined.
+#[inline(always)]
+unsafe fn finished<V: Vector>(x: V, b: V, finish: Finish<V::Elem>) -> V {
+    let x = if finish.bias.is_null() {
+        x
+    } else {
+        V::add(x, b)
+    };
+    if finish.relu {
+        V::max(x, V::zero())
+    } else {
+        x
+    }
 }
 
 /// The width of a panel of `width` columns (`NV` registers) that holds the `count` columns
