@@ -166,8 +166,8 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
                     .get_or_init(|| PackedB::new(kernel, IN, OUT))
                     .as_ref()
                 {
-                    // The bias, and a ReLU whose input no loss reads, are applied to the sums
-                    // as the product stores them.
+                    // The bias, and a ReLU whose input no loss reads, are applied to each tile
+                    // of the product right after it is stored.
                     let relu = is_relu::<A>() && logits.as_ref().is_none_or(|l| l.is_empty());
                     packed.multiply_then(x, y, bias, relu);
                     if !relu {
@@ -487,7 +487,7 @@ mod tests {
 
     #[test]
     fn every_batch_size_gives_each_sample_its_own_product_in_every_mode() {
-        // Linear, ReLU (applied by the packed product as it stores its sums) and Tanh (the
+        // Linear, ReLU (applied by the packed product to each tile it stores) and Tanh (the
         // bias added there, the activation after).
         every_batch_size_agrees(Linear);
         every_batch_size_agrees(Relu);

@@ -51,8 +51,8 @@ pub(crate) fn activate<T: Float, A: Activation>(
     activation.forward_rows(z, width);
 }
 
-/// Whether `A` is [`Relu`](crate::Relu), which a packed product applies to its sums as it
-/// stores them ([`crate::kernels::PackedB::multiply_then`]). Decided when the layer's code is
+/// Whether `A` is [`Relu`](crate::Relu), which a packed product applies to each tile it
+/// stores ([`crate::kernels::PackedB::multiply_then`]). Decided when the layer's code is
 /// compiled: the comparison of two constant type ids folds away.
 #[cfg(feature = "std")]
 pub(crate) fn is_relu<A: Activation>() -> bool {
