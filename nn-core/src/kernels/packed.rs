@@ -112,17 +112,7 @@ impl<T: Float> PackedB<T> {
     /// # Panics
     /// If the sizes disagree.
     pub fn multiply(&self, a: &[T], c: &mut [T]) {
-        let k = self.k;
-        assert!(
-            k > 0 && a.len().is_multiple_of(k),
-            "PackedB: A has the wrong size"
-        );
-        assert_eq!(
-            c.len(),
-            a.len() / k * self.n,
-            "PackedB: C has the wrong size"
-        );
-        self.multiply_rows(a, k, c, false);
+        self.whole_rows(a, c, Finish::NONE);
     }
 
     /// [`PackedB::multiply`] with a `Dense` layer's epilogue done on each tile of `C` right
@@ -135,6 +125,16 @@ impl<T: Float> PackedB<T> {
     /// If the sizes disagree, or `bias` does not hold `n` elements.
     pub fn multiply_then(&self, a: &[T], c: &mut [T], bias: &[T], relu: bool) {
         assert_eq!(bias.len(), self.n, "PackedB: bias has the wrong size");
+        let finish = Finish {
+            bias: bias.as_ptr(),
+            relu,
+        };
+        self.whole_rows(a, c, finish);
+    }
+
+    /// `C = A · B` for a row-major `A` of whole rows of `k`, each stored tile finished by
+    /// `finish`.
+    fn whole_rows(&self, a: &[T], c: &mut [T], finish: Finish<T>) {
         let k = self.k;
         assert!(
             k > 0 && a.len().is_multiple_of(k),
@@ -145,10 +145,6 @@ impl<T: Float> PackedB<T> {
             a.len() / k * self.n,
             "PackedB: C has the wrong size"
         );
-        let finish = Finish {
-            bias: bias.as_ptr(),
-            relu,
-        };
         self.product(a, k, c, false, finish);
     }
 
