@@ -92,9 +92,8 @@ impl Activation for Relu {
         row.iter_mut().for_each(|v| *v = v.max(T::zero()));
     }
     fn backward<T: Float>(&self, y: &[T], dy: &mut [T]) {
-        // A select rather than a conditional store, so that the loop vectorises.
         for (d, &y) in dy.iter_mut().zip(y) {
-            *d = if y <= T::zero() { T::zero() } else { *d };
+            *d = relu_gradient(y, *d);
         }
     }
     fn backward_rows_into<T: Float>(&self, y: &[T], dy: &mut [T], dz: &mut [T], _: usize) {
@@ -103,8 +102,19 @@ impl Activation for Relu {
             "relu: lengths differ"
         );
         for ((z, &d), &y) in dz.iter_mut().zip(dy.iter()).zip(y) {
-            *z = if y <= T::zero() { T::zero() } else { d };
+            *z = relu_gradient(y, d);
         }
+    }
+}
+
+/// ReLU's input gradient from its output `y` and output gradient `d`: a select rather than a
+/// conditional store, so that the loops over it vectorise.
+#[inline(always)]
+fn relu_gradient<T: Float>(y: T, d: T) -> T {
+    if y <= T::zero() {
+        T::zero()
+    } else {
+        d
     }
 }
 
