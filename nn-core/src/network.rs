@@ -109,11 +109,8 @@ struct SplitShard<'a, T> {
     /// The index of the layer cut by rows, and the layer.
     layer: usize,
     split: &'a dyn RowSplit<T>,
-    /// The parts' products over the whole batch, one `batch x out` block after another.
-    partials: &'a [T],
-    /// Samples in the whole batch, and the shard's first.
-    batch: usize,
-    start: usize,
+    /// The shard's share of the parts' products.
+    products: ShardProducts<'a, T>,
     /// Where the shard's gradient w.r.t. the layer's product goes.
     dz: &'a mut [T],
 }
@@ -121,14 +118,6 @@ struct SplitShard<'a, T> {
 /// Elements per task when summing the shards' gradients in parallel.
 #[cfg(feature = "std")]
 const REDUCE_CHUNK: usize = 16 * 1024;
-
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
-impl<T: Float> SplitShard<'_, T> {
-    /// The parts' products for the shard's samples (`width` per sample).
-    fn products(&self, width: usize) -> ShardProducts<'_, T> {
-        ShardProducts::new(self.partials, self.batch * width, self.start * width)
-    }
-}
 
 impl<T: Float> Workspace<T> {
     /// An empty workspace; buffers grow to the first batch's needs.
@@ -186,8 +175,7 @@ impl<T: Float> Workspace<T> {
             let cache = &mut self.caches[i];
             cache.resize(layer.cache_len(batch), T::zero());
             if let Some(split) = split.filter(|s| i == s.layer) {
-                let products = split.products(layer.output_size());
-                split.split.finish_forward(products, out, cache);
+                split.split.finish_forward(split.products, out, cache);
                 continue;
             }
             let mode = match rng.as_deref_mut() {
@@ -448,9 +436,7 @@ impl<T: Float> Workspace<T> {
                 let split = split.zip(dz).map(|((layer, split), dz)| SplitShard {
                     layer,
                     split,
-                    partials,
-                    batch: rows,
-                    start,
+                    products: ShardProducts::new(partials, rows * out, start * out),
                     dz: &mut dz[..(end - start) * out],
                 });
                 ws.value = weight

@@ -49,6 +49,7 @@ pub struct ShardProducts<'a, T> {
 
 impl<'a, T: Float> ShardProducts<'a, T> {
     /// The shard's share from element `start` of each `block`-element part in `partials`.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) fn new(partials: &'a [T], block: usize, start: usize) -> Self {
         Self {
             partials,
