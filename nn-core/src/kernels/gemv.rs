@@ -4,9 +4,11 @@
 //! outputs stay in registers for the whole pass over the `k` inputs, in several interleaved
 //! sets of sums so that enough multiply-adds are in flight to cover the FMA latency; wider
 //! outputs are accumulated in `y`, four rows of `B` per pass. Either way each weight is loaded
-//! once. Runs of four zero inputs (image background, dead ReLUs) are skipped in the wide form,
-//! which saves their weights' memory traffic. [`affine_sized`] is the same product with the
-//! sizes fixed at compile time and the bias folded in, for small layers.
+//! once. Zero inputs (image background, inactive ReLUs) are skipped in the wide form, which
+//! saves their weights' memory traffic: the card MLP's first product takes ~2.6 µs for an MNIST
+//! test digit (82% of its pixels zero) against ~10 µs for a dense input. [`affine_sized`] is
+//! the same product with the sizes fixed at compile time and the bias folded in, for small
+//! layers.
 //!
 //! No crate offers a tiled product for this shape with run-time ISA dispatch (general GEMMs
 //! pack `B` first, which costs more than the product for one row), hence the hand-written loop.
@@ -221,7 +223,21 @@ unsafe fn in_registers<V: Vector, const NV: usize, const SETS: usize>(
 /// Rows of `B` combined per pass over `y`.
 const ROWS: usize = 4;
 
-/// `y = x · B (+ bias)`, reading `B` in row order `KR` rows at a time.
+/// Inputs listed at a time on the stack, in [`listed_groups`].
+const CHUNK: usize = 256;
+
+/// `y = x · B (+ bias)`, reading `B` in row order `KR` rows at a time and skipping the rows whose
+/// input is zero: their weights are neither loaded nor multiplied.
+///
+/// Where at least a quarter of `x` is zero (image background, inactive ReLUs), the nonzero
+/// inputs are listed first and grouped ([`listed_groups`]); otherwise consecutive rows are
+/// grouped and only all-zero groups are skipped ([`consecutive_groups`]), which costs less per
+/// row. Measured on the card MLP's first layer (784 x 300, AVX-512): a quarter to a half of
+/// the inputs zero, scattered, takes 3-40% less time listed; dense inputs a fifth more.
+///
+/// Each `y[j]` takes its multiply-adds in row order either way, so skipping changes no sum,
+/// except that an infinite or NaN weight facing a zero input may no longer make it NaN (as in
+/// reference BLAS, and the batched products' skipped steps).
 ///
 /// # Safety
 /// `b` holds `x.len() * y.len()` elements, `bias` none or `y.len()`, and `V`'s instruction set
@@ -239,6 +255,26 @@ unsafe fn row_groups<V: Vector, const KR: usize>(
     } else {
         y.copy_from_slice(bias);
     }
+    let zeros = x.iter().filter(|&&v| v == zero).count();
+    if 4 * zeros >= x.len() {
+        listed_groups::<V, KR>(x, b, y)
+    } else {
+        consecutive_groups::<V, KR>(x, b, y)
+    }
+}
+
+/// `y += x · B`, `KR` consecutive rows of `B` at a time, skipping groups whose inputs are all
+/// zero.
+///
+/// # Safety
+/// As [`row_groups`].
+#[inline(always)]
+unsafe fn consecutive_groups<V: Vector, const KR: usize>(
+    x: &[V::Elem],
+    b: &[V::Elem],
+    y: &mut [V::Elem],
+) {
+    let zero = <V::Elem as num_traits::Zero>::zero();
     let n = y.len();
     let (b, y) = (b.as_ptr(), y.as_mut_ptr());
     let groups = x.len() / KR;
@@ -247,24 +283,61 @@ unsafe fn row_groups<V: Vector, const KR: usize>(
         if xs.iter().all(|&v| v == zero) {
             continue;
         }
-        add_rows::<V, KR>(xs, b.add(g * KR * n), n, y);
+        let rows = core::array::from_fn(|r| b.add((g * KR + r) * n));
+        add_rows::<V, KR>(xs, rows, n, y);
     }
     for (k, &xk) in x.iter().enumerate().skip(groups * KR) {
         if xk != zero {
-            add_rows::<V, 1>([xk], b.add(k * n), n, y);
+            add_rows::<V, 1>([xk], [b.add(k * n)], n, y);
         }
     }
 }
 
-/// `y += Σ_r xs[r] · B[r, :]` for the `KR` rows of stride `n` starting at `rows`: each vector
-/// of `y` is loaded once, takes `KR` multiply-adds in a register, and is stored once.
+/// `y += x · B` over the rows of `B` whose input is not zero, listed `CHUNK` inputs at a time
+/// and taken `KR` at a time.
 ///
 /// # Safety
-/// `rows` is valid for `KR` rows of `n` elements, `y` for `n`; `V`'s instruction set is enabled.
+/// As [`row_groups`].
+#[inline(always)]
+unsafe fn listed_groups<V: Vector, const KR: usize>(
+    x: &[V::Elem],
+    b: &[V::Elem],
+    y: &mut [V::Elem],
+) {
+    let zero = <V::Elem as num_traits::Zero>::zero();
+    let n = y.len();
+    let (b, y) = (b.as_ptr(), y.as_mut_ptr());
+    let mut nonzero = [0u16; CHUNK];
+    for (c, xs) in x.chunks(CHUNK).enumerate() {
+        // Branch-free listing: every position is written, only the nonzero ones are kept.
+        let mut count = 0;
+        for (i, &v) in xs.iter().enumerate() {
+            nonzero[count] = i as u16;
+            count += usize::from(v != zero);
+        }
+        let first = b.add(c * CHUNK * n);
+        let mut groups = nonzero[..count].chunks_exact(KR);
+        for group in &mut groups {
+            let inputs = core::array::from_fn(|r| xs[usize::from(group[r])]);
+            let rows = core::array::from_fn(|r| first.add(usize::from(group[r]) * n));
+            add_rows::<V, KR>(inputs, rows, n, y);
+        }
+        for &i in groups.remainder() {
+            let i = usize::from(i);
+            add_rows::<V, 1>([xs[i]], [first.add(i * n)], n, y);
+        }
+    }
+}
+
+/// `y += Σ_r xs[r] · rows[r]` for `KR` rows of `n` elements: each vector of `y` is loaded once,
+/// takes `KR` multiply-adds in a register, in the order of `rows`, and is stored once.
+///
+/// # Safety
+/// Each of `rows` is valid for `n` elements, `y` for `n`; `V`'s instruction set is enabled.
 #[inline(always)]
 unsafe fn add_rows<V: Vector, const KR: usize>(
     xs: [V::Elem; KR],
-    rows: *const V::Elem,
+    rows: [*const V::Elem; KR],
     n: usize,
     y: *mut V::Elem,
 ) {
@@ -273,8 +346,8 @@ unsafe fn add_rows<V: Vector, const KR: usize>(
     let mut j = 0;
     while j < full {
         let mut acc = V::load(y.add(j));
-        for (r, &s) in s.iter().enumerate() {
-            acc = V::mul_add(s, V::load(rows.add(r * n + j)), acc);
+        for (&s, &row) in s.iter().zip(&rows) {
+            acc = V::mul_add(s, V::load(row.add(j)), acc);
         }
         acc.store(y.add(j));
         j += V::LANES;
@@ -282,8 +355,8 @@ unsafe fn add_rows<V: Vector, const KR: usize>(
     let rest = n - full;
     if rest > 0 {
         let mut acc = V::load_partial(y.add(j), rest);
-        for (r, &s) in s.iter().enumerate() {
-            acc = V::mul_add(s, V::load_partial(rows.add(r * n + j), rest), acc);
+        for (&s, &row) in s.iter().zip(&rows) {
+            acc = V::mul_add(s, V::load_partial(row.add(j), rest), acc);
         }
         acc.store_partial(y.add(j), rest);
     }
@@ -310,6 +383,15 @@ mod tests {
         (x, b)
     }
 
+    /// `x` with its zeros replaced by small integers: under a quarter zero, so the wide form
+    /// groups consecutive rows rather than listing the nonzero ones.
+    fn without_zeros(x: &[f64]) -> Vec<f64> {
+        x.iter()
+            .enumerate()
+            .map(|(i, &v)| if v == 0.0 { (i % 3) as f64 + 1.0 } else { v })
+            .collect()
+    }
+
     #[test]
     fn every_instruction_set_matches_the_naive_product_on_odd_sizes() {
         for &(k, n) in &[
@@ -323,20 +405,22 @@ mod tests {
             (300, 10),
             (6, 129),
         ] {
-            let (x, b) = case(k, n);
-            let want = naive(&x, &b, n);
-            for isa in Isa::available() {
-                let mut y = vec![f64::NAN; n];
-                vec_mat_on(isa, &x, &b, &mut y);
-                assert_eq!(y, want, "{isa:?} k={k} n={n}");
-                let (x32, b32): (Vec<f32>, Vec<f32>) = (
-                    x.iter().map(|&v| v as f32).collect(),
-                    b.iter().map(|&v| v as f32).collect(),
-                );
-                let mut y32 = vec![f32::NAN; n];
-                vec_mat_on(isa, &x32, &b32, &mut y32);
-                let want32: Vec<f32> = want.iter().map(|&v| v as f32).collect();
-                assert_eq!(y32, want32, "{isa:?} f32 k={k} n={n}");
+            let (sparse, b) = case(k, n);
+            for x in [without_zeros(&sparse), sparse] {
+                let want = naive(&x, &b, n);
+                for isa in Isa::available() {
+                    let mut y = vec![f64::NAN; n];
+                    vec_mat_on(isa, &x, &b, &mut y);
+                    assert_eq!(y, want, "{isa:?} k={k} n={n}");
+                    let (x32, b32): (Vec<f32>, Vec<f32>) = (
+                        x.iter().map(|&v| v as f32).collect(),
+                        b.iter().map(|&v| v as f32).collect(),
+                    );
+                    let mut y32 = vec![f32::NAN; n];
+                    vec_mat_on(isa, &x32, &b32, &mut y32);
+                    let want32: Vec<f32> = want.iter().map(|&v| v as f32).collect();
+                    assert_eq!(y32, want32, "{isa:?} f32 k={k} n={n}");
+                }
             }
         }
     }
@@ -380,11 +464,17 @@ mod tests {
     fn every_register_shape_matches_the_naive_product_within_its_operands() {
         use super::super::lanes::{checked, span, Like256F32, Like256F64, Like512F32, Like512F64};
         fn check<V: Vector>(k: usize, n: usize) {
-            let (x, b) = case(k, n);
+            let (sparse, b) = case(k, n);
+            for x in [without_zeros(&sparse), sparse] {
+                check_with::<V>(&x, &b, n);
+            }
+        }
+        fn check_with<V: Vector>(x: &[f64], b: &[f64], n: usize) {
+            let k = x.len();
             let bias: Vec<f64> = (0..n).map(|i| (i % 5) as f64 - 2.5).collect();
             let elems = |v: &[f64]| v.iter().map(|&v| V::Elem::of(v)).collect::<Vec<_>>();
             let product_of = |bias: &[f64]| {
-                let (x, b, bias) = (elems(&x), elems(&b), elems(bias));
+                let (x, b, bias) = (elems(x), elems(b), elems(bias));
                 let mut y = vec![<V::Elem as num_traits::Float>::nan(); n];
                 let spans = [span(&x), span(&b), span(&bias), span(&y)];
                 // SAFETY: `b` is `k x n`, `bias` empty or `n` long; the emulated registers
@@ -392,7 +482,7 @@ mod tests {
                 checked(&spans, || unsafe { product::<V>(&x, &b, &bias, &mut y) });
                 y
             };
-            let want = naive(&x, &b, n);
+            let want = naive(x, b, n);
             assert!(
                 product_of(&[]) == elems(&want),
                 "{} lanes, k={k} n={n}",
@@ -419,17 +509,23 @@ mod tests {
 
     #[test]
     fn every_row_group_size_and_register_count_is_correct() {
-        let (x, b) = case(29, 15);
-        let want = naive(&x, &b, 15);
-        let mut y = vec![0.0; 15];
-        // SAFETY: scalar "registers" need no target feature; sizes match.
-        unsafe {
-            row_groups::<Scalar<f64>, 1>(&x, &b, &[], &mut y);
-            assert_eq!(y, want);
-            row_groups::<Scalar<f64>, 3>(&x, &b, &[], &mut y);
-            assert_eq!(y, want);
-            row_groups::<Scalar<f64>, 8>(&x, &b, &[], &mut y);
-            assert_eq!(y, want);
+        // Listed (a quarter or more of the inputs zero) and consecutive groups, within one
+        // chunk of listed inputs and across several.
+        for k in [29, 2 * CHUNK + 87] {
+            let (sparse, b) = case(k, 15);
+            for x in [without_zeros(&sparse), sparse] {
+                let want = naive(&x, &b, 15);
+                let mut y = vec![0.0; 15];
+                // SAFETY: scalar "registers" need no target feature; sizes match.
+                unsafe {
+                    row_groups::<Scalar<f64>, 1>(&x, &b, &[], &mut y);
+                    assert_eq!(y, want, "k={k}");
+                    row_groups::<Scalar<f64>, 3>(&x, &b, &[], &mut y);
+                    assert_eq!(y, want, "k={k}");
+                    row_groups::<Scalar<f64>, 8>(&x, &b, &[], &mut y);
+                    assert_eq!(y, want, "k={k}");
+                }
+            }
         }
         let (x, b) = case(29, 3);
         let want = naive(&x, &b, 3);
@@ -454,12 +550,39 @@ mod tests {
     }
 
     #[test]
-    fn zero_runs_of_inputs_are_skipped_without_changing_the_result() {
-        let x = [0.0, 0.0, 0.0, 0.0, 1.5, 0.0, 0.0, 0.0, 0.0, -2.0];
-        let b: Vec<f64> = (0..30).map(|i| i as f64).collect();
-        let mut y = [0.0; 3];
-        vec_mat(&x, &b, &mut y);
-        assert_eq!(y.to_vec(), naive(&x, &b, 3));
+    fn zero_inputs_skip_their_rows_without_changing_the_other_sums() {
+        // A quarter of the inputs zero, none of them next to another: wide outputs on every
+        // instruction set (five AVX-512 registers and more) list the nonzero inputs. The rows
+        // facing the zeros hold NaN, which would make every sum NaN if they were multiplied.
+        let (k, n) = (300, 80);
+        let x: Vec<f64> = (0..k)
+            .map(|i| {
+                if i % 4 == 1 {
+                    0.0
+                } else {
+                    (i % 5) as f64 - 1.5
+                }
+            })
+            .collect();
+        let b: Vec<f64> = (0..k * n)
+            .map(|i| {
+                if x[i / n] == 0.0 {
+                    f64::NAN
+                } else {
+                    ((i * 7 % 13) as f64) * 0.5 - 3.0
+                }
+            })
+            .collect();
+        let finite: Vec<f64> = b
+            .iter()
+            .map(|&v| if v.is_nan() { 0.0 } else { v })
+            .collect();
+        let want = naive(&x, &finite, n);
+        for isa in Isa::available() {
+            let mut y = vec![0.0; n];
+            vec_mat_on(isa, &x, &b, &mut y);
+            assert_eq!(y, want, "{isa:?}");
+        }
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! The batched inference product packs the dense kernel once ([`PackedB`]) and finishes the
 //! layer (bias, ReLU) on each tile it stores ([`PackedB::multiply_then`]). Both the blocked
 //! and the packed products skip the steps where a tile's rows of `A` are all zero, when `A`
-//! is mostly zero (images, `zero_steps`). Single samples use the register-tiled [`vec_mat`].
+//! is mostly zero (images, `zero_steps`). Single samples use the register-tiled [`vec_mat`],
+//! which skips the rows of `B` that face zero inputs.
 //! Element-wise math that the standard library does not vectorise (`tanh`) has its own
 //! kernel. Each kernel dispatches on [`Isa`].
 
