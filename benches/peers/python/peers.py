@@ -2,11 +2,13 @@
 printed as one JSON object per (engine, threads, workload): median seconds per call.
 
 Workloads (as in src/main.rs): the design card's MLP (784-300-10, f32) at batch 1 and 128 and
-a batch-128 SGD step; the tiny 16-32(tanh)-4 model at batch 1; LeNet-5 (the repository's
+a batch-128 SGD step, and at batch 1 on real MNIST test digits (onnxruntime and PyTorch); the tiny 16-32(tanh)-4 model at batch 1; LeNet-5 (the repository's
 `benches/lenet.rs` chain) at batch 1 and a batch-64 Adam step.
 
     python peers.py THREADS
 """
+import gzip
+import itertools
 import json
 import os
 import statistics
@@ -31,6 +33,20 @@ TB1 = np.zeros(32, np.float32)
 T2 = RNG.uniform(-0.3, 0.3, (32, 4)).astype(np.float32)
 TB2 = np.zeros(4, np.float32)
 TINY_X1 = X128[:1, :16].copy()
+
+
+def mnist_digits(count=100):
+    """The first test digits of the repository's MNIST copy, one (1, 784) array each, scaled to
+    [0, 1] as typed-nn's load_mnist does: the batch-1 workload on real data (82% zeros)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "data", "mnist",
+                        "t10k-images-idx3-ubyte.gz")
+    with gzip.open(path) as f:
+        pixels = np.frombuffer(f.read(), np.uint8, offset=16)[: count * 784]
+    images = (pixels.reshape(count, 784) / np.float32(255.0)).astype(np.float32)
+    return [images[i : i + 1] for i in range(count)]
+
+
+DIGITS = mnist_digits()
 # LeNet-5 weights for onnxruntime and TF-Keras, in Keras's layouts: kernels (kh, kw, in, out).
 LENET_SHAPES = [(5, 5, 1, 6), (6,), (5, 5, 6, 16), (16,), (400, 120), (120,), (120, 84), (84,), (84, 10), (10,)]
 LENET_WEIGHTS = [RNG.uniform(-0.1, 0.1, s).astype(np.float32) for s in LENET_SHAPES]
@@ -90,6 +106,9 @@ def onnxruntime_rows():
     )
     x1 = X128[:1]
     emit("onnxruntime", "mlp_predict_batch1", median_seconds(lambda: mlp.run(None, {"x": x1}), iters=2000))
+    digits = itertools.cycle(DIGITS)
+    emit("onnxruntime", "mlp_predict_batch1_mnist_digit",
+         median_seconds(lambda: mlp.run(None, {"x": next(digits)}), iters=2000))
     emit("onnxruntime", "mlp_predict_batch128", median_seconds(lambda: mlp.run(None, {"x": X128})))
 
     tiny = onnx_session(
@@ -134,6 +153,8 @@ def torch_rows():
     x1, x128 = torch.from_numpy(X128[:1]), torch.from_numpy(X128)
     with torch.inference_mode():
         emit("pytorch", "mlp_predict_batch1", median_seconds(lambda: mlp(x1), iters=2000))
+        digits = itertools.cycle([torch.from_numpy(d) for d in DIGITS])
+        emit("pytorch", "mlp_predict_batch1_mnist_digit", median_seconds(lambda: mlp(next(digits)), iters=2000))
         emit("pytorch", "mlp_predict_batch128", median_seconds(lambda: mlp(x128)))
     def train_step(model, optimizer, x, y):
         """One step on logits (softmax folded into the loss), as typed-nn and Keras do."""
