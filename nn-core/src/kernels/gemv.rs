@@ -374,27 +374,29 @@ unsafe fn row_groups<V: Vector, const KR: usize, const LR: usize>(
     } else {
         y.copy_from_slice(bias);
     }
+    let n = y.len();
+    let (b, y) = (b.as_ptr(), y.as_mut_ptr());
     if mostly_zero(x) {
-        listed_groups::<V, LR>(x, b, y)
+        listed_groups::<V, LR>(x, b, n, y)
     } else {
-        consecutive_groups::<V, KR>(x, b, y)
+        consecutive_groups::<V, KR>(x, b, n, y)
     }
 }
 
-/// `y += x · B`, `KR` consecutive rows of `B` at a time, skipping groups whose inputs are all
-/// zero.
+/// `y += x · B` for `n` columns, `KR` consecutive rows of `B` at a time, skipping groups whose
+/// inputs are all zero.
 ///
 /// # Safety
-/// As [`row_groups`].
+/// `b` holds `x.len()` rows of `n` elements and `y` holds `n`; `V`'s instruction set is
+/// enabled.
 #[inline(always)]
 unsafe fn consecutive_groups<V: Vector, const KR: usize>(
     x: &[V::Elem],
-    b: &[V::Elem],
-    y: &mut [V::Elem],
+    b: *const V::Elem,
+    n: usize,
+    y: *mut V::Elem,
 ) {
     let zero = <V::Elem as num_traits::Zero>::zero();
-    let n = y.len();
-    let (b, y) = (b.as_ptr(), y.as_mut_ptr());
     let groups = x.len() / KR;
     for g in 0..groups {
         let xs: [V::Elem; KR] = core::array::from_fn(|r| x[g * KR + r]);
@@ -411,20 +413,19 @@ unsafe fn consecutive_groups<V: Vector, const KR: usize>(
     }
 }
 
-/// `y += x · B` over the rows of `B` whose input is not zero, listed `CHUNK` inputs at a time
-/// and taken `KR` at a time.
+/// `y += x · B` for `n` columns over the rows of `B` whose input is not zero, listed `CHUNK`
+/// inputs at a time and taken `KR` at a time.
 ///
 /// # Safety
-/// As [`row_groups`].
+/// As [`consecutive_groups`].
 #[inline(always)]
 unsafe fn listed_groups<V: Vector, const KR: usize>(
     x: &[V::Elem],
-    b: &[V::Elem],
-    y: &mut [V::Elem],
+    b: *const V::Elem,
+    n: usize,
+    y: *mut V::Elem,
 ) {
     let zero = <V::Elem as num_traits::Zero>::zero();
-    let n = y.len();
-    let (b, y) = (b.as_ptr(), y.as_mut_ptr());
     let mut nonzero = [0u16; CHUNK];
     for (c, xs) in x.chunks(CHUNK).enumerate() {
         // Branch-free listing: every position is written, only the nonzero ones are kept.
