@@ -247,12 +247,24 @@ unsafe fn all_sets<V: Vector, const NV: usize, const SETS: usize>(
 ) {
     for (q, xs) in x.chunks_exact(SETS).enumerate() {
         for (set, (acc, &xk)) in acc.iter_mut().zip(xs).enumerate() {
-            let row = b.add((q * SETS + set) * n);
-            let s = V::splat(xk);
-            for (v, a) in acc.iter_mut().enumerate() {
-                *a = V::mul_add(s, V::load(row.add(v * V::LANES)), *a);
-            }
+            add_to_set(acc, xk, b.add((q * SETS + set) * n));
         }
+    }
+}
+
+/// `acc += xk · row` for one set of `NV` registers of sums.
+///
+/// # Safety
+/// `row` is readable as `NV` whole registers; `V`'s instruction set is enabled.
+#[inline(always)]
+unsafe fn add_to_set<V: Vector, const NV: usize>(
+    acc: &mut [V; NV],
+    xk: V::Elem,
+    row: *const V::Elem,
+) {
+    let s = V::splat(xk);
+    for (v, a) in acc.iter_mut().enumerate() {
+        *a = V::mul_add(s, V::load(row.add(v * V::LANES)), *a);
     }
 }
 
@@ -273,14 +285,6 @@ unsafe fn listed_sets<V: Vector, const NV: usize, const SETS: usize>(
     acc: &mut [[V; NV]; SETS],
 ) {
     let zero = <V::Elem as num_traits::Zero>::zero();
-    let add_row = |acc: &mut [V; NV], xs: &[V::Elem], first: *const V::Elem, i: u16| {
-        let i = usize::from(i);
-        let s = V::splat(xs[i]);
-        let row = first.add(i * n);
-        for (v, a) in acc.iter_mut().enumerate() {
-            *a = V::mul_add(s, V::load(row.add(v * V::LANES)), *a);
-        }
-    };
     let mut lists = [[0u16; LISTED_PER_SET]; SETS];
     for (c, xs) in x.chunks(SETS * LISTED_PER_SET).enumerate() {
         // Each chunk starts on a multiple of `SETS`, so input `i` of the chunk is row
@@ -294,15 +298,19 @@ unsafe fn listed_sets<V: Vector, const NV: usize, const SETS: usize>(
             }
         }
         let first = b.add(c * SETS * LISTED_PER_SET * n);
+        let add_row = |acc: &mut [V; NV], i: u16| {
+            let i = usize::from(i);
+            add_to_set(acc, xs[i], first.add(i * n))
+        };
         let common = counts.iter().copied().min().unwrap_or(0);
         for j in 0..common {
             for (acc, list) in acc.iter_mut().zip(&lists) {
-                add_row(acc, xs, first, list[j]);
+                add_row(acc, list[j]);
             }
         }
         for ((acc, list), &count) in acc.iter_mut().zip(&lists).zip(&counts) {
             for &i in &list[common..count] {
-                add_row(acc, xs, first, i);
+                add_row(acc, i);
             }
         }
     }
