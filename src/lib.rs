@@ -70,7 +70,7 @@ pub mod prelude {
         Table,
     };
     pub use crate::layers::{
-        AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D,
+        AvgPool2D, BatchNorm, Conv2D, CustomLayer, Dense, Dropout, Flatten, Layer, MaxPool2D,
     };
     pub use crate::loss::{
         BinaryCrossentropy, CategoricalCrossentropy, Loss, MeanAbsoluteError, MeanSquaredError,

@@ -25,6 +25,7 @@ pub mod confusion;
 pub mod data;
 mod error;
 mod float;
+pub mod graph;
 pub mod init;
 #[cfg(feature = "std")]
 pub mod io;
@@ -58,7 +59,7 @@ pub use float::Float;
 #[cfg(feature = "std")]
 pub use float::Scratch;
 pub use init::Initializer;
-pub use layers::{Layer, WeightSpec};
+pub use layers::{CustomLayer, Layer, Merge, WeightSpec};
 pub use loss::{
     BinaryCrossentropy, CategoricalCrossentropy, Loss, MeanAbsoluteError, MeanSquaredError,
     SparseCategoricalCrossentropy,
@@ -67,7 +68,7 @@ pub use metrics::Metric;
 pub use model::{Model, Runtime, Scores};
 pub use optim::{Adagrad, Adam, LearningRate, Optimizer, RmsProp, Sgd};
 pub use regularizer::Regularizer;
-pub use summary::LayerInfo;
+pub use summary::{LayerInfo, SummaryRow};
 pub use tensor::Tensor;
 #[cfg(feature = "std")]
 pub use train::{

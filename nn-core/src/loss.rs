@@ -74,29 +74,211 @@ pub trait LossFn<T: Float>: Sync {
 }
 
 /// A loss usable with a model whose output is `O`; it fixes the type of the targets.
+///
+/// A model with several outputs takes a tuple of losses, one per output, whose targets are the
+/// tuple of the losses' targets: `(BinaryCrossentropy, MeanSquaredError)` on outputs
+/// `([f32; 1], [f32; 1])` takes targets `([f32; 1], [f32; 1])`. One loss other than the sparse
+/// one also serves every output, as in Keras, with targets shaped like the outputs' tuple.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a loss for a model whose output is `{O}`",
     label = "expected a loss such as `&CategoricalCrossentropy` or `&MeanSquaredError`",
-    note = "SparseCategoricalCrossentropy needs a one-axis output and `usize` targets; the other losses take targets shaped like the output"
+    note = "SparseCategoricalCrossentropy needs a one-axis output and `usize` targets; the other losses take targets shaped like the output; a model with several outputs takes a tuple of losses, one per output"
 )]
-pub trait Loss<T: Float, O: Tensor<T>>: LossFn<T> {
+pub trait Loss<T: Float, O: Tensor<T>>: LossParts<T> {
     /// One sample's target.
     type Target: Copy + Send + Sync + 'static;
 
-    /// A slice of targets as flat data.
-    fn targets(ys: &[Self::Target]) -> Targets<'_, T>;
+    /// The targets of every output: borrowed from `ys` for one output, gathered per output from
+    /// a tuple.
+    fn targets(ys: &[Self::Target]) -> TargetSet<'_, T>;
+}
+
+/// The loss of each output of a model: one loss, or a tuple of them. Object-safe, so that the
+/// training loop is written once.
+pub trait LossParts<T: Float>: Sync {
+    /// The loss of output `i`, counting the model's outputs from 0.
+    fn part(&self, i: usize) -> &dyn LossFn<T>;
+}
+
+/// Samples `start..end` of a [`TargetSet`] of `n` samples: the targets of one batch or shard.
+#[derive(Clone, Copy, Debug)]
+pub struct TargetRows<'a, T> {
+    set: &'a TargetSet<'a, T>,
+    start: usize,
+    end: usize,
+    n: usize,
+}
+
+impl<'a, T: Copy> TargetRows<'a, T> {
+    /// All `n` samples of `set`.
+    pub fn all(set: &'a TargetSet<'a, T>, n: usize) -> Self {
+        Self {
+            set,
+            start: 0,
+            end: n,
+            n,
+        }
+    }
+
+    /// The samples `start..end` of these (counted from the first of these).
+    pub fn rows(&self, start: usize, end: usize) -> Self {
+        Self {
+            start: self.start + start,
+            end: self.start + end,
+            ..*self
+        }
+    }
+
+    /// The number of samples.
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+
+    /// The number of outputs.
+    pub fn outputs(&self) -> usize {
+        self.set.outputs()
+    }
+
+    /// Output `i`'s targets for these samples.
+    pub fn part(&self, i: usize) -> Targets<'a, T> {
+        self.set.part(i).samples(self.start, self.end, self.n)
+    }
+}
+
+/// Targets gathered into buffers of their own (one output's, out of a tuple of targets).
+#[derive(Clone, Debug)]
+pub enum OwnedTargets<T> {
+    /// One value per output element.
+    Dense(Vec<T>),
+    /// One class index per row.
+    Sparse(Vec<usize>),
+}
+
+impl<T: Copy> Targets<'_, T> {
+    /// A copy in buffers of its own.
+    pub fn to_owned(&self) -> OwnedTargets<T> {
+        match self {
+            Targets::Dense(t) => OwnedTargets::Dense(t.to_vec()),
+            Targets::Sparse(t) => OwnedTargets::Sparse(t.to_vec()),
+        }
+    }
+}
+
+impl<T> OwnedTargets<T> {
+    /// A view of the buffers.
+    pub fn view(&self) -> Targets<'_, T> {
+        match self {
+            OwnedTargets::Dense(t) => Targets::Dense(t),
+            OwnedTargets::Sparse(t) => Targets::Sparse(t),
+        }
+    }
+}
+
+/// The targets of every output of a model, for a set of samples.
+#[derive(Clone, Debug)]
+pub enum TargetSet<'a, T> {
+    /// A model with one output: the caller's targets, not copied.
+    One(Targets<'a, T>),
+    /// A model with several outputs: each output's targets, gathered out of the tuples.
+    Many(Vec<OwnedTargets<T>>),
+}
+
+impl<T: Copy> TargetSet<'_, T> {
+    /// Targets shaped like a tuple of outputs (one loss for every output) cut into each
+    /// output's: `offsets` and `sizes` place each output in the `record`.
+    pub fn split(self, record: usize, offsets: &[usize], sizes: &[usize]) -> Self {
+        match self {
+            TargetSet::One(Targets::Dense(t)) if offsets.len() > 1 => TargetSet::Many(
+                offsets
+                    .iter()
+                    .zip(sizes)
+                    .map(|(&offset, &size)| {
+                        OwnedTargets::Dense(
+                            t.chunks_exact(record)
+                                .flat_map(|r| &r[offset..offset + size])
+                                .copied()
+                                .collect(),
+                        )
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+}
+
+impl<T> TargetSet<'_, T> {
+    /// The number of outputs.
+    pub fn outputs(&self) -> usize {
+        match self {
+            TargetSet::One(_) => 1,
+            TargetSet::Many(parts) => parts.len(),
+        }
+    }
+
+    /// The targets of output `i`.
+    pub fn part(&self, i: usize) -> Targets<'_, T>
+    where
+        T: Copy,
+    {
+        match self {
+            TargetSet::One(t) => {
+                assert_eq!(i, 0, "a single set of targets has one output");
+                *t
+            }
+            TargetSet::Many(parts) => parts[i].view(),
+        }
+    }
 }
 
 macro_rules! dense_target_loss {
     ($($name:ident),*) => {$(
+        impl<T: Float> LossParts<T> for $name {
+            fn part(&self, _: usize) -> &dyn LossFn<T> {
+                self
+            }
+        }
+
         impl<T: Float, O: Tensor<T>> Loss<T, O> for $name {
             type Target = O;
-            fn targets(ys: &[O]) -> Targets<'_, T> {
-                Targets::Dense(O::flatten_slice(ys))
+            fn targets(ys: &[O]) -> TargetSet<'_, T> {
+                TargetSet::One(Targets::Dense(O::flatten_slice(ys)))
             }
         }
     )*};
 }
+
+/// A tuple of losses for a model with as many outputs.
+macro_rules! tuple_loss {
+    ($($out:ident $loss:ident $index:tt),+) => {
+        impl<T: Float, $($loss: LossParts<T>),+> LossParts<T> for ($($loss,)+) {
+            fn part(&self, i: usize) -> &dyn LossFn<T> {
+                [$(self.$index.part(0)),+][i]
+            }
+        }
+
+        impl<T: Float, $($out: Tensor<T>, $loss: Loss<T, $out>),+> Loss<T, ($($out,)+)>
+            for ($($loss,)+)
+        {
+            type Target = ($($loss::Target,)+);
+            fn targets(ys: &[Self::Target]) -> TargetSet<'_, T> {
+                TargetSet::Many(vec![$({
+                    let part: Vec<$loss::Target> = ys.iter().map(|y| y.$index).collect();
+                    $loss::targets(&part).part(0).to_owned()
+                }),+])
+            }
+        }
+    };
+}
+
+tuple_loss!(A LA 0, B LB 1);
+tuple_loss!(A LA 0, B LB 1, C LC 2);
+tuple_loss!(A LA 0, B LB 1, C LC 2, D LD 3);
 
 /// Mean squared error: `mean((y - p)^2)` over the last axis.
 #[derive(Clone, Copy, Debug, Default)]
@@ -126,10 +308,16 @@ dense_target_loss!(
     CategoricalCrossentropy
 );
 
+impl<T: Float> LossParts<T> for SparseCategoricalCrossentropy {
+    fn part(&self, _: usize) -> &dyn LossFn<T> {
+        self
+    }
+}
+
 impl<T: Float, const N: usize> Loss<T, [T; N]> for SparseCategoricalCrossentropy {
     type Target = usize;
-    fn targets(ys: &[usize]) -> Targets<'_, T> {
-        Targets::Sparse(ys)
+    fn targets(ys: &[usize]) -> TargetSet<'_, T> {
+        TargetSet::One(Targets::Sparse(ys))
     }
 }
 

@@ -69,6 +69,8 @@ impl Metric {
 pub struct MetricState {
     /// The metric tracked.
     pub metric: Metric,
+    /// The model output it is tracked on (0 for a model with one output).
+    pub output: usize,
     sum: f64,
     count: f64,
 }
@@ -76,8 +78,14 @@ pub struct MetricState {
 impl MetricState {
     /// An empty total.
     pub fn new(metric: Metric) -> Self {
+        Self::on_output(metric, 0)
+    }
+
+    /// An empty total of `metric` on the model's output `output`.
+    pub fn on_output(metric: Metric, output: usize) -> Self {
         Self {
             metric,
+            output,
             sum: 0.0,
             count: 0.0,
         }

@@ -14,15 +14,16 @@ use rand_chacha::ChaCha8Rng;
 #[cfg(feature = "std")]
 use rayon::prelude::*;
 
+use crate::graph::Graph;
 use crate::layers::Layer;
 #[allow(unused_imports)]
-use crate::loss::{Loss, LossFn, Targets};
+use crate::loss::{Loss, TargetRows, TargetSet, Targets};
 #[allow(unused_imports)]
 use crate::metrics::{Metric, MetricState};
-use crate::network::{self, Workspace};
+use crate::network::{self, Objective, Records, Workspace};
 #[allow(unused_imports)]
 use crate::optim::Optimizer;
-use crate::summary::{self, LayerInfo, ParamCount};
+use crate::summary::{self, LayerInfo, ParamCount, SummaryRow};
 #[cfg(feature = "std")]
 use crate::threads;
 #[cfg(feature = "std")]
@@ -65,8 +66,12 @@ impl<T: Float> Runtime<T> {
 pub struct Scores<T> {
     /// The mean loss.
     pub loss: T,
-    /// Each requested metric with its value.
+    /// Each requested metric with its value (on the first output).
     pub metrics: Vec<(Metric, T)>,
+    /// Every value under the name Keras logs it by: `loss`, then for a model with several
+    /// outputs each output's unweighted loss (`main_loss`) and its metrics (`main_accuracy`),
+    /// for one output the metrics (`accuracy`).
+    pub named: Vec<(String, T)>,
 }
 
 impl<T: Copy> Scores<T> {
@@ -80,6 +85,10 @@ impl<T: Copy> Scores<T> {
     /// The accuracy, if it was requested.
     pub fn accuracy(&self) -> Option<T> {
         self.get(Metric::Accuracy)
+    }
+    /// The value logged as `name` (`"loss"`, `"main_loss"`, `"side_accuracy"`, ...).
+    pub fn named(&self, name: &str) -> Option<T> {
+        self.named.iter().find(|(n, _)| n == name).map(|&(_, v)| v)
     }
 }
 
@@ -143,28 +152,16 @@ fn scan_for_non_finite<T: Float>(xs: &[T]) -> Option<usize> {
 }
 
 /// Checks inputs and targets before a data set is used: equal counts, finite values, labels
-/// in range.
+/// in range, for every output.
 #[cfg(feature = "std")]
 fn check_data<M: Model>(
     what: &'static str,
     x: &[M::Scalar],
-    targets: Targets<'_, M::Scalar>,
+    targets: &TargetSet<'_, M::Scalar>,
 ) -> Result<(), Error> {
     let input_size = M::Input::SIZE;
-    let classes = last_axis::<M>();
     let n = x.len() / input_size;
-    // Dense targets are shaped like the output, sparse ones are one label per sample.
-    let (len, width) = match targets {
-        Targets::Dense(t) => (t.len(), M::Output::SIZE),
-        Targets::Sparse(t) => (t.len(), 1),
-    };
-    if len != n * width {
-        return Err(Error::LengthMismatch {
-            what,
-            inputs: n,
-            targets: len / width,
-        });
-    }
+    let shapes = M::Output::part_shapes();
     if let Some(i) = first_non_finite(x) {
         return Err(Error::NonFinite {
             what,
@@ -172,28 +169,73 @@ fn check_data<M: Model>(
             value: x[i].as_f64(),
         });
     }
-    match targets {
-        Targets::Dense(t) => {
-            if let Some(i) = first_non_finite(t) {
-                return Err(Error::NonFinite {
-                    what,
-                    index: i / M::Output::SIZE,
-                    value: t[i].as_f64(),
-                });
-            }
+    for (j, shape) in shapes.iter().enumerate().take(targets.outputs()) {
+        let size: usize = shape.iter().product();
+        let classes = shape.last().copied().unwrap_or(1);
+        // Dense targets are shaped like the output, sparse ones are one label per sample.
+        let (len, width) = match targets.part(j) {
+            Targets::Dense(t) => (t.len(), size),
+            Targets::Sparse(t) => (t.len(), 1),
+        };
+        if len != n * width {
+            return Err(Error::LengthMismatch {
+                what,
+                inputs: n,
+                targets: len / width,
+            });
         }
-        Targets::Sparse(labels) => {
-            if let Some((index, &label)) = labels.iter().enumerate().find(|(_, &l)| l >= classes) {
-                return Err(Error::LabelOutOfRange {
-                    what,
-                    index,
-                    label,
-                    classes,
-                });
+        match targets.part(j) {
+            Targets::Dense(t) => {
+                if let Some(i) = first_non_finite(t) {
+                    return Err(Error::NonFinite {
+                        what,
+                        index: i / size,
+                        value: t[i].as_f64(),
+                    });
+                }
+            }
+            Targets::Sparse(labels) => {
+                if let Some((index, &label)) =
+                    labels.iter().enumerate().find(|(_, &l)| l >= classes)
+                {
+                    return Err(Error::LabelOutOfRange {
+                        what,
+                        index,
+                        label,
+                        classes,
+                    });
+                }
             }
         }
     }
     Ok(())
+}
+
+/// Where a model's inputs and outputs sit in their records.
+/// `L`'s targets for `ys`, one set per output of `M` (one loss for every output gives targets
+/// shaped like the outputs' tuple, cut here into each output's).
+#[cfg(feature = "std")]
+fn targets_of<M: Model, L: Loss<M::Scalar, M::Output>>(
+    ys: &[L::Target],
+) -> TargetSet<'_, M::Scalar> {
+    if M::Output::part_offsets().len() == 1 {
+        return L::targets(ys);
+    }
+    let sizes: Vec<usize> = M::Output::part_shapes()
+        .iter()
+        .map(|s| s.iter().product())
+        .collect();
+    L::targets(ys).split(M::Output::SIZE, M::Output::part_offsets(), &sizes)
+}
+
+pub(crate) fn records<M: Model>() -> Records {
+    Records {
+        input_size: M::Input::SIZE,
+        input_offsets: M::Input::part_offsets(),
+        output_size: M::Output::SIZE,
+        output_offsets: M::Output::part_offsets(),
+        output_shapes: M::Output::part_shapes(),
+    }
 }
 
 /// A neural network with fixed input and output shapes, as generated by `model!`.
@@ -211,12 +253,20 @@ pub trait Model: Sized + Send + Sync {
     const PARAMS: usize;
     /// The model's name in `summary()` (the struct's name in snake case).
     const NAME: &'static str;
+    /// How the layers of [`Model::with_layers`] connect: a chain, or a graph with merges,
+    /// shared layers and several inputs or outputs.
+    const GRAPH: Graph;
 
     /// A model initialised as Keras would (Glorot-uniform kernels, zero biases, unless the
     /// chain says otherwise), deterministic for a seed.
     fn new(seed: u64) -> Self;
     /// Name, class and output shape of each layer, in order.
     fn layer_info() -> &'static [LayerInfo];
+    /// The rows of `summary()` for a graph, with Keras's "Connected to" column; empty for a
+    /// chain, whose rows are its layers.
+    fn summary_rows() -> &'static [SummaryRow] {
+        &[]
+    }
     /// Calls `f` with the layers, in order.
     fn with_layers<R>(&self, f: impl FnOnce(&[&dyn Layer<Self::Scalar>]) -> R) -> R;
     /// Calls `f` with the layers, writable, and the training state.
@@ -241,7 +291,15 @@ pub trait Model: Sized + Send + Sync {
     /// The output for one sample, in inference mode (dropout off). Runs on the calling thread.
     fn predict(&self, x: &Self::Input) -> Self::Output {
         let mut out = Self::Output::zeros();
-        self.with_layers(|layers| network::predict(layers, x.as_flat(), out.as_flat_mut()));
+        self.with_layers(|layers| {
+            network::predict(
+                &Self::GRAPH,
+                &records::<Self>(),
+                layers,
+                x.as_flat(),
+                out.as_flat_mut(),
+            )
+        });
         out
     }
 
@@ -251,14 +309,20 @@ pub trait Model: Sized + Send + Sync {
         let run = |(xs, out): (&[Self::Input], &mut [Self::Output])| {
             let flat_out = Self::Output::flatten_slice_mut(out);
             self.with_layers(|layers| {
-                network::predict(layers, Self::Input::flatten_slice(xs), flat_out)
+                network::predict(
+                    &Self::GRAPH,
+                    &records::<Self>(),
+                    layers,
+                    Self::Input::flatten_slice(xs),
+                    flat_out,
+                )
             });
         };
         #[cfg(feature = "std")]
         {
             // One chunk per thread, but not so small that threads cost more than they save,
             // nor so large that its activations leave the cache (a convolution's patches).
-            let cached = self.with_layers(|layers| network::cached_rows(layers));
+            let cached = self.with_layers(|layers| network::cached_rows(&Self::GRAPH, layers));
             let chunk = xs
                 .len()
                 .div_ceil(threads::thread_count())
@@ -277,11 +341,24 @@ pub trait Model: Sized + Send + Sync {
         outputs
     }
 
-    /// The most likely class of each sample (the argmax of its output, first on ties).
+    /// The most likely class of each sample from the (first) output: the argmax of several
+    /// units (first on ties), or for one unit `1` where it is above 0.5 (a sigmoid's
+    /// probability), else `0`.
     fn predict_classes(&self, xs: &[Self::Input]) -> Vec<usize> {
+        let records = records::<Self>();
+        let (offset, width) = (
+            records.output_offsets[0],
+            records.output_shapes[0].iter().product::<usize>(),
+        );
         self.predict_batch(xs)
             .iter()
-            .map(|y| crate::metrics::argmax(y.as_flat()))
+            .map(|y| {
+                let y = &y.as_flat()[offset..offset + width];
+                match y {
+                    [p] => usize::from(*p > Self::Scalar::of(0.5)),
+                    _ => crate::metrics::argmax(y),
+                }
+            })
             .collect()
     }
 
@@ -371,6 +448,23 @@ pub trait Model: Sized + Send + Sync {
     /// Keras's summary table: each layer with its output shape and weight count, then the
     /// totals split into trainable and non-trainable.
     fn summary(&self) -> String {
+        if !Self::summary_rows().is_empty() {
+            let counts: Vec<ParamCount> = self.with_layers(|layers| {
+                layers
+                    .iter()
+                    .map(|l| ParamCount {
+                        total: l.weights().len(),
+                        trainable: l.trainable_len(),
+                    })
+                    .collect()
+            });
+            return summary::render_graph(
+                Self::NAME,
+                Self::summary_rows(),
+                &counts,
+                core::mem::size_of::<Self::Scalar>(),
+            );
+        }
         let rows: Vec<(LayerInfo, ParamCount)> = self.with_layers(|layers| {
             Self::layer_info()
                 .iter()
@@ -390,7 +484,9 @@ pub trait Model: Sized + Send + Sync {
     }
 
     /// One optimizer step on a batch (training mode: dropout on); returns the loss of the
-    /// forward pass that produced the gradients, with regularization penalties.
+    /// forward pass that produced the gradients, with regularization penalties. A model with
+    /// several outputs takes a tuple of losses and of targets and returns the sum of the
+    /// outputs' losses.
     ///
     /// # Panics
     /// If `xs` and `ys` differ in length or a class label is out of range.
@@ -407,11 +503,16 @@ pub trait Model: Sized + Send + Sync {
         O: Optimizer<Self::Scalar>,
     {
         let x = Self::Input::flatten_slice(xs);
-        let targets = L::targets(ys);
-        if let Err(e) = check_data::<Self>("train_step", x, targets) {
+        let targets = targets_of::<Self, L>(ys);
+        if let Err(e) = check_data::<Self>("train_step", x, &targets) {
             panic!("{e}");
         }
-        Trainee::step(self, optimizer, loss, x, targets, &mut [])
+        let objective = Objective {
+            losses: loss,
+            weights: &[],
+        };
+        let rows = TargetRows::all(&targets, xs.len());
+        Trainee::step(self, optimizer, &objective, x, rows, &mut [], &mut [])
     }
 
     /// Keras's `fit`: trains for `fit.epochs` epochs and returns the per-epoch history.
@@ -431,12 +532,12 @@ pub trait Model: Sized + Send + Sync {
         V: Validation<'f, Self::Input, L::Target>,
     {
         let flat_x = Self::Input::flatten_slice(x);
-        let targets = L::targets(y);
-        check_data::<Self>("fit", flat_x, targets)?;
+        let targets = targets_of::<Self, L>(y);
+        check_data::<Self>("fit", flat_x, &targets)?;
         let validation = match fit.validation.data() {
             Some((vx, vy)) => {
-                let (vx, vt) = (Self::Input::flatten_slice(vx), L::targets(vy));
-                check_data::<Self>("validation data", vx, vt)?;
+                let (vx, vt) = (Self::Input::flatten_slice(vx), targets_of::<Self, L>(vy));
+                check_data::<Self>("validation data", vx, &vt)?;
                 Some((vx, vt))
             }
             None => None,
@@ -445,8 +546,8 @@ pub trait Model: Sized + Send + Sync {
             self,
             FitData {
                 x: flat_x,
-                targets,
-                validation,
+                targets: &targets,
+                validation: validation.as_ref().map(|(vx, vt)| (*vx, vt)),
             },
             &mut fit,
         )
@@ -485,24 +586,45 @@ pub trait Model: Sized + Send + Sync {
         L: Loss<Self::Scalar, Self::Output>,
     {
         let flat_x = Self::Input::flatten_slice(x);
-        let targets = L::targets(y);
-        check_data::<Self>("evaluate", flat_x, targets)?;
-        let mut states: Vec<MetricState> = metrics.into_iter().map(MetricState::new).collect();
-        let value = self.evaluate_flat(loss, flat_x, targets, &mut states);
+        let targets = targets_of::<Self, L>(y);
+        check_data::<Self>("evaluate", flat_x, &targets)?;
+        let metrics: Vec<Metric> = metrics.into_iter().collect();
+        let outputs = Self::GRAPH.outputs.len();
+        let mut states: Vec<MetricState> = (0..outputs)
+            .flat_map(|j| metrics.iter().map(move |&m| MetricState::on_output(m, j)))
+            .collect();
+        let mut losses = vec![0.0; outputs];
+        let objective = Objective {
+            losses: loss,
+            weights: &[],
+        };
+        let rows = TargetRows::all(&targets, x.len());
+        let value = self.evaluate_flat(&objective, flat_x, rows, &mut states, &mut losses);
+        let names = Self::GRAPH.output_names;
+        let mut named = vec![("loss".to_string(), value)];
+        if outputs > 1 {
+            for (name, &l) in names.iter().zip(&losses) {
+                named.push((format!("{name}_loss"), Self::Scalar::of(l)));
+            }
+        }
+        for s in &states {
+            let key = if outputs > 1 {
+                format!("{}_{}", names[s.output], s.metric.name())
+            } else {
+                s.metric.name().to_string()
+            };
+            named.push((key, Self::Scalar::of(s.value())));
+        }
         Ok(Scores {
             loss: value,
             metrics: states
                 .iter()
+                .filter(|s| s.output == 0)
                 .map(|s| (s.metric, Self::Scalar::of(s.value())))
                 .collect(),
+            named,
         })
     }
-}
-
-/// The width of a model's output's last axis (classes for a classifier).
-#[cfg(feature = "std")]
-fn last_axis<M: Model>() -> usize {
-    M::Output::SHAPE.last().copied().unwrap_or(1)
 }
 
 #[cfg(feature = "std")]
@@ -527,60 +649,89 @@ impl<M: Model> Trainee<M::Scalar> for M {
     fn input_shape(&self) -> &'static [usize] {
         M::Input::SHAPE
     }
+    fn output_names(&self) -> &'static [&'static str] {
+        M::GRAPH.output_names
+    }
     fn step(
         &mut self,
         opt: &mut dyn Optimizer<M::Scalar>,
-        loss: &dyn LossFn<M::Scalar>,
+        objective: &Objective<'_, M::Scalar>,
         x: &[M::Scalar],
-        t: Targets<'_, M::Scalar>,
+        t: TargetRows<'_, M::Scalar>,
         metrics: &mut [MetricState],
+        losses: &mut [f64],
     ) -> M::Scalar {
-        let last = last_axis::<M>();
+        let records = records::<M>();
         self.with_layers_mut(|layers, rt| {
-            let value = rt
-                .workspace
-                .train_step(layers, x, loss, t, last, opt, &mut rt.rng);
-            metrics
-                .iter_mut()
-                .for_each(|m| m.update(rt.workspace.output(), t, last));
+            let value = rt.workspace.train_step(
+                &M::GRAPH,
+                &records,
+                layers,
+                x,
+                objective,
+                t,
+                opt,
+                &mut rt.rng,
+            );
+            metrics.iter_mut().for_each(|m| {
+                let j = m.output;
+                m.update(rt.workspace.output(j), t.part(j), records.last_axis(j))
+            });
+            for (j, l) in losses.iter_mut().enumerate() {
+                *l = rt.workspace.output_loss(j).as_f64();
+            }
             value
         })
     }
     fn evaluate_flat(
         &self,
-        loss: &dyn LossFn<M::Scalar>,
+        objective: &Objective<'_, M::Scalar>,
         x: &[M::Scalar],
-        t: Targets<'_, M::Scalar>,
+        t: TargetRows<'_, M::Scalar>,
         metrics: &mut [MetricState],
+        losses: &mut [f64],
     ) -> M::Scalar {
-        let last = last_axis::<M>();
+        let records = records::<M>();
         let width = M::Input::SIZE;
         let n = x.len() / width;
         // Chunks small enough for their activations to stay in cache.
         let size = self
-            .with_layers(|layers| network::cached_rows(layers))
+            .with_layers(|layers| network::cached_rows(&M::GRAPH, layers))
             .min(CHUNK);
-        // Each chunk: its loss times its size, and its own metric totals.
+        let outputs = M::GRAPH.outputs.len();
+        // Each chunk: its loss and each output's times its size, and its own metric totals.
         let chunk = |(c, xc): (usize, &[M::Scalar])| {
             let rows = xc.len() / width;
-            let tc = t.samples(c * size, c * size + rows, n);
+            let tc = t.rows(c * size, c * size + rows);
             let mut ws = Workspace::new();
-            let value = self.with_layers(|layers| ws.evaluate(layers, xc, loss, tc, last));
-            let mut states: Vec<MetricState> =
-                metrics.iter().map(|m| MetricState::new(m.metric)).collect();
-            states
-                .iter_mut()
-                .for_each(|s| s.update(ws.output(), tc, last));
-            (value.as_f64() * rows as f64, states)
+            let value = self
+                .with_layers(|layers| ws.evaluate(&M::GRAPH, &records, layers, xc, objective, tc));
+            let mut states: Vec<MetricState> = metrics
+                .iter()
+                .map(|m| MetricState::on_output(m.metric, m.output))
+                .collect();
+            states.iter_mut().for_each(|s| {
+                let j = s.output;
+                s.update(ws.output(j), tc.part(j), records.last_axis(j))
+            });
+            let parts: Vec<f64> = (0..outputs)
+                .map(|j| ws.output_loss(j).as_f64() * rows as f64)
+                .collect();
+            (value.as_f64() * rows as f64, parts, states)
         };
-        let parts: Vec<(f64, Vec<MetricState>)> = if n <= size {
+        let parts: Vec<(f64, Vec<f64>, Vec<MetricState>)> = if n <= size {
             x.chunks(size * width).enumerate().map(chunk).collect()
         } else {
             threads::pool().install(|| x.par_chunks(size * width).enumerate().map(chunk).collect())
         };
         let mut total = 0.0;
-        for (weighted, states) in &parts {
+        losses.iter_mut().for_each(|l| *l = 0.0);
+        for (weighted, output_losses, states) in &parts {
             total += weighted;
+            losses
+                .iter_mut()
+                .zip(output_losses)
+                .for_each(|(l, p)| *l += p / n.max(1) as f64);
             metrics.iter_mut().zip(states).for_each(|(m, s)| m.merge(s));
         }
         M::Scalar::of(total / n.max(1) as f64)

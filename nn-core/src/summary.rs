@@ -50,52 +50,135 @@ fn memory(bytes: usize) -> String {
     format!("{size:.2} {}", units[unit])
 }
 
-/// Renders the table for model `name` whose elements take `element_bytes` each.
+/// One row of a graph's summary: a layer, an input or a merge, with the tensors it reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SummaryRow {
+    /// Keras's layer name (`"input_layer"`, `"dense"`, `"concatenate"`).
+    pub name: &'static str,
+    /// Keras's class name (`"InputLayer"`, `"Dense"`, `"Concatenate"`).
+    pub class: &'static str,
+    /// The output shape without the batch axis.
+    pub output_shape: &'static [usize],
+    /// The layer whose weights the row counts (its index in the model's layer list).
+    pub layer: Option<usize>,
+    /// Keras's "Connected to": each tensor read, as `layer[call][0]`.
+    pub connected_to: &'static [&'static str],
+}
+
+/// Renders the table for chain model `name` whose elements take `element_bytes` each.
 pub fn render(name: &str, layers: &[(LayerInfo, ParamCount)], element_bytes: usize) -> String {
-    let rows: Vec<[String; 3]> = layers
+    let rows: Vec<Vec<String>> = layers
         .iter()
         .map(|(info, count)| {
-            let dims: Vec<String> = info.output_shape.iter().map(|d| d.to_string()).collect();
-            [
+            vec![
                 format!("{} ({})", info.name, info.class),
-                format!("(None, {})", dims.join(", ")),
+                shape(info.output_shape),
                 thousands(count.total),
             ]
         })
         .collect();
-    let headers = ["Layer (type)", "Output Shape", "Param #"];
-    let mut widths = [31usize, 22, 13];
-    for row in &rows {
+    let counts: Vec<ParamCount> = layers.iter().map(|(_, c)| *c).collect();
+    table(
+        name,
+        &["Layer (type)", "Output Shape", "Param #"],
+        &rows,
+        &counts,
+        element_bytes,
+    )
+}
+
+/// Renders the table for graph model `name`, with Keras's "Connected to" column; `counts`
+/// holds each layer's weights (a shared layer is counted once, in its row).
+pub fn render_graph(
+    name: &str,
+    rows: &[SummaryRow],
+    counts: &[ParamCount],
+    element_bytes: usize,
+) -> String {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            let params = row.layer.map_or(0, |l| counts[l].total);
+            let connected = if row.connected_to.is_empty() {
+                "-".to_string()
+            } else {
+                row.connected_to.join(",\n")
+            };
+            vec![
+                format!("{} ({})", row.name, row.class),
+                shape(row.output_shape),
+                thousands(params),
+                connected,
+            ]
+        })
+        .collect();
+    table(
+        name,
+        &["Layer (type)", "Output Shape", "Param #", "Connected to"],
+        &cells,
+        counts,
+        element_bytes,
+    )
+}
+
+/// `(None, 28, 28)`.
+fn shape(dims: &[usize]) -> String {
+    let dims: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+    format!("(None, {})", dims.join(", "))
+}
+
+/// Keras's box-drawn table: a line per row (a cell may hold several lines), the third column
+/// right-aligned, then the totals of `counts`.
+fn table(
+    name: &str,
+    headers: &[&str],
+    rows: &[Vec<String>],
+    counts: &[ParamCount],
+    element_bytes: usize,
+) -> String {
+    let mut widths: Vec<usize> = [31usize, 22, 13, 22][..headers.len()].to_vec();
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            for line in cell.lines() {
+                *w = (*w).max(line.chars().count());
+            }
         }
     }
     let line = |l: &str, m: &str, r: &str, fill: &str| {
         let parts: Vec<String> = widths.iter().map(|w| fill.repeat(w + 2)).collect();
         format!("{l}{}{r}\n", parts.join(m))
     };
-    let cells = |out: &mut String, sep: &str, row: &[String; 3]| {
-        let _ = writeln!(
-            out,
-            "{sep} {:<w0$} {sep} {:<w1$} {sep} {:>w2$} {sep}",
-            row[0],
-            row[1],
-            row[2],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2]
-        );
+    let cells = |out: &mut String, sep: &str, row: &[String]| {
+        let height = row
+            .iter()
+            .map(|c| c.lines().count())
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        for k in 0..height {
+            out.push_str(sep);
+            for (c, (cell, w)) in row.iter().zip(&widths).enumerate() {
+                let text = cell.lines().nth(k).unwrap_or("");
+                if c == 2 {
+                    let _ = write!(out, " {text:>w$} {sep}");
+                } else {
+                    let _ = write!(out, " {text:<w$} {sep}");
+                }
+            }
+            out.push('\n');
+        }
     };
     let mut out = format!("Model: \"{name}\"\n");
     out += &line("┏", "┳", "┓", "━");
-    cells(&mut out, "┃", &headers.map(String::from));
+    let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    cells(&mut out, "┃", &headers);
     out += &line("┡", "╇", "┩", "━");
-    for row in &rows {
+    for row in rows {
         cells(&mut out, "│", row);
     }
     out += &line("└", "┴", "┘", "─");
-    let total: usize = layers.iter().map(|(_, c)| c.total).sum();
-    let trainable: usize = layers.iter().map(|(_, c)| c.trainable).sum();
+    let total: usize = counts.iter().map(|c| c.total).sum();
+    let trainable: usize = counts.iter().map(|c| c.trainable).sum();
     let stat = |label: &str, n: usize| {
         format!(
             " {label}: {} ({})\n",

@@ -1,22 +1,17 @@
 //! Code generation: the struct of layer fields and its `Model` impl.
 //!
 //! Everything numeric is `nn-core`'s; this only writes down types whose sizes the macro has
-//! inferred (stable Rust cannot compute `H * W` or conv output sizes in a type) and wires the
-//! fields into the `Model` trait's four required items.
+//! inferred (stable Rust cannot compute `H * W` or conv output sizes in a type), the graph
+//! that connects the fields, and the `Model` trait's required items.
 
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+use crate::args::{pretty, show};
+use crate::graph::{Graph, Kind};
+use crate::layers::custom::snake_case;
+use crate::layers::{lit, size};
 use crate::parse::ModelDef;
-use crate::shape::{pretty, show, Act, Graph, Kind, Node, Padding};
-
-fn lit(n: usize) -> Literal {
-    Literal::usize_unsuffixed(n)
-}
-
-fn float(x: f64) -> Literal {
-    Literal::f64_suffixed(x)
-}
 
 /// The nested array type of a per-sample shape, channels last.
 fn array_type(shape: &[usize]) -> TokenStream {
@@ -26,174 +21,81 @@ fn array_type(shape: &[usize]) -> TokenStream {
     })
 }
 
-/// The activation's type and a value of it.
-fn activation(act: Act) -> (TokenStream, TokenStream) {
-    let path = quote!(::typed_nn::activation);
-    match act {
-        Act::Linear => (quote!(#path::Linear), quote!(#path::Linear)),
-        Act::Relu => (quote!(#path::Relu), quote!(#path::Relu)),
-        Act::Sigmoid => (quote!(#path::Sigmoid), quote!(#path::Sigmoid)),
-        Act::Tanh => (quote!(#path::Tanh), quote!(#path::Tanh)),
-        Act::Softmax => (quote!(#path::Softmax), quote!(#path::Softmax)),
-        Act::LeakyRelu(a) => {
-            let a = float(a);
-            (quote!(#path::LeakyRelu), quote!(#path::LeakyRelu::new(#a)))
-        }
-        Act::Elu(a) => {
-            let a = float(a);
-            (quote!(#path::Elu), quote!(#path::Elu::new(#a)))
+/// One array, or a tuple of arrays for several inputs or outputs.
+fn io_type(shapes: &[&Vec<usize>]) -> TokenStream {
+    match shapes {
+        [one] => array_type(one),
+        many => {
+            let types = many.iter().map(|s| array_type(s));
+            quote!((#(#types,)*))
         }
     }
-}
-
-/// The const parameters of a sliding window, in the order the layers take them:
-/// `H, W, C, KH, KW, SH, SW, PT, PL, OH, OW`. `PT`/`PL` are TensorFlow's `same` padding before
-/// the image (the smaller half of `max((out - 1) * s + k - in, 0)`), zero for `valid`.
-fn geometry(
-    node: &Node,
-    (kh, kw): (usize, usize),
-    (sh, sw): (usize, usize),
-    padding: Padding,
-) -> [Literal; 11] {
-    let (h, w, c) = (
-        node.input_shape[0],
-        node.input_shape[1],
-        node.input_shape[2],
-    );
-    let (oh, ow) = (node.output_shape[0], node.output_shape[1]);
-    let before = |out: usize, s: usize, k: usize, n: usize| match padding {
-        Padding::Valid => 0,
-        Padding::Same => ((out - 1) * s + k).saturating_sub(n) / 2,
-    };
-    [
-        h,
-        w,
-        c,
-        kh,
-        kw,
-        sh,
-        sw,
-        before(oh, sh, kh, h),
-        before(ow, sw, kw, w),
-        oh,
-        ow,
-    ]
-    .map(lit)
-}
-
-/// The field type and constructor of one layer.
-fn layer(node: &Node) -> syn::Result<(TokenStream, TokenStream)> {
-    let layers = quote!(::typed_nn::layers);
-    let size: usize = node.input_shape.iter().product();
-    let n = lit(size);
-    Ok(match &node.kind {
-        Kind::Flatten => (
-            quote!(#layers::Flatten<#n>),
-            quote!(#layers::Flatten::new()),
-        ),
-        Kind::Dropout { rate } => {
-            let rate = float(*rate);
-            (
-                quote!(#layers::Dropout<#n>),
-                quote!(#layers::Dropout::new(#rate)),
-            )
-        }
-        Kind::Activation(act) => {
-            let (ty, value) = activation(*act);
-            let last = lit(*node.input_shape.last().unwrap_or(&1));
-            (
-                quote!(#layers::ActivationLayer<#ty, #n, #last>),
-                quote!(#layers::ActivationLayer::new(#value)),
-            )
-        }
-        Kind::Dense { units, act, kernel } => {
-            let (ty, value) = activation(*act);
-            let out = lit(*units);
-            let init = format_ident!("{}", kernel.init);
-            let (l1, l2) = (float(kernel.l1), float(kernel.l2));
-            (
-                quote!(#layers::Dense<T, #n, #out, #ty>),
-                quote!(#layers::Dense::new(#value, ::typed_nn::Initializer::#init, ::typed_nn::Regularizer::new(#l1, #l2))),
-            )
-        }
-        Kind::Conv2D {
-            filters,
-            kernel_size: (kh, kw),
-            stride: (sh, sw),
-            padding,
-            act,
-            kernel,
-        } => {
-            let (ty, value) = activation(*act);
-            let [h, w, c, kh, kw, sh, sw, pt, pl, oh, ow] =
-                geometry(node, (*kh, *kw), (*sh, *sw), *padding);
-            let init = format_ident!("{}", kernel.init);
-            let (l1, l2) = (float(kernel.l1), float(kernel.l2));
-            let f = lit(*filters);
-            (
-                quote!(#layers::Conv2D<T, #h, #w, #c, #f, #kh, #kw, #sh, #sw, #pt, #pl, #oh, #ow, #ty>),
-                quote!(#layers::Conv2D::new(#value, ::typed_nn::Initializer::#init, ::typed_nn::Regularizer::new(#l1, #l2))),
-            )
-        }
-        Kind::Pool {
-            max,
-            pool: (ph, pw),
-            stride: (sh, sw),
-            padding,
-        } => {
-            let g = geometry(node, (*ph, *pw), (*sh, *sw), *padding);
-            let name = if *max {
-                format_ident!("MaxPool2D")
-            } else {
-                format_ident!("AvgPool2D")
-            };
-            (
-                quote!(#layers::#name<#(#g),*>),
-                quote!(#layers::#name::new()),
-            )
-        }
-        Kind::BatchNorm { momentum, epsilon } => {
-            let c = lit(*node.input_shape.last().unwrap_or(&1));
-            let (m, e) = (float(*momentum), float(*epsilon));
-            (
-                quote!(#layers::BatchNorm<T, #n, #c>),
-                quote!(#layers::BatchNorm::new(#m, #e)),
-            )
-        }
-        Kind::Input(_) => unreachable!("the input is not a layer"),
-    })
-}
-
-/// `LeNet5` -> `le_net5`, Keras's style of model name.
-fn snake_case(name: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The largest per-call scratch (elements) that `predict` keeps on the stack.
 const STACK_SCRATCH_LIMIT: usize = 32 * 1024;
 
-/// `predict` for one sample with the activations on the stack, ping-ponging between two
-/// halves of one array, and each layer called through its concrete type (no trait objects),
-/// so small models compile to one straight, inlined function.
-fn predict_on_stack(fields: &[syn::Ident], graph: &Graph, widest: usize) -> TokenStream {
+/// Inference buffers: the slot of each node and how many slots there are. A node's output
+/// stays in its slot until its last reader has run; the inputs of a model with several take
+/// their slots first (they are gathered before anything runs), and one read straight from the
+/// caller's array takes none. A node never shares a slot with a node it reads.
+fn slots(graph: &Graph) -> (Vec<usize>, usize) {
+    let n = graph.nodes.len();
+    let mut last_use = vec![0usize; n];
+    for (i, node) in graph.nodes.iter().enumerate() {
+        for &k in &node.inputs {
+            last_use[k] = last_use[k].max(i);
+        }
+    }
+    for (k, _) in &graph.outputs {
+        last_use[*k] = n;
+    }
+    let direct_input = graph.inputs.len() == 1;
+    let mut slot = vec![0usize; n];
+    let mut owns = vec![false; n];
+    let mut free: Vec<usize> = Vec::new();
+    let mut count = 0;
+    let mut take = |free: &mut Vec<usize>| {
+        free.pop().unwrap_or_else(|| {
+            count += 1;
+            count - 1
+        })
+    };
+    if !direct_input {
+        for &k in &graph.inputs {
+            slot[k] = take(&mut free);
+            owns[k] = true;
+        }
+    }
+    for (i, node) in graph.nodes.iter().enumerate() {
+        if matches!(node.kind, Kind::Input) {
+            continue;
+        }
+        slot[i] = take(&mut free);
+        owns[i] = true;
+        let mut inputs = node.inputs.clone();
+        inputs.sort_unstable();
+        inputs.dedup();
+        for k in inputs {
+            if owns[k] && last_use[k] == i {
+                free.push(slot[k]);
+            }
+        }
+    }
+    (slot, count.max(1))
+}
+
+/// `predict` for one sample of a chain, with the activations on the stack, ping-ponging
+/// between two halves of one array, and each layer called through its concrete type (no
+/// trait objects), so small models compile to one straight, inlined function.
+fn chain_predict(fields: &[syn::Ident], graph: &Graph, widest: usize) -> TokenStream {
     let half = lit(widest);
     let scratch = lit(2 * widest);
     let last = fields.len().saturating_sub(1);
     let mut calls = Vec::new();
     let mut input_width = lit(0);
-    for (i, (field, node)) in fields.iter().zip(graph.layers()).enumerate() {
-        let width = lit(node.output_shape.iter().product::<usize>());
+    for (i, (field, layer)) in fields.iter().zip(&graph.layers).enumerate() {
+        let width = lit(size(layer.output_shape()));
         let input = match i {
             0 => quote!(::typed_nn::Tensor::as_flat(x)),
             _ if i % 2 == 1 => quote!(&front[..#input_width]),
@@ -223,8 +125,118 @@ fn predict_on_stack(fields: &[syn::Ident], graph: &Graph, widest: usize) -> Toke
     }
 }
 
+/// `predict` for one sample of a graph: the graph runner on a stack array of slots.
+fn graph_predict(scratch: usize) -> TokenStream {
+    let scratch = lit(scratch);
+    quote! {
+        fn predict(&self, x: &Self::Input) -> Self::Output {
+            let mut out = <Self::Output as ::typed_nn::Tensor<T>>::zeros();
+            let mut scratch = [T::zero(); #scratch];
+            self.with_layers(|layers| {
+                ::typed_nn::network::predict_with(
+                    &<Self as ::typed_nn::Model>::GRAPH,
+                    &::typed_nn::network::Records::of::<Self>(),
+                    layers,
+                    ::typed_nn::Tensor::as_flat(x),
+                    ::typed_nn::Tensor::as_flat_mut(&mut out),
+                    &mut scratch,
+                )
+            });
+            out
+        }
+    }
+}
+
+/// The graph as an `nn-core` constant.
+fn graph_const(graph: &Graph, slot: &[usize], count: usize) -> TokenStream {
+    let g = quote!(::typed_nn::graph);
+    let nodes = graph.nodes.iter().zip(slot).map(|(node, &slot)| {
+        let op = match &node.kind {
+            Kind::Input => quote!(#g::Op::Input),
+            Kind::Layer(l) => {
+                let l = lit(*l);
+                quote!(#g::Op::Layer(#l))
+            }
+            Kind::Merge(m) => {
+                let shapes: Vec<Vec<usize>> = node
+                    .inputs
+                    .iter()
+                    .map(|&k| graph.nodes[k].output_shape.clone())
+                    .collect();
+                let merge = m.emit(&shapes);
+                quote!(#g::Op::Merge(#merge))
+            }
+        };
+        let inputs = node.inputs.iter().map(|&k| lit(k));
+        let (size, slot) = (lit(size(&node.output_shape)), lit(slot));
+        quote!(#g::Node { op: #op, inputs: &[#(#inputs),*], size: #size, slot: #slot })
+    });
+    let inputs = graph.inputs.iter().map(|&k| lit(k));
+    let outputs = graph.outputs.iter().map(|(k, _)| lit(*k));
+    let names = graph.outputs.iter().map(|(_, n)| n);
+    let count = lit(count);
+    quote! {
+        #g::Graph {
+            nodes: &[#(#nodes),*],
+            inputs: &[#(#inputs),*],
+            outputs: &[#(#outputs),*],
+            output_names: &[#(#names),*],
+            slots: #count,
+        }
+    }
+}
+
+/// Keras's summary rows of a graph: every input, layer (at its first application, with every
+/// application's inputs) and merge, with "Connected to".
+fn summary_rows(graph: &Graph) -> Vec<TokenStream> {
+    let reference = |k: usize| {
+        let node = &graph.nodes[k];
+        format!("{}[{}][0]", node.name, node.call_index)
+    };
+    let mut rows = Vec::new();
+    for node in &graph.nodes {
+        let (class, layer, connected): (String, TokenStream, Vec<String>) = match &node.kind {
+            Kind::Input => ("InputLayer".into(), quote!(None), Vec::new()),
+            Kind::Layer(l) => {
+                if node.call_index > 0 {
+                    continue;
+                }
+                let connected = graph
+                    .nodes
+                    .iter()
+                    .filter(|n| matches!(n.kind, Kind::Layer(m) if m == *l))
+                    .flat_map(|n| n.inputs.iter().map(|&k| reference(k)))
+                    .collect();
+                let index = lit(*l);
+                (
+                    graph.layers[*l].kind.class(),
+                    quote!(Some(#index)),
+                    connected,
+                )
+            }
+            Kind::Merge(m) => (
+                m.class().to_string(),
+                quote!(None),
+                node.inputs.iter().map(|&k| reference(k)).collect(),
+            ),
+        };
+        let name = &node.name;
+        let shape = node.output_shape.iter().map(|&d| lit(d));
+        rows.push(quote! {
+            ::typed_nn::SummaryRow {
+                name: #name,
+                class: #class,
+                output_shape: &[#(#shape),*],
+                layer: #layer,
+                connected_to: &[#(#connected),*],
+            }
+        });
+    }
+    rows
+}
+
 /// The struct and its impls.
-pub fn model(def: &ModelDef, graph: &Graph) -> syn::Result<TokenStream> {
+pub fn model(def: &ModelDef, graph: &Graph) -> TokenStream {
     let ModelDef {
         attrs, vis, name, ..
     } = def;
@@ -233,66 +245,70 @@ pub fn model(def: &ModelDef, graph: &Graph) -> syn::Result<TokenStream> {
     let mut ctors = Vec::new();
     let mut infos = Vec::new();
     let mut docs = Vec::new();
-    let mut errors: Option<syn::Error> = None;
-    for (i, node) in graph.layers().iter().enumerate() {
-        // Until the graph form lands, every node reads the one before it (node 0 is the input).
-        if node.inputs != [i] {
-            return Err(syn::Error::new_spanned(
-                &node.call.tokens,
-                "only straight chains are supported",
-            ));
+    let mut custom_params = Vec::new();
+    for layer in &graph.layers {
+        let field = format_ident!("{}", layer.name);
+        let emitted = layer.kind.emit(layer.input_shape(), layer.output_shape());
+        if layer.weights().is_none() {
+            let ty = &emitted.ty;
+            custom_params.push(quote!(<#ty as ::typed_nn::CustomLayer<T>>::PARAMS));
         }
-        let field = format_ident!("{}", node.name);
-        match layer(node) {
-            Ok((ty, ctor)) => {
-                types.push(ty);
-                ctors.push(ctor);
-            }
-            Err(e) => match &mut errors {
-                Some(all) => all.combine(e),
-                None => errors = Some(e),
-            },
-        }
-        let (lname, class) = (&node.name, node.class());
-        let shape = node.output_shape.iter().map(|&d| lit(d));
+        types.push(emitted.ty);
+        ctors.push(emitted.ctor);
+        let (lname, class) = (&layer.name, layer.kind.class());
+        let shape = layer.output_shape().iter().map(|&d| lit(d));
         infos.push(quote!(::typed_nn::LayerInfo { name: #lname, class: #class, output_shape: &[#(#shape),*] }));
         let doc = format!(
             " - `{}`: `{}` ({class}), output `{}`",
-            node.name,
-            pretty(&node.call.tokens),
-            show(&node.output_shape)
+            layer.name,
+            pretty(&layer.call.tokens),
+            show(layer.output_shape())
         );
         docs.push(quote!(#[doc = #doc]));
         fields.push(field);
     }
-    if let Some(e) = errors {
-        return Err(e);
-    }
-    // Single-sample `predict` runs on stack scratch (no allocation) unless that would be large.
+    let (slot, count) = slots(graph);
     let widest = graph
-        .layers()
+        .nodes
         .iter()
-        .map(|n| n.output_shape.iter().product::<usize>())
+        .map(|n| size(&n.output_shape))
         .max()
         .unwrap_or(0);
-    let predict = if 2 * widest <= STACK_SCRATCH_LIMIT {
-        predict_on_stack(&fields, graph, widest)
+    // Single-sample `predict` runs on stack scratch (no allocation) unless that would be large.
+    let predict = if graph.is_chain() && 2 * widest <= STACK_SCRATCH_LIMIT {
+        chain_predict(&fields, graph, widest)
+    } else if !graph.is_chain() && count * widest <= STACK_SCRATCH_LIMIT {
+        graph_predict(count * widest)
     } else {
         quote!()
     };
-    let input = array_type(graph.input_shape());
-    let output = array_type(graph.output_shape());
-    let params = lit(graph.params());
+    let summary = if graph.is_chain() {
+        quote!()
+    } else {
+        let rows = summary_rows(graph);
+        quote! {
+            fn summary_rows() -> &'static [::typed_nn::SummaryRow] {
+                &[#(#rows),*]
+            }
+        }
+    };
+    let graph_tokens = graph_const(graph, &slot, count);
+    let input_shapes = graph.input_shapes();
+    let output_shapes = graph.output_shapes();
+    let input = io_type(&input_shapes);
+    let output = io_type(&output_shapes);
+    let known = lit(graph.known_params());
     let model_name = snake_case(&name.to_string());
+    let shapes = |s: &[&Vec<usize>]| s.iter().map(|s| show(s)).collect::<Vec<_>>().join(", ");
     let summary_doc = format!(
         " Generated by `model!`: input `{}`, output `{}`, {} weights.",
-        show(graph.input_shape()),
-        show(graph.output_shape()),
-        graph.params()
+        shapes(&input_shapes),
+        shapes(&output_shapes),
+        graph.known_params()
     );
     let field_docs = fields.iter().map(|f| format!(" The `{f}` layer."));
 
-    Ok(quote! {
+    quote! {
         #(#attrs)*
         ///
         #[doc = #summary_doc]
@@ -309,7 +325,7 @@ pub fn model(def: &ModelDef, graph: &Graph) -> syn::Result<TokenStream> {
 
         impl #name<f32> {
             /// Total weights, as Keras's "Total params".
-            pub const PARAMS: usize = #params;
+            pub const PARAMS: usize = <Self as ::typed_nn::Model>::PARAMS;
 
             /// An `f32` model with Keras's default initialisation, deterministic for `seed`.
             pub fn new(seed: u64) -> Self {
@@ -327,8 +343,9 @@ pub fn model(def: &ModelDef, graph: &Graph) -> syn::Result<TokenStream> {
             type Scalar = T;
             type Input = #input;
             type Output = #output;
-            const PARAMS: usize = #params;
+            const PARAMS: usize = #known #(+ #custom_params)*;
             const NAME: &'static str = #model_name;
+            const GRAPH: ::typed_nn::graph::Graph = #graph_tokens;
 
             fn new(seed: u64) -> Self {
                 let mut model = Self { #( #fields: #ctors, )* runtime: ::typed_nn::Runtime::new(seed) };
@@ -339,6 +356,8 @@ pub fn model(def: &ModelDef, graph: &Graph) -> syn::Result<TokenStream> {
             fn layer_info() -> &'static [::typed_nn::LayerInfo] {
                 &[#(#infos),*]
             }
+
+            #summary
 
             #predict
 
@@ -353,7 +372,7 @@ pub fn model(def: &ModelDef, graph: &Graph) -> syn::Result<TokenStream> {
                 f(&mut [#(&mut self.#fields),*], &mut self.runtime)
             }
         }
-    })
+    }
 }
 
 /// A stand-in struct for a model with errors, so that code using it reports the model's
@@ -367,12 +386,58 @@ pub fn fallback(def: &ModelDef) -> TokenStream {
         #vis struct #name<T = f32>(::core::marker::PhantomData<T>);
 
         impl #name<f32> {
-            /// Not available: the chain has errors.
+            /// Not available: the model has errors.
             pub const PARAMS: usize = 0;
-            /// Not available: the chain has errors.
+            /// Not available: the model has errors.
             pub fn new(_seed: u64) -> Self {
-                unreachable!("model! reported errors for this chain")
+                unreachable!("model! reported errors for this model")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::Errors;
+    use crate::parse::Models;
+
+    fn graph(src: &str) -> Graph {
+        let models: Models = syn::parse_str(src).expect("parses");
+        crate::graph::check(&models.models[0].body, &mut Errors::default()).expect("checks")
+    }
+
+    #[test]
+    fn a_chain_ping_pongs_between_two_slots() {
+        let g = graph("struct M { Input<8> => Dense<4> => Relu => Dense<2> => Softmax }");
+        let (slot, count) = slots(&g);
+        assert_eq!(count, 2);
+        assert_eq!(slot[1..], [0, 1, 0, 1]);
+    }
+
+    #[test]
+    fn a_slot_is_free_again_only_after_its_last_reader() {
+        let g = graph(
+            "struct R { let x = Input<8>; let y = x => Dense<8> => Dense<8>; Add(x, y) => Dense<3> }",
+        );
+        // The input is read straight from the caller; the two dense layers ping-pong, the
+        // merge reads the second and writes the first's freed slot... which it may not read.
+        let (slot, count) = slots(&g);
+        for (i, node) in g.nodes.iter().enumerate().skip(1) {
+            for &k in &node.inputs {
+                if k != 0 {
+                    assert_ne!(slot[i], slot[k], "node {i} reads {k}");
+                }
+            }
+        }
+        assert!(count <= 3);
+        let g = graph(
+            "struct W { let a = Input<4>; let b = Input<6>; let h = b => Dense<3>; Concatenate(a, h) => Dense<2> }",
+        );
+        let (slot, _) = slots(&g);
+        // Both inputs are gathered first: nothing overwrites `a` before the merge reads it.
+        let h = g.nodes.iter().position(|n| n.name == "dense").unwrap();
+        assert_ne!(slot[h], slot[0]);
+        assert_ne!(slot[h], slot[1]);
     }
 }

@@ -1,11 +1,22 @@
-//! The grammar of `model!`: one or more structs, each a chain of layers.
+//! The grammar of `model!`: one or more structs, each a chain of layers or a graph.
 //!
 //! ```text
 //! model! {
 //!     /// docs and attributes pass through
 //!     pub struct Name { Input<28, 28> => Flatten => Dense<300, Relu> => Dense<10, Softmax> }
+//!     pub struct Graph {
+//!         let a = Input<10>;
+//!         let h = a => Dense<8, Relu>;
+//!         let shared = Dense<4>;
+//!         (Add(h => shared, a => Dense<8> => shared), h)
+//!     }
 //! }
 //! ```
+//!
+//! A body is `let` bindings, then the output expression; a chain is the body with no
+//! bindings. An expression is a term followed by `=> layer` steps; a term is a name, a layer
+//! (`Input<..>` starts a chain), a merge with its inputs in parentheses (`Add(a, b)`), or a
+//! tuple of outputs.
 //!
 //! A layer is a name with optional `<...>` arguments: positional values first, then
 //! `name = value` options. A value is a number, a name (possibly with its own arguments, as in
@@ -22,14 +33,63 @@ pub struct Models {
     pub models: Vec<ModelDef>,
 }
 
-/// One `struct Name { chain }`.
+/// One `struct Name { body }`.
 pub struct ModelDef {
     pub attrs: Vec<Attribute>,
     /// `#[weights = "file.safetensors"]`: weights to bake in at compile time.
     pub weights: Option<syn::LitStr>,
     pub vis: Visibility,
     pub name: Ident,
-    pub chain: Vec<LayerCall>,
+    pub body: Body,
+}
+
+/// A struct's body: bindings, then the output.
+pub struct Body {
+    pub lets: Vec<Let>,
+    pub output: Expr,
+}
+
+impl Body {
+    /// Whether this is the chain form (no bindings).
+    pub fn is_chain(&self) -> bool {
+        self.lets.is_empty()
+    }
+}
+
+/// `let name = expr;`
+pub struct Let {
+    pub name: Ident,
+    pub value: Expr,
+}
+
+/// An expression of the graph form.
+#[derive(Clone)]
+pub enum Expr {
+    /// A name or a layer: `x`, `encode`, `Relu`, `Dense<8>`, `Input<4>`.
+    Call(LayerCall),
+    /// A merge of its inputs: `Add(a, b)`, `Concatenate<axis = 1>(a, b)`.
+    Merge(LayerCall, Vec<Expr>, TokenStream),
+    /// `start => layer => layer`.
+    Chain(Box<Expr>, Vec<LayerCall>),
+    /// `(a, b)`: several outputs.
+    Tuple(Vec<Expr>, TokenStream),
+}
+
+impl Expr {
+    /// The tokens of the expression, for error spans.
+    pub fn tokens(&self) -> TokenStream {
+        match self {
+            Expr::Call(call) => call.tokens.clone(),
+            Expr::Merge(_, _, tokens) | Expr::Tuple(_, tokens) => tokens.clone(),
+            Expr::Chain(start, steps) => {
+                let mut tokens = start.tokens();
+                if let Some(last) = steps.last() {
+                    tokens.extend(last.tokens.clone());
+                }
+                tokens
+            }
+        }
+    }
 }
 
 /// One layer as written: `Dense<300, Relu, init = HeNormal>`.
@@ -116,24 +176,82 @@ impl Parse for ModelDef {
         let name: Ident = input.parse()?;
         let content;
         braced!(content in input);
-        let mut chain = vec![content.parse::<LayerCall>()?];
-        while !content.is_empty() {
-            content.parse::<Token![=>]>().map_err(|e| {
+        let mut lets = Vec::new();
+        while content.peek(Token![let]) {
+            content.parse::<Token![let]>()?;
+            let name: Ident = content.parse()?;
+            content.parse::<Token![=]>().map_err(|e| {
+                syn::Error::new(e.span(), format!("expected `=` after `let {name}`"))
+            })?;
+            let value = expr(&content)?;
+            content.parse::<Token![;]>().map_err(|e| {
                 syn::Error::new(
                     e.span(),
-                    "expected `=>` between layers, as in `Input<784> => Dense<10>`",
+                    format!("expected `;` after the binding of `{name}` (or `=>` before a layer)"),
                 )
             })?;
-            chain.push(content.parse()?);
+            lets.push(Let { name, value });
+        }
+        let output = expr(&content)?;
+        if !content.is_empty() {
+            let message = if lets.is_empty() {
+                "expected `=>` between layers, as in `Input<784> => Dense<10>`"
+            } else {
+                "expected `=>` before a layer, or the end of the model after its output"
+            };
+            return Err(content.error(message));
         }
         Ok(ModelDef {
             attrs,
             weights,
             vis,
             name,
-            chain,
+            body: Body { lets, output },
         })
     }
+}
+
+/// A term followed by `=> layer` steps.
+fn expr(input: ParseStream) -> syn::Result<Expr> {
+    let start = term(input)?;
+    let mut steps = Vec::new();
+    while input.peek(Token![=>]) {
+        input.parse::<Token![=>]>()?;
+        steps.push(input.parse()?);
+    }
+    Ok(if steps.is_empty() {
+        start
+    } else {
+        Expr::Chain(Box::new(start), steps)
+    })
+}
+
+/// A name, a layer, a merge with its inputs, or a parenthesised tuple.
+fn term(input: ParseStream) -> syn::Result<Expr> {
+    let start = input.fork();
+    if input.peek(syn::token::Paren) {
+        let content;
+        parenthesized!(content in input);
+        let items = content.parse_terminated(expr, Token![,])?;
+        let trailing = items.trailing_punct();
+        let mut items: Vec<Expr> = items.into_iter().collect();
+        if items.len() == 1 && !trailing {
+            return Ok(items.remove(0));
+        }
+        return Ok(Expr::Tuple(items, tokens_between(&start, input)));
+    }
+    let call: LayerCall = input.parse()?;
+    if input.peek(syn::token::Paren) {
+        let content;
+        parenthesized!(content in input);
+        let items = content.parse_terminated(expr, Token![,])?;
+        return Ok(Expr::Merge(
+            call,
+            items.into_iter().collect(),
+            tokens_between(&start, input),
+        ));
+    }
+    Ok(Expr::Call(call))
 }
 
 impl Parse for LayerCall {
@@ -241,6 +359,22 @@ mod tests {
         syn::parse_str(src)
     }
 
+    /// The chain of a chain-form model: its start and steps.
+    fn chain(def: &ModelDef) -> Vec<LayerCall> {
+        match &def.body.output {
+            Expr::Chain(start, steps) => {
+                let Expr::Call(first) = start.as_ref() else {
+                    panic!("a chain starts with a layer")
+                };
+                std::iter::once(first.clone())
+                    .chain(steps.iter().cloned())
+                    .collect()
+            }
+            Expr::Call(call) => vec![call.clone()],
+            _ => panic!("not a chain"),
+        }
+    }
+
     #[test]
     fn parses_the_design_card_and_options() {
         let m = parse(
@@ -249,7 +383,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(m.models.len(), 2);
-        let chain = &m.models[0].chain;
+        let chain = chain(&m.models[0]);
         assert_eq!(chain.len(), 5);
         assert_eq!(chain[2].name, "Dense");
         assert_eq!(chain[2].args.len(), 4);
@@ -259,16 +393,43 @@ mod tests {
         assert!(
             matches!(&chain[4].args[1], Arg::Positional(Value::Name(c)) if c.name == "LeakyRelu" && c.args.len() == 1)
         );
-        assert!(
-            matches!(&m.models[1].chain[1].args[1], Arg::Positional(Value::Tuple(v, _)) if v.len() == 2)
-        );
+        let b = self::chain(&m.models[1]);
+        assert!(matches!(&b[1].args[1], Arg::Positional(Value::Tuple(v, _)) if v.len() == 2));
         assert_eq!(chain[1].tokens.to_string(), "Flatten");
         assert_eq!(chain[3].tokens.to_string(), "Dropout < 0.5 >");
     }
 
     #[test]
-    fn a_missing_arrow_is_reported() {
+    fn parses_the_graph_form() {
+        let m = parse(
+            "struct W { let a = Input<10>; let b = Input<28>; let h = b => Dense<16, Relu>; \
+             let e = Dense<4>; let c = Concatenate<axis = -1>(a, h => e, (b)); (c => Dense<1>, h) }",
+        )
+        .unwrap();
+        let body = &m.models[0].body;
+        assert_eq!(body.lets.len(), 5);
+        assert!(matches!(&body.lets[3].value, Expr::Call(c) if c.name == "Dense"));
+        let Expr::Merge(call, inputs, _) = &body.lets[4].value else {
+            panic!("a merge")
+        };
+        assert_eq!(call.name, "Concatenate");
+        assert_eq!(inputs.len(), 3);
+        assert!(matches!(&inputs[1], Expr::Chain(_, steps) if steps.len() == 1));
+        assert!(matches!(&inputs[2], Expr::Call(c) if c.name == "b"));
+        assert!(matches!(&body.output, Expr::Tuple(items, _) if items.len() == 2));
+    }
+
+    #[test]
+    fn a_missing_arrow_or_semicolon_is_reported() {
         let err = parse("struct A { Input<3> Dense<2> }").err().unwrap();
         assert!(err.to_string().contains("expected `=>`"), "{err}");
+        let err = parse("struct A { let a = Input<3> let b = a; b }")
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string()
+                .contains("expected `;` after the binding of `a`"),
+            "{err}"
+        );
     }
 }

@@ -13,7 +13,7 @@ use safetensors::tensor::Dtype;
 use safetensors::SafeTensors;
 use syn::LitStr;
 
-use crate::shape::Graph;
+use crate::graph::Graph;
 
 /// A checked weights file: its absolute path and, per weight array in model order, the byte
 /// range of its little-endian f32 data.
@@ -41,9 +41,17 @@ pub fn check(lit: &LitStr, graph: &Graph) -> syn::Result<Baked> {
         .map_err(|e| fail(format!("not a valid safetensors file: {e}")))?;
     let mut ranges = Vec::new();
     let mut expected: Vec<String> = Vec::new();
-    for node in graph.layers() {
-        for (weight, shape) in node.weight_shapes() {
-            let name = format!("{}/{weight}", node.name);
+    for layer in &graph.layers {
+        let Some(weights) = layer.weights() else {
+            return Err(fail(format!(
+                "`{}` is a custom layer, whose weights only its type knows: load them at run \
+                 time with `load_weights_from_bytes(include_bytes!(..))`",
+                layer.name
+            )));
+        };
+        for weight in weights {
+            let shape = weight.shape;
+            let name = format!("{}/{}", layer.name, weight.name);
             let tensor = file.tensor(&name).map_err(|_| {
                 fail(format!(
                     "tensor `{name}` is missing (the chain needs shape {})",

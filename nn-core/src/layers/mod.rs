@@ -12,12 +12,14 @@ use crate::prelude::*;
 mod activation;
 mod batch_norm;
 mod conv2d;
+mod custom;
 mod dense;
 mod dropout;
 mod epilogue;
 mod flatten;
 #[cfg(test)]
 mod gradient_check;
+mod merge;
 mod pool;
 #[cfg(feature = "std")]
 mod row_parts;
@@ -26,9 +28,11 @@ mod row_split;
 pub use activation::ActivationLayer;
 pub use batch_norm::BatchNorm;
 pub use conv2d::Conv2D;
+pub use custom::CustomLayer;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
+pub use merge::Merge;
 pub use pool::{AvgPool2D, MaxPool2D};
 pub use row_split::{RowSplit, ShardProducts};
 

@@ -12,8 +12,9 @@ use super::checkpoint;
 use super::history::History;
 use super::progress::{Progress, Verbosity};
 use crate::data::ImageAugmentation;
-use crate::loss::{LossFn, Targets};
+use crate::loss::{LossParts, OwnedTargets, TargetRows, TargetSet, Targets};
 use crate::metrics::{Metric, MetricState};
+use crate::network::Objective;
 use crate::optim::Optimizer;
 use crate::{Error, Float};
 
@@ -35,6 +36,7 @@ pub struct Fit<'a, L, O, V = NoValidation> {
     pub(crate) shuffle: bool,
     pub(crate) seed: Option<u64>,
     pub(crate) metrics: Vec<Metric>,
+    pub(crate) loss_weights: Vec<f64>,
     pub(crate) callbacks: Vec<Box<dyn Callback + 'a>>,
     pub(crate) verbosity: Verbosity,
     pub(crate) augmentation: Option<ImageAugmentation>,
@@ -88,6 +90,7 @@ impl<'a, L, O> Fit<'a, L, O, NoValidation> {
             shuffle: true,
             seed: None,
             metrics: Vec::new(),
+            loss_weights: Vec::new(),
             callbacks: Vec::new(),
             verbosity: Verbosity::Auto,
             augmentation: None,
@@ -129,6 +132,7 @@ impl<'a, L, O, V> Fit<'a, L, O, V> {
             shuffle: self.shuffle,
             seed: self.seed,
             metrics: self.metrics,
+            loss_weights: self.loss_weights,
             callbacks: self.callbacks,
             verbosity: self.verbosity,
             augmentation: self.augmentation,
@@ -149,6 +153,12 @@ impl<'a, L, O, V> Fit<'a, L, O, V> {
     /// Metrics to report besides the loss.
     pub fn metrics(mut self, metrics: impl IntoIterator<Item = Metric>) -> Self {
         self.metrics = metrics.into_iter().collect();
+        self
+    }
+    /// The weight of each output's loss in the total that training minimises and `loss`
+    /// reports (Keras's `loss_weights`; default all 1). One weight per output.
+    pub fn loss_weights(mut self, weights: impl IntoIterator<Item = f64>) -> Self {
+        self.loss_weights = weights.into_iter().collect();
         self
     }
     /// Adds callbacks, called in this order.
@@ -224,23 +234,28 @@ pub(crate) trait Trainee<T: Float>: WeightAccess {
     fn input_size(&self) -> usize;
     /// The shape of an input sample.
     fn input_shape(&self) -> &'static [usize];
-    /// One optimizer step; returns the pre-update loss (with penalties) and adds the step's
-    /// training-mode outputs to `metrics`.
+    /// The name of each output, for per-output logs.
+    fn output_names(&self) -> &'static [&'static str];
+    /// One optimizer step; returns the pre-update loss (with penalties), writes each output's
+    /// unweighted loss into `losses` and adds the step's training-mode outputs to `metrics`.
     fn step(
         &mut self,
         opt: &mut dyn Optimizer<T>,
-        loss: &dyn LossFn<T>,
+        objective: &Objective<'_, T>,
         x: &[T],
-        t: Targets<'_, T>,
+        t: TargetRows<'_, T>,
         metrics: &mut [MetricState],
+        losses: &mut [f64],
     ) -> T;
-    /// The mean loss over a data set in inference mode, updating `metrics`.
+    /// The mean loss over a data set in inference mode, updating `metrics` and writing each
+    /// output's mean unweighted loss into `losses`.
     fn evaluate_flat(
         &self,
-        loss: &dyn LossFn<T>,
+        objective: &Objective<'_, T>,
         x: &[T],
-        t: Targets<'_, T>,
+        t: TargetRows<'_, T>,
         metrics: &mut [MetricState],
+        losses: &mut [f64],
     ) -> T;
     /// Saves weights plus training state, atomically.
     fn save_checkpoint(
@@ -266,43 +281,77 @@ pub(crate) trait Trainee<T: Float>: WeightAccess {
 /// The data of a `fit` call, flattened.
 pub(crate) struct FitData<'a, T> {
     pub x: &'a [T],
-    pub targets: Targets<'a, T>,
-    pub validation: Option<(&'a [T], Targets<'a, T>)>,
+    pub targets: &'a TargetSet<'a, T>,
+    pub validation: Option<(&'a [T], &'a TargetSet<'a, T>)>,
 }
 
-/// Copies the samples `indices` of `targets` into a batch buffer.
-enum TargetBatch<T> {
-    Dense(Vec<T>, usize),
-    Sparse(Vec<usize>),
-}
-
-impl<T: Float> TargetBatch<T> {
-    fn new(targets: &Targets<'_, T>, n: usize) -> Self {
-        match targets {
-            Targets::Dense(t) => TargetBatch::Dense(Vec::new(), t.len() / n.max(1)),
-            Targets::Sparse(_) => TargetBatch::Sparse(Vec::new()),
-        }
-    }
-    fn gather(&mut self, targets: &Targets<'_, T>, indices: &[usize]) {
-        match (self, targets) {
-            (TargetBatch::Dense(buf, width), Targets::Dense(t)) => {
+/// Copies the samples `indices` of every output's targets into a batch's buffers.
+fn gather_targets<T: Float>(
+    batch: &mut TargetSet<'_, T>,
+    targets: TargetRows<'_, T>,
+    indices: &[usize],
+) {
+    let TargetSet::Many(parts) = batch else {
+        unreachable!("batch buffers are gathered")
+    };
+    parts.resize_with(targets.outputs(), || OwnedTargets::Sparse(Vec::new()));
+    for (j, part) in parts.iter_mut().enumerate() {
+        match targets.part(j) {
+            Targets::Dense(t) => {
+                let width = t.len() / targets.len().max(1);
+                if !matches!(part, OwnedTargets::Dense(_)) {
+                    *part = OwnedTargets::Dense(Vec::new());
+                }
+                let OwnedTargets::Dense(buf) = part else {
+                    unreachable!()
+                };
                 buf.clear();
                 indices
                     .iter()
-                    .for_each(|&i| buf.extend_from_slice(&t[i * *width..(i + 1) * *width]));
+                    .for_each(|&i| buf.extend_from_slice(&t[i * width..(i + 1) * width]));
             }
-            (TargetBatch::Sparse(buf), Targets::Sparse(t)) => {
+            Targets::Sparse(t) => {
+                if !matches!(part, OwnedTargets::Sparse(_)) {
+                    *part = OwnedTargets::Sparse(Vec::new());
+                }
+                let OwnedTargets::Sparse(buf) = part else {
+                    unreachable!()
+                };
                 buf.clear();
                 buf.extend(indices.iter().map(|&i| t[i]));
             }
-            _ => unreachable!("a batch buffer matches its targets"),
         }
     }
-    fn view(&self) -> Targets<'_, T> {
-        match self {
-            TargetBatch::Dense(buf, _) => Targets::Dense(buf),
-            TargetBatch::Sparse(buf) => Targets::Sparse(buf),
+}
+
+/// The metric totals of an epoch: each metric on each output.
+fn metric_states(metrics: &[Metric], outputs: usize) -> Vec<MetricState> {
+    (0..outputs)
+        .flat_map(|j| metrics.iter().map(move |&m| MetricState::on_output(m, j)))
+        .collect()
+}
+
+/// Writes each output's loss and every metric into `logs`, named as Keras names them (with
+/// several outputs: `main_loss`, `main_accuracy`), each key after `prefix`.
+fn log_outputs(
+    logs: &mut Logs,
+    prefix: &str,
+    names: &[&str],
+    losses: &[f64],
+    metrics: &[MetricState],
+) {
+    if names.len() > 1 {
+        for (name, loss) in names.iter().zip(losses) {
+            logs.insert(format!("{prefix}{name}_loss"), *loss);
         }
+    }
+    for m in metrics {
+        let key = if names.len() > 1 {
+            format!("{prefix}{}_{}", names[m.output], m.metric.name())
+        } else {
+            format!("{prefix}{}", m.metric.name())
+        };
+        logs.insert(key, m.value());
     }
 }
 
@@ -354,7 +403,7 @@ fn notify<T: Float>(
 }
 
 /// Keras's `fit` loop over flat data; see [`crate::Model::fit`].
-pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
+pub(crate) fn run_fit<T: Float, L: LossParts<T>, O: Optimizer<T>, V>(
     model: &mut dyn Trainee<T>,
     data: FitData<'_, T>,
     settings: &mut Fit<'_, L, O, V>,
@@ -370,17 +419,32 @@ pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
             settings.validation_split
         )));
     }
+    let outputs = model.output_names();
+    if !settings.loss_weights.is_empty() && settings.loss_weights.len() != outputs.len() {
+        return Err(Error::InvalidConfig(format!(
+            "loss_weights has {} weights, but the model has {} outputs",
+            settings.loss_weights.len(),
+            outputs.len()
+        )));
+    }
+    if let Some(w) = settings
+        .loss_weights
+        .iter()
+        .find(|w| !(w.is_finite() && **w >= 0.0))
+    {
+        return Err(Error::InvalidConfig(format!(
+            "loss_weights must be finite and not negative, got {w}"
+        )));
+    }
+    let all = TargetRows::all(data.targets, n);
     let (n_train, train_targets, validation) = match data.validation {
-        Some(v) => (n, data.targets, Some(v)),
+        Some((vx, vt)) => (n, all, Some((vx, TargetRows::all(vt, vx.len() / width)))),
         None if settings.validation_split > 0.0 => {
             let n_train = (n as f64 * (1.0 - settings.validation_split)).floor() as usize;
-            let (t, v) = (
-                data.targets.samples(0, n_train, n),
-                data.targets.samples(n_train, n, n),
-            );
+            let (t, v) = (all.rows(0, n_train), all.rows(n_train, n));
             (n_train, t, Some((&data.x[n_train * width..], v)))
         }
-        None => (n, data.targets, None),
+        None => (n, all, None),
     };
     if n_train == 0 {
         return Err(Error::InvalidConfig(
@@ -416,14 +480,19 @@ pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
         shuffle_rng = resumed.shuffle;
         augment_rng = resumed.augment;
     }
-    let loss: &dyn LossFn<T> = &settings.loss;
+    let weights: Vec<T> = settings.loss_weights.iter().map(|&w| T::of(w)).collect();
+    let objective = Objective {
+        losses: &settings.loss,
+        weights: &weights,
+    };
     let optimizer = &mut settings.optimizer;
     let callbacks = &mut settings.callbacks;
     let mut progress = Progress::new(settings.verbosity);
     let mut history = History::default();
     let mut order: Vec<usize> = (0..n_train).collect();
     let mut x_batch: Vec<T> = Vec::with_capacity(settings.batch_size * width);
-    let mut t_batch = TargetBatch::new(&train_targets, n_train);
+    let mut t_batch = TargetSet::Many(Vec::new());
+    let mut step_losses = vec![0.0; outputs.len()];
     let batches = n_train.div_ceil(settings.batch_size);
 
     let mut stop = false;
@@ -456,12 +525,9 @@ pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
             order.shuffle(&mut shuffle_rng);
         }
         progress.begin_epoch(epoch, settings.epochs, batches);
-        let mut metrics: Vec<MetricState> = settings
-            .metrics
-            .iter()
-            .map(|&m| MetricState::new(m))
-            .collect();
+        let mut metrics = metric_states(&settings.metrics, outputs.len());
         let (mut loss_sum, mut seen) = (0.0f64, 0usize);
+        let mut output_sums = vec![0.0f64; outputs.len()];
         let mut logs = Logs::new();
         for (b, indices) in order.chunks(settings.batch_size).enumerate() {
             gather_rows(&mut x_batch, x_train, width, indices);
@@ -470,20 +536,24 @@ pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
                     .chunks_exact_mut(width)
                     .for_each(|img| aug.apply(img, *dims, &mut augment_rng));
             }
-            t_batch.gather(&train_targets, indices);
+            gather_targets(&mut t_batch, train_targets, indices);
             let batch_loss = model.step(
                 &mut *optimizer,
-                loss,
+                &objective,
                 &x_batch,
-                t_batch.view(),
+                TargetRows::all(&t_batch, indices.len()),
                 &mut metrics,
+                &mut step_losses,
             );
             loss_sum += batch_loss.as_f64() * indices.len() as f64;
             seen += indices.len();
+            output_sums
+                .iter_mut()
+                .zip(&step_losses)
+                .for_each(|(s, l)| *s += l * indices.len() as f64);
             logs.insert("loss".into(), loss_sum / seen as f64);
-            metrics.iter().for_each(|m| {
-                logs.insert(m.metric.name().into(), m.value());
-            });
+            let means: Vec<f64> = output_sums.iter().map(|s| s / seen as f64).collect();
+            log_outputs(&mut logs, "", outputs, &means, &metrics);
             notify(
                 callbacks,
                 &mut *optimizer,
@@ -498,16 +568,12 @@ pub(crate) fn run_fit<T: Float, L: LossFn<T>, O: Optimizer<T>, V>(
             }
         }
         if let Some((vx, vt)) = validation {
-            let mut val_metrics: Vec<MetricState> = settings
-                .metrics
-                .iter()
-                .map(|&m| MetricState::new(m))
-                .collect();
-            let val_loss = model.evaluate_flat(loss, vx, vt, &mut val_metrics);
+            let mut val_metrics = metric_states(&settings.metrics, outputs.len());
+            let mut val_losses = vec![0.0; outputs.len()];
+            let val_loss =
+                model.evaluate_flat(&objective, vx, vt, &mut val_metrics, &mut val_losses);
             logs.insert("val_loss".into(), val_loss.as_f64());
-            val_metrics.iter().for_each(|m| {
-                logs.insert(format!("val_{}", m.metric.name()), m.value());
-            });
+            log_outputs(&mut logs, "val_", outputs, &val_losses, &val_metrics);
         }
         notify(
             callbacks,

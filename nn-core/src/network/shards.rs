@@ -1,0 +1,242 @@
+//! Splitting a training batch across threads: contiguous shards of samples, each run forward
+//! and backward by [`Workspace::gradients`] on its own, their weight gradients summed; and
+//! the row split ([`RowSplit`]), where the first trainable layer is cut by its input rows
+//! instead of by samples.
+
+use core::ops::Deref;
+
+use rand::{RngCore, SeedableRng};
+use rayon::prelude::*;
+
+use super::{Objective, Records, SplitShard, Workspace};
+use crate::graph::{Graph, Op};
+use crate::layers::{Layer, RowSplit, ShardProducts};
+use crate::loss::TargetRows;
+use crate::Float;
+
+/// Elements per task when summing the shards' gradients in parallel.
+const REDUCE_CHUNK: usize = 16 * 1024;
+
+/// The fewest samples worth a shard of their own in a training step.
+const MIN_SHARD: usize = 32;
+
+/// A shard's activations and caches should fit in about this many bytes: past it, the
+/// backward pass finds what the forward pass left already evicted, and a batch runs faster as
+/// several shards in turn on each thread (BENCHMARKS.md has LeNet's figures). Batched
+/// inference and evaluation cut their chunks to the same size.
+const SHARD_BYTES: usize = 2 << 20;
+
+/// The fewest samples a shard or chunk is cut down to for [`SHARD_BYTES`].
+const MIN_CACHED_SHARD: usize = 16;
+
+/// The most samples one pass through the graph should take at once for its activations and
+/// caches to stay within [`SHARD_BYTES`] (but never fewer than 16).
+pub(crate) fn cached_rows<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
+    graph: &Graph,
+    layers: &[L],
+) -> usize {
+    (SHARD_BYTES / sample_bytes(graph, layers).max(1)).max(MIN_CACHED_SHARD)
+}
+
+/// The bytes of activations and caches one sample takes in a pass through the graph.
+fn sample_bytes<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
+    graph: &Graph,
+    layers: &[L],
+) -> usize {
+    let elements: usize = graph
+        .nodes
+        .iter()
+        .map(|n| match n.op {
+            Op::Input => 0,
+            Op::Layer(l) => n.size + layers[l].cache_len(1),
+            Op::Merge(_) => n.size,
+        })
+        .sum();
+    elements * core::mem::size_of::<T>()
+}
+
+/// How many shards a training step of `rows` samples runs in (1: no splitting): one per
+/// thread, or more, a whole number per thread, where that keeps each shard's workspace
+/// within [`SHARD_BYTES`]. A layer that couples samples (batch statistics) keeps the batch
+/// whole.
+pub(crate) fn shard_count<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
+    graph: &Graph,
+    layers: &[L],
+    rows: usize,
+) -> usize {
+    if layers.iter().any(|l| l.couples_samples()) {
+        return 1;
+    }
+    let threads = crate::threads::thread_count();
+    let per_thread = threads.min(rows / MIN_SHARD).max(1);
+    let for_cache = (rows * sample_bytes(graph, layers)).div_ceil(SHARD_BYTES);
+    if for_cache <= per_thread {
+        return per_thread;
+    }
+    let most = (rows / MIN_CACHED_SHARD).max(1);
+    for_cache
+        .div_ceil(threads)
+        .saturating_mul(threads)
+        .min(most)
+        .max(per_thread)
+}
+
+/// The node a split training step cuts by rows ([`RowSplit`]), with its layer: the first
+/// node with a trainable layer, when that layer offers to be cut, is applied nowhere else,
+/// and reads the model's one input through nothing but reshapes that feed nothing else.
+pub(crate) fn row_split<'a, T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized + 'a>(
+    graph: &Graph,
+    layers: &'a [L],
+) -> Option<(usize, usize, &'a dyn RowSplit<T>)> {
+    if graph.inputs.len() != 1 {
+        return None;
+    }
+    let (node, l) = graph
+        .nodes
+        .iter()
+        .enumerate()
+        .find_map(|(i, n)| match n.op {
+            Op::Layer(l) if layers[l].trainable_len() > 0 => Some((i, l)),
+            _ => None,
+        })?;
+    let applied_once = graph.nodes.iter().filter(|n| n.op == Op::Layer(l)).count() == 1;
+    let mut k = graph.nodes[node].inputs[0];
+    while graph.nodes[k].op != Op::Input {
+        let reshape = matches!(graph.nodes[k].op, Op::Layer(r) if layers[r].only_reshapes());
+        if !reshape || graph.consumers(k) != 1 {
+            return None;
+        }
+        k = graph.nodes[k].inputs[0];
+    }
+    if !applied_once {
+        return None;
+    }
+    layers[l].row_split().map(|split| (node, l, split))
+}
+
+impl<T: Float> Workspace<T> {
+    /// [`Workspace::gradients`] over `shards` contiguous parts of the batch on the worker
+    /// pool; the summed gradients land in `self.grads`, the outputs, in order, in the output
+    /// buffers, and each output's loss, weighted by its shard's share, in `self.losses`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn sharded_gradients<L: Deref<Target = D> + Sync, D: Layer<T> + ?Sized>(
+        &mut self,
+        graph: &Graph,
+        records: &Records,
+        layers: &[L],
+        x: &[T],
+        objective: &Objective<'_, T>,
+        targets: TargetRows<'_, T>,
+        rng: &mut dyn RngCore,
+        shards: usize,
+    ) -> T {
+        let width = records.input_size;
+        let rows = x.len() / width;
+        let per = rows.div_ceil(shards);
+        let seed = rng.next_u64();
+        let parts = crate::threads::thread_count();
+        let split = row_split(graph, layers);
+        let out = split.map_or(0, |(_, l, _)| layers[l].output_size());
+        if split.is_some() {
+            self.partials.resize(parts * rows * out, T::zero());
+            // A whole `per` for every shard, so that shards and chunks pair up one to one.
+            self.product_grads.resize(shards * per * out, T::zero());
+        }
+        self.shards.resize_with(shards, Workspace::new);
+        let (workspaces, partials, dz) = (
+            &mut self.shards,
+            &mut self.partials,
+            &mut self.product_grads,
+        );
+        let split_layer = split.map(|(_, l, _)| l);
+        crate::threads::pool().install(|| {
+            let prepares = |i: usize, l: &L| split_layer != Some(i) && l.prepares_shards();
+            if layers.iter().enumerate().any(|(i, l)| prepares(i, l)) {
+                crate::threads::for_each_part(0..parts, &|part| {
+                    for (i, l) in layers.iter().enumerate() {
+                        if prepares(i, l) {
+                            l.prepare_shards(part, parts);
+                        }
+                    }
+                });
+            }
+            if let Some((_, _, layer)) = split {
+                layer.forward_parts(parts, x, partials);
+            }
+            let partials = &*partials;
+            let shard = |s: usize, ws: &mut Workspace<T>, dz: Option<&mut [T]>| {
+                let (start, end) = (s * per, ((s + 1) * per).min(rows));
+                let mut shard_rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+                shard_rng.set_stream(s as u64);
+                let weight = T::of((end - start) as f64 / rows as f64);
+                let split = split.zip(dz).map(|((node, _, split), dz)| SplitShard {
+                    node,
+                    split,
+                    products: ShardProducts::new(partials, rows * out, start * out),
+                    dz: &mut dz[..(end - start) * out],
+                });
+                ws.value = weight
+                    * ws.gradients(
+                        graph,
+                        records,
+                        layers,
+                        &x[start * width..end * width],
+                        objective,
+                        targets.rows(start, end),
+                        &mut shard_rng,
+                        weight,
+                        split,
+                    );
+            };
+            if split.is_some() {
+                let chunks = dz.par_chunks_mut(per * out);
+                workspaces
+                    .par_iter_mut()
+                    .zip(chunks)
+                    .enumerate()
+                    .for_each(|(s, (ws, dz))| shard(s, ws, Some(dz)));
+            } else {
+                workspaces
+                    .par_iter_mut()
+                    .enumerate()
+                    .for_each(|(s, ws)| shard(s, ws, None));
+            }
+            if let Some((_, l, layer)) = split {
+                layer.weight_gradient(parts, x, &dz[..rows * out], &mut workspaces[0].grads[l]);
+            }
+            // Sum the other layers' gradients into the first shard's buffers, chunk by chunk.
+            let (first, others) = workspaces.split_at_mut(1);
+            for (i, grad) in first[0].grads.iter_mut().enumerate() {
+                if split_layer == Some(i) {
+                    continue;
+                }
+                grad.par_chunks_mut(REDUCE_CHUNK)
+                    .enumerate()
+                    .for_each(|(c, sum)| {
+                        for other in others.iter() {
+                            let part = &other.grads[i][c * REDUCE_CHUNK..][..sum.len()];
+                            sum.iter_mut().zip(part).for_each(|(g, &d)| *g += d);
+                        }
+                    });
+            }
+        });
+        // Take the summed buffers; the previous ones go back to the shard for the next step.
+        core::mem::swap(&mut self.grads, &mut self.shards[0].grads);
+        self.outputs.resize_with(graph.nodes.len(), Vec::new);
+        self.output_nodes = graph.outputs;
+        self.losses.clear();
+        for (j, &k) in graph.outputs.iter().enumerate() {
+            let top = &mut self.outputs[k];
+            top.clear();
+            self.shards
+                .iter()
+                .for_each(|s| top.extend_from_slice(s.output(j)));
+            let loss = self.shards.iter().enumerate().fold(T::zero(), |a, (s, w)| {
+                let (start, end) = (s * per, ((s + 1) * per).min(rows));
+                a + T::of((end - start) as f64 / rows as f64) * w.output_loss(j)
+            });
+            self.losses.push(loss);
+        }
+        self.shards.iter().fold(T::zero(), |a, s| a + s.value)
+    }
+}

@@ -1,0 +1,268 @@
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::*;
+use crate::activation::{Softmax, Tanh};
+use crate::graph::Node;
+use crate::init::Initializer;
+use crate::layers::Dense;
+use crate::loss::{Loss, SparseCategoricalCrossentropy, TargetSet};
+use crate::regularizer::Regularizer;
+
+/// The graph and records of a chain of `layers` (leaked: tests only).
+pub(crate) fn chain<T: Float>(layers: &[&dyn Layer<T>]) -> (Graph, Records) {
+    let mut nodes = vec![Node {
+        op: Op::Input,
+        inputs: &[],
+        size: layers[0].input_size(),
+        slot: 0,
+    }];
+    for (i, l) in layers.iter().enumerate() {
+        let inputs: &'static [usize] = Box::leak(vec![i].into_boxed_slice());
+        nodes.push(Node {
+            op: Op::Layer(i),
+            inputs,
+            size: l.output_size(),
+            slot: (i + 1) % 2,
+        });
+    }
+    let last = nodes.len() - 1;
+    let out = nodes[last].size;
+    let graph = Graph {
+        nodes: Box::leak(nodes.into_boxed_slice()),
+        inputs: &[0],
+        outputs: Box::leak(vec![last].into_boxed_slice()),
+        output_names: &["output"],
+        slots: 2,
+    };
+    let shape: &'static [usize] = Box::leak(vec![out].into_boxed_slice());
+    let records = Records {
+        input_size: layers[0].input_size(),
+        input_offsets: &[0],
+        output_size: out,
+        output_offsets: &[0],
+        output_shapes: Box::leak(vec![shape].into_boxed_slice()),
+    };
+    (graph, records)
+}
+
+/// A 5-input tanh layer of `H` units and a 3-way softmax on top, initialised from `rng`.
+fn dense_pair<const H: usize>(
+    rng: &mut ChaCha8Rng,
+) -> (Dense<f64, 5, H, Tanh>, Dense<f64, H, 3, Softmax>) {
+    let mut a = Dense::new(Tanh, Initializer::GlorotUniform, Regularizer::NONE);
+    let mut b = Dense::new(Softmax, Initializer::GlorotUniform, Regularizer::NONE);
+    a.initialize(rng);
+    b.initialize(rng);
+    (a, b)
+}
+
+/// A weightless identity layer that records each backward call and whether it got `dx`.
+struct Probe(std::sync::Mutex<Vec<bool>>);
+
+impl Layer<f64> for Probe {
+    fn input_size(&self) -> usize {
+        5
+    }
+    fn output_size(&self) -> usize {
+        5
+    }
+    fn forward(&self, x: &[f64], y: &mut [f64], _: &mut [f64], _: Mode<'_>) {
+        y.copy_from_slice(x);
+    }
+    fn backward(
+        &self,
+        _: &[f64],
+        _: &[f64],
+        _: &mut [f64],
+        upstream: Upstream<'_, f64>,
+        dx: Option<&mut [f64]>,
+        _: &mut [f64],
+    ) {
+        self.0.lock().unwrap().push(dx.is_some());
+        if let Some(dx) = dx {
+            dx.copy_from_slice(crate::layers::output_gradient(upstream));
+        }
+    }
+}
+
+/// Sparse labels `i % 3` for `rows` samples, as a target set.
+fn labels(rows: usize) -> Vec<usize> {
+    (0..rows).map(|i| i % 3).collect()
+}
+
+fn gradients_of(layers: &[&dyn Layer<f64>], x: &[f64], labels: &[usize]) -> Workspace<f64> {
+    let (graph, records) = chain(layers);
+    let set = <SparseCategoricalCrossentropy as Loss<f64, [f64; 3]>>::targets(labels);
+    let objective = Objective {
+        losses: &SparseCategoricalCrossentropy,
+        weights: &[],
+    };
+    let mut ws = Workspace::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let targets = TargetRows::all(&set, labels.len());
+    ws.gradients(
+        &graph, &records, layers, x, &objective, targets, &mut rng, 1.0, None,
+    );
+    ws
+}
+
+#[test]
+fn no_gradient_flows_below_the_first_trainable_layer() {
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let (below, between) = (Probe(Default::default()), Probe(Default::default()));
+    let (a, b) = dense_pair::<5>(&mut rng);
+    let x: Vec<f64> = (0..4 * 5).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    let labels = [0, 1, 2, 0];
+    let with_probes = gradients_of(&[&below, &a, &between, &b], &x, &labels).grads;
+    let without = gradients_of(&[&a, &b], &x, &labels).grads;
+    // The probe under `a` is never asked for a gradient, the one between passes it on.
+    assert_eq!(*below.0.lock().unwrap(), Vec::<bool>::new());
+    assert_eq!(*between.0.lock().unwrap(), vec![true]);
+    assert!(with_probes[0].is_empty() && with_probes[2].is_empty());
+    assert_eq!(with_probes[1], without[0]);
+    assert_eq!(with_probes[3], without[1]);
+    // A model with nothing to train runs no backward pass at all.
+    let x5: Vec<f64> = x.iter().map(|v| v * 0.5).collect();
+    let (graph, records) = chain::<f64>(&[&below]);
+    let set = TargetSet::One(crate::loss::Targets::Dense(&x5));
+    let objective = Objective {
+        losses: &crate::loss::MeanSquaredError,
+        weights: &[],
+    };
+    Workspace::new().gradients(
+        &graph,
+        &records,
+        &[&below as &dyn Layer<f64>],
+        &x,
+        &objective,
+        TargetRows::all(&set, 4),
+        &mut rng,
+        1.0,
+        None,
+    );
+    assert_eq!(*below.0.lock().unwrap(), Vec::<bool>::new());
+}
+
+#[test]
+fn batches_split_per_thread_and_further_where_a_shard_would_outgrow_the_cache() {
+    use crate::layers::Flatten;
+    let threads = crate::threads::thread_count();
+    fn count<const N: usize>(rows: usize) -> usize {
+        // A one-layer model whose sample keeps `N` f32 activations (a weightless identity).
+        let layers: [&dyn Layer<f32>; 1] = [&Flatten::<N>];
+        let (graph, _) = chain(&layers);
+        shards::shard_count(&graph, &layers, rows)
+    }
+    // 1 KB a sample: one shard per thread, none below 32 samples.
+    assert_eq!(count::<256>(128), threads.min(4));
+    assert_eq!(count::<256>(20), 1);
+    // 20 KB a sample: 1024 samples take 10 shards of 2 MiB, rounded up to a whole number per
+    // thread.
+    assert_eq!(count::<5_000>(1024), 10usize.div_ceil(threads) * threads);
+    // 160 KB a sample: 128 samples would take 10, but no shard goes below 16 samples.
+    assert_eq!(count::<40_000>(128), 8);
+    assert_eq!(count::<40_000>(16), 1);
+}
+
+/// Splits a batch of `rows` into `shards` and checks the loss, the gradients and the outputs
+/// against one pass over the whole batch (the outputs exactly unless the step cuts a layer by
+/// rows).
+fn assert_shards_add_up(layers: &[&dyn Layer<f64>], rows: usize, shards: usize) {
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let (graph, records) = chain(layers);
+    let x: Vec<f64> = (0..rows * layers[0].input_size())
+        .map(|_| rng.gen_range(-1.0..1.0))
+        .collect();
+    let labels = labels(rows);
+    let set = <SparseCategoricalCrossentropy as Loss<f64, [f64; 3]>>::targets(&labels);
+    let targets = TargetRows::all(&set, rows);
+    let objective = Objective {
+        losses: &SparseCategoricalCrossentropy,
+        weights: &[],
+    };
+
+    let mut whole = Workspace::new();
+    let value = whole.gradients(
+        &graph,
+        &records,
+        layers,
+        &x,
+        &objective,
+        targets,
+        &mut rng.clone(),
+        1.0,
+        None,
+    );
+    let mut split = Workspace::new();
+    for step in 0..2 {
+        // The second step reuses the first one's buffers.
+        let sharded = split.sharded_gradients(
+            &graph,
+            &records,
+            layers,
+            &x,
+            &objective,
+            targets,
+            &mut rng.clone(),
+            shards,
+        );
+        assert!(
+            (value - sharded).abs() < 1e-12,
+            "step {step}: {value} vs {sharded}"
+        );
+        assert!((split.output_loss(0) - value).abs() < 1e-12);
+        assert_eq!(whole.grads.len(), split.grads.len());
+        for (g, h) in whole
+            .grads
+            .iter()
+            .flatten()
+            .zip(split.grads.iter().flatten())
+        {
+            assert!((g - h).abs() < 1e-12, "step {step}: {g} vs {h}");
+        }
+        if shards::row_split(&graph, layers).is_none() {
+            assert_eq!(whole.output(0), split.output(0), "step {step}");
+            continue;
+        }
+        // Cut by rows, a product sums its parts in another order: equal to rounding.
+        assert_eq!(whole.output(0).len(), split.output(0).len());
+        for (y, z) in whole.output(0).iter().zip(split.output(0)) {
+            assert!((y - z).abs() < 1e-12, "step {step}: {y} vs {z}");
+        }
+    }
+}
+
+#[test]
+fn sharded_gradients_equal_whole_batch_gradients() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let (a, b) = dense_pair::<7>(&mut rng);
+    assert_shards_add_up(&[&a, &b], 70, 3);
+}
+
+#[test]
+fn steps_cut_by_rows_equal_whole_batch_gradients() {
+    // 400 x 330 is past `ROW_PARTS_MIN`: with more than one thread the first `Dense`, behind a
+    // `Flatten`, is cut by rows (`RowSplit`).
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let flatten = crate::layers::Flatten::<400>::new();
+    let mut a =
+        Dense::<f64, 400, 330, Tanh>::new(Tanh, Initializer::GlorotUniform, Regularizer::NONE);
+    let mut b =
+        Dense::<f64, 330, 3, Softmax>::new(Softmax, Initializer::GlorotUniform, Regularizer::NONE);
+    a.initialize(&mut rng);
+    b.initialize(&mut rng);
+    let layers: [&dyn Layer<f64>; 3] = [&flatten, &a, &b];
+    let (graph, _) = chain(&layers);
+    assert_eq!(
+        shards::row_split(&graph, &layers).map(|(node, l, _)| (node, l)),
+        (crate::threads::thread_count() > 1).then_some((2, 1)),
+        "cut by rows exactly when the update runs in pieces"
+    );
+    assert_shards_add_up(&layers, 70, 3);
+    // Not cut where a layer other than a reshape lies below it.
+    let tanh = crate::layers::ActivationLayer::<Tanh, 400, 400>::new(Tanh);
+    let layers: [&dyn Layer<f64>; 3] = [&tanh, &a, &b];
+    let (graph, _) = chain(&layers);
+    assert!(shards::row_split(&graph, &layers).is_none());
+}
