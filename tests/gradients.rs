@@ -1,7 +1,8 @@
 //! Whole-model gradients in f64: the gradient `train_step` applies (read back through SGD
 //! with learning rate 1, so `w_after = w_before - g`) matches central differences of the loss
 //! that `evaluate` reports, for every loss, both output activations of the logits shortcut,
-//! and kernel regularizers.
+//! kernel regularizers, and graphs: every merge, a shared layer, a residual block, two
+//! outputs, and a tensor read by several layers.
 
 use typed_nn::prelude::*;
 
@@ -19,6 +20,39 @@ model! {
     }
     #[derive(Clone)]
     struct RegressionNet { Input<2, 2> => Flatten => Dense<6, Elu<0.7>, l1 = 0.02, l2 = 0.03> => Dense<2> }
+    #[derive(Clone)]
+    struct MergeNet {
+        let a = Input<3>;
+        let p = a => Dense<4, Tanh>;
+        let q = a => Dense<4, Sigmoid>;
+        let r = a => Dense<4, Elu>;
+        Concatenate(Subtract(p, q), Multiply(p, q, r), Average(p, q, r), Maximum(p, q, r), Minimum(p, r), Add(p, q, r))
+            => Dense<3, Softmax>
+    }
+    #[derive(Clone)]
+    struct SharedNet {
+        let a = Input<3>;
+        let b = Input<2, 2>;
+        let encode = Dense<3, Tanh, l2 = 0.02>;
+        let b = b => Flatten => Dense<3>;
+        let x = Add(a => encode, b => encode => encode);
+        x => Dense<2, Sigmoid>
+    }
+    #[derive(Clone)]
+    struct TwoOutputs {
+        let x = Input<3>;
+        let h = x => Dense<5, Tanh>;
+        let y = h => Dense<5> => Relu;
+        let main = Add(h, y) => Dense<3, Softmax>;
+        let side = Concatenate<axis = 1>(h, x) => Dense<2>;
+        (main, side)
+    }
+    #[derive(Clone)]
+    struct ConvResidualNet {
+        let x = Input<4, 4, 2>;
+        let h = x => Conv2D<3, 3, Tanh, padding = Same>;
+        Concatenate(Add(h, h => Conv2D<3, 2, padding = Same>), x) => MaxPool2D<2> => Flatten => Dense<2, Sigmoid>
+    }
 }
 
 const X: [[f64; 3]; 4] = [
@@ -137,5 +171,86 @@ fn convolutions_and_poolings_inside_a_model() {
         &xs,
         &[0usize, 2, 1],
         &SparseCategoricalCrossentropy,
+    );
+}
+
+#[test]
+fn every_merge_inside_a_model() {
+    let onehot = [
+        [0.0, 1.0, 0.0],
+        [1.0, 0.0, 0.0],
+        [0.0, 0.0, 1.0],
+        [0.2, 0.3, 0.5],
+    ];
+    check(
+        MergeNet::<f64>::new(11),
+        &X,
+        &onehot,
+        &CategoricalCrossentropy,
+    );
+    check(
+        MergeNet::<f64>::new(12),
+        &X,
+        &[2usize, 0, 1, 1],
+        &SparseCategoricalCrossentropy,
+    );
+}
+
+#[test]
+fn a_shared_layer_sums_the_gradients_of_every_application() {
+    let xs: Vec<([f64; 3], [[f64; 2]; 2])> = X
+        .iter()
+        .map(|x| (*x, [[x[0], -x[1]], [x[2] * 0.5, 0.3]]))
+        .collect();
+    let y = [[1.0, 0.0], [0.0, 0.0], [1.0, 1.0], [0.0, 1.0]];
+    check(SharedNet::<f64>::new(13), &xs, &y, &BinaryCrossentropy);
+}
+
+#[test]
+fn two_outputs_train_on_the_sum_of_their_losses() {
+    let ys: Vec<([f64; 3], [f64; 2])> = (0..4)
+        .map(|i| {
+            let mut main = [0.0; 3];
+            main[i % 3] = 1.0;
+            (main, [i as f64 * 0.3 - 0.5, 1.0 - i as f64 * 0.2])
+        })
+        .collect();
+    check(
+        TwoOutputs::<f64>::new(14),
+        &X,
+        &ys,
+        &(CategoricalCrossentropy, MeanSquaredError),
+    );
+    // One loss for every output, as Keras allows: targets shaped like the outputs' tuple.
+    check(TwoOutputs::<f64>::new(15), &X, &ys, &MeanAbsoluteError);
+    let labels: Vec<(usize, [f64; 2])> = ys.iter().enumerate().map(|(i, y)| (i % 3, y.1)).collect();
+    check(
+        TwoOutputs::<f64>::new(16),
+        &X,
+        &labels,
+        &(SparseCategoricalCrossentropy, MeanAbsoluteError),
+    );
+}
+
+#[test]
+fn a_convolutional_residual_block() {
+    let xs: Vec<[[[f64; 2]; 4]; 4]> = (0..3)
+        .map(|s| {
+            std::array::from_fn(|r| {
+                std::array::from_fn(|c| {
+                    [
+                        ((r * 4 + c + s) % 5) as f64 / 4.0 - 0.5,
+                        ((r + c * s) % 3) as f64 / 3.0,
+                    ]
+                })
+            })
+        })
+        .collect();
+    let y = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
+    check(
+        ConvResidualNet::<f64>::new(17),
+        &xs,
+        &y,
+        &BinaryCrossentropy,
     );
 }

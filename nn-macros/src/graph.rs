@@ -172,6 +172,17 @@ impl Builder<'_> {
         name
     }
 
+    /// "unknown name `x`", with the closest bound name as a hint.
+    fn unknown(&self, name: &syn::Ident) -> String {
+        let bound: Vec<String> = self.scope.iter().map(|b| b.name.to_string()).collect();
+        let bound: Vec<&str> = bound.iter().map(String::as_str).collect();
+        let hint = match crate::args::near_miss(&name.to_string(), &bound) {
+            Some(close) => format!("; did you mean `{close}`?"),
+            None => String::new(),
+        };
+        format!("unknown name `{name}`: no `let` binds it before here{hint}")
+    }
+
     fn lookup(&self, name: &syn::Ident) -> Option<Val> {
         self.scope
             .iter()
@@ -308,13 +319,8 @@ impl Builder<'_> {
                     && call.args.is_empty()
                     && call.name.to_string().starts_with(char::is_lowercase)
                 {
-                    self.errors.at(
-                        &call.tokens,
-                        format!(
-                            "unknown name `{}`: no `let` binds it before here",
-                            call.name
-                        ),
-                    );
+                    let message = self.unknown(&call.name);
+                    self.errors.at(&call.tokens, message);
                     return None;
                 }
                 self.new_layer(call).map(Val::Layer)
@@ -353,10 +359,7 @@ impl Builder<'_> {
                 } else if call.args.is_empty()
                     && call.name.to_string().starts_with(char::is_lowercase)
                 {
-                    format!(
-                        "unknown name `{}`: no `let` binds it before here",
-                        call.name
-                    )
+                    self.unknown(&call.name)
                 } else {
                     format!(
                         "a chain must start with a tensor (`Input<..>` or a bound name), found the layer `{}`",
@@ -374,14 +377,13 @@ impl Builder<'_> {
     fn tensor(&mut self, expr: &Expr, what: &str) -> Option<usize> {
         match self.eval(expr)? {
             Val::Tensor(x) => Some(x),
-            Val::Layer(l) => {
+            Val::Layer(_) => {
+                let shown = pretty(&expr.tokens());
                 self.errors.at(
                     &expr.tokens(),
                     format!(
-                        "`{}` is a layer, not a tensor: {what} a tensor; apply the layer first, \
-                         as in `x => {}`",
-                        pretty(&expr.tokens()),
-                        self.layers[l].call.name
+                        "`{shown}` is a layer, not a tensor: {what} a tensor; apply the layer \
+                         first, as in `x => {shown}`"
                     ),
                 );
                 None

@@ -102,8 +102,9 @@ impl MergeKind {
                 }
                 let Some(k) = sample_axis(*axis, rank) else {
                     return Err(format!(
-                        "`{merge}`: axis {axis} is not an axis of the {rank}-D inputs {shapes} \
-                         (Keras numbering: 1 to {rank} or -1 to -{rank}; 0 is the batch)"
+                        "`{merge}`: axis {axis} is not an axis of the inputs {shapes}; Keras \
+                         numbers a sample's axes 1 to {rank} (or -1 to -{rank} from the last), \
+                         and 0 is the batch"
                     ));
                 };
                 let mismatch = inputs.iter().any(|s| {
