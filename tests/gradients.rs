@@ -6,6 +6,10 @@
 
 use typed_nn::prelude::*;
 
+#[path = "../examples/custom_layer/layers.rs"]
+mod custom;
+use custom::{ParametricRelu, Softsign};
+
 model! {
     #[derive(Clone)]
     struct SoftmaxNet { Input<3> => Dense<5, Tanh> => LeakyRelu<0.2> => Dense<4, Elu> => Dense<3, Softmax> }
@@ -46,6 +50,12 @@ model! {
         let main = Add(h, y) => Dense<3, Softmax>;
         let side = Concatenate<axis = 1>(h, x) => Dense<2>;
         (main, side)
+    }
+    #[derive(Clone)]
+    struct CustomNet {
+        let x = Input<3>;
+        let h = x => Dense<6, Softsign> => ParametricRelu;
+        Add(h, x => Dense<6> => Activation<Softsign>) => Custom<ParametricRelu> => Dense<3, Softmax>
     }
     #[derive(Clone)]
     struct ConvResidualNet {
@@ -253,4 +263,19 @@ fn a_convolutional_residual_block() {
         &y,
         &BinaryCrossentropy,
     );
+}
+
+#[test]
+fn custom_activations_and_layers_with_their_own_weights() {
+    let mut net = CustomNet::<f64>::new(18);
+    assert_eq!(
+        CustomNet::PARAMS,
+        (3 * 6 + 6) + 6 + (3 * 6 + 6) + 6 + (6 * 3 + 3)
+    );
+    // Alphas away from zero (Keras starts them at zero), so both branches of PReLU count.
+    let mut w = net.get_weights();
+    let start = net.dense.weights().len();
+    w[start..start + 6].copy_from_slice(&[0.1, 0.3, -0.2, 0.5, 0.05, 0.7]);
+    net.set_weights(&w).unwrap();
+    check(net, &X, &[2usize, 0, 1, 1], &SparseCategoricalCrossentropy);
 }

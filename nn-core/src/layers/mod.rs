@@ -36,7 +36,9 @@ pub use merge::Merge;
 pub use pool::{AvgPool2D, MaxPool2D};
 pub use row_split::{RowSplit, ShardProducts};
 
-use rand::RngCore;
+/// The random source [`Layer::initialize`] draws from (re-exported, so that a custom layer
+/// needs no `rand` dependency of its own).
+pub use rand::RngCore;
 
 use crate::activation::LogitsKind;
 use crate::Float;
@@ -65,6 +67,17 @@ pub enum Upstream<'a, T> {
     /// The gradient w.r.t. the layer's logits (see [`Layer::logits`]): the output activation
     /// is skipped, as Keras does for softmax or sigmoid followed by a cross-entropy.
     Logits(&'a mut [T]),
+}
+
+impl<'a, T> Upstream<'a, T> {
+    /// The gradient w.r.t. the output, for a layer whose [`Layer::logits`] is `None` (which
+    /// therefore never receives [`Upstream::Logits`]).
+    ///
+    /// # Panics
+    /// On [`Upstream::Logits`].
+    pub fn output(self) -> &'a mut [T] {
+        output_gradient(self)
+    }
 }
 
 /// A layer's pre-activation output, which a cross-entropy loss uses instead of probabilities.

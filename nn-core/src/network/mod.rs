@@ -561,10 +561,12 @@ impl<T: Float> Workspace<T> {
                         Upstream::Output(&mut dy[..len])
                     };
                     if let Some(split) = split.as_mut().filter(|s| s.node == i) {
-                        // The split layer's weight gradient comes after the shards, from all.
+                        // The split layer's weight gradient comes after the shards, from all
+                        // of them, into the first shard's buffer: nothing to clear here.
                         split
                             .split
                             .product_gradient(&self.outputs[i], upstream, split.dz);
+                        self.grad_set[l] = true;
                         self.deltas[i] = dy;
                         continue;
                     }

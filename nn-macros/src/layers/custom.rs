@@ -1,14 +1,15 @@
-//! A layer of the user's own: a name that is no built-in names a type
-//! `Name<T, const IN: usize, const OUT: usize>` implementing `typed_nn::CustomLayer<T>`
-//! (the Rust answer to Keras's subclassed layers and `Lambda`). Its output shape is its
-//! input's unless the call says otherwise with `output = (..)`; the type's `Layer` impl then
-//! decides which sizes it accepts, so a mismatch is a compile error.
+//! A layer of the user's own: `Custom<Name>`, or just `Name` where the name is no built-in
+//! and not a near miss of one, names a type `Name<T, const IN: usize, const OUT: usize>`
+//! implementing `typed_nn::CustomLayer<T>` (the Rust answer to Keras's subclassed layers and
+//! `Lambda`). Its output shape is its input's unless the call says otherwise with
+//! `output = (..)`; the type's `Layer` impl then decides which sizes it accepts, so a mismatch
+//! is a compile error.
 
 use quote::{quote, quote_spanned};
 
 use super::{lit, size, Emitted, LayerKind, Weight};
 use crate::args::{shape, Args, Errors, Shape};
-use crate::parse::LayerCall;
+use crate::parse::{LayerCall, Value};
 
 struct Custom {
     ty: syn::Ident,
@@ -17,12 +18,28 @@ struct Custom {
 
 pub fn parse(call: &LayerCall, errors: &mut Errors) -> Option<std::rc::Rc<dyn LayerKind>> {
     let mut args = Args::new(call);
+    let explicit = call.name == "Custom";
+    let ty = if explicit {
+        match args.positional.first() {
+            Some(Value::Name(inner)) if inner.args.is_empty() => inner.name.clone(),
+            _ => {
+                errors.at(
+                    &call.tokens,
+                    "`Custom` takes your layer's type name: `Custom<MyLayer>` or \
+                     `Custom<MyLayer, output = (16,)>`",
+                );
+                return None;
+            }
+        }
+    } else {
+        call.name.clone()
+    };
     let output = args
         .option("output")
         .map(|v| shape(v, "the output shape", errors));
     args.finish(
-        0,
-        &format!("`{}` or `{}<output = (..)>`", call.name, call.name),
+        usize::from(explicit),
+        &format!("`{ty}` or `{ty}<output = (..)>`"),
         &["output"],
         errors,
     );
@@ -30,10 +47,7 @@ pub fn parse(call: &LayerCall, errors: &mut Errors) -> Option<std::rc::Rc<dyn La
         Some(shape) => Some(shape?),
         None => None,
     };
-    Some(std::rc::Rc::new(Custom {
-        ty: call.name.clone(),
-        output,
-    }))
+    Some(std::rc::Rc::new(Custom { ty, output }))
 }
 
 /// `LeNet5` -> `le_net5`, Keras's style of automatic names.

@@ -61,7 +61,7 @@ pub trait LayerKind {
 }
 
 /// The built-in layer names (activations can be layers too).
-pub const LAYERS: [&str; 8] = [
+pub const LAYERS: [&str; 9] = [
     "Flatten",
     "Dense",
     "Dropout",
@@ -70,6 +70,7 @@ pub const LAYERS: [&str; 8] = [
     "AvgPool2D",
     "BatchNorm",
     "Activation",
+    "Custom",
 ];
 
 /// Reads a layer call into its kind; `None` after reporting an error that leaves nothing to
@@ -85,6 +86,7 @@ pub fn parse(call: &LayerCall, errors: &mut Errors) -> Option<Rc<dyn LayerKind>>
         "MaxPool2D" | "AvgPool2D" => pool::parse(call, errors)?,
         "BatchNorm" => batch_norm::parse(call, errors)?,
         "Activation" => activation::parse_layer(call, errors)?,
+        "Custom" => custom::parse(call, errors)?,
         act if ACTIVATIONS.contains(&act) => activation::parse_layer(call, errors)?,
         other => {
             let known: Vec<&str> = LAYERS
@@ -93,13 +95,18 @@ pub fn parse(call: &LayerCall, errors: &mut Errors) -> Option<Rc<dyn LayerKind>>
                 .chain(["Input"].iter())
                 .chain(merge::MERGES.iter())
                 .copied()
-                .filter(|n| *n != "Activation")
+                .filter(|n| !["Activation", "Custom"].contains(n))
                 .collect();
             if near_miss(other, &known).is_some() || !starts_upper(other) {
                 let name = &call.name;
+                let own = if starts_upper(other) {
+                    format!(" (your own layer type: `Custom<{other}>`)")
+                } else {
+                    String::new()
+                };
                 errors.at(
                     &quote!(#name),
-                    format!("unknown layer `{other}`{}", suggest(other, &known)),
+                    format!("unknown layer `{other}`{}{own}", suggest(other, &known)),
                 );
                 return None;
             }
