@@ -1,6 +1,6 @@
 //! # typed-nn
 //!
-//! Keras-style layer chains compiled into shape-checked, monomorphized Rust.
+//! Keras-style models, chains or graphs, compiled into shape-checked, monomorphized Rust.
 //!
 //! ```
 //! use typed_nn::prelude::*;
@@ -35,6 +35,30 @@
 //! `BatchNorm` (options `momentum = 0.99`, `epsilon = 0.001`), and the activation layers
 //! `Relu`, `LeakyRelu<ALPHA>` (0.3), `Elu<ALPHA>` (1.0), `Sigmoid`, `Tanh`, `Softmax`,
 //! `Linear`. Images are channels last: `Input<H, W, C>`.
+//!
+//! ## Graphs
+//!
+//! A body of `let` bindings ending in the output(s) is Keras's functional API: several
+//! inputs and outputs (tuples of arrays), the merges `Add`, `Subtract`, `Multiply`,
+//! `Average`, `Maximum`, `Minimum` and `Concatenate<axis = ..>`, and shared layers (a layer
+//! bound without input, applied wherever it is named):
+//!
+//! ```
+//! use typed_nn::prelude::*;
+//!
+//! model! {
+//!     pub struct Residual {
+//!         let x = Input<8>;
+//!         let y = x => Dense<8, Relu> => Dense<8>;
+//!         Add(x, y) => Relu => Dense<3, Softmax>
+//!     }
+//! }
+//! let probabilities: [f32; 3] = Residual::new(1).predict(&[0.5; 8]);
+//! assert!((probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+//! ```
+//!
+//! A type of your own implementing [`Layer`] and [`CustomLayer`] is named in `model!` like a
+//! built-in (see [`CustomLayer`]).
 //!
 //! ## Element types
 //!

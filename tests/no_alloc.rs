@@ -48,6 +48,15 @@ model! {
     #[weights = "tests/fixtures/keras_mnist_mlp.safetensors"]
     struct Baked { Input<28, 28> => Flatten => Dense<64, Relu> => Dropout<0.2> => Dense<10, Softmax> }
     struct Normed { Input<8, 8, 2> => Conv2D<4, 3, stride = 2> => BatchNorm => AvgPool2D<2> => Flatten => Dense<3, Tanh> }
+    struct Wide {
+        let a = Input<10>;
+        let b = Input<28>;
+        let h = b => Dense<16, Relu> => Dense<8, Relu>;
+        let shared = Dense<8, Tanh>;
+        let main = Concatenate(a, Add(h => shared, h)) => Dense<1, Sigmoid>;
+        let side = h => shared => Dense<1>;
+        (main, side)
+    }
 }
 
 #[test]
@@ -72,6 +81,15 @@ fn predict_allocates_nothing() {
         0,
         "baked model"
     );
+
+    let wide = Wide::new(4);
+    let mut pair = ([0.0f32], [0.0f32]);
+    assert_eq!(
+        allocations_during(|| pair = wide.predict(&([0.5; 10], [0.25; 28]))),
+        0,
+        "a graph with two inputs and outputs"
+    );
+    assert!(pair.0[0] > 0.0 && pair.0[0] < 1.0);
 
     // The counter itself works: a batch allocates its outputs.
     assert!(allocations_during(|| drop(mnist.predict_batch(&[x, x]))) > 0);

@@ -278,6 +278,20 @@ pub trait Model: Sized + Send + Sync {
     /// Re-initialises every layer from `seed` (layer `i` draws from stream `i`, so changing
     /// one layer leaves the others' initial weights unchanged).
     fn initialize(&mut self, seed: u64) {
+        // The macro's definition of each layer kind and the layer's type describe the same
+        // weights; checked once per model built, in debug builds.
+        #[cfg(debug_assertions)]
+        self.with_layers(|layers| {
+            for (info, layer) in Self::layer_info().iter().zip(layers) {
+                assert!(
+                    info.agrees_with(&layer.weight_specs()),
+                    "layer `{}`: model! describes its weights as {:?}, its type as {:?}",
+                    info.name,
+                    info.weights,
+                    layer.weight_specs()
+                );
+            }
+        });
         self.with_layers_mut(|layers, runtime| {
             for (i, layer) in layers.iter_mut().enumerate() {
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);

@@ -14,6 +14,23 @@ pub struct LayerInfo {
     pub class: &'static str,
     /// The output shape without the batch axis.
     pub output_shape: &'static [usize],
+    /// Each weight array's Keras name and shape, as the macro's definition of the layer kind
+    /// has them (`None` for a custom layer, whose type alone knows its weights).
+    pub weights: Option<&'static [(&'static str, &'static [usize])]>,
+}
+
+impl LayerInfo {
+    /// Whether `specs` (what the layer's type says of its weights) agree with the macro's
+    /// definition of the layer, name for name and shape for shape.
+    pub fn agrees_with(&self, specs: &[crate::WeightSpec]) -> bool {
+        self.weights.is_none_or(|weights| {
+            weights.len() == specs.len()
+                && weights
+                    .iter()
+                    .zip(specs)
+                    .all(|((name, shape), spec)| *name == spec.name && *shape == spec.shape)
+        })
+    }
 }
 
 /// One row's parameter counts.
@@ -195,6 +212,30 @@ fn table(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_layer_info_agrees_only_with_the_same_names_and_shapes() {
+        let spec = |name, shape: &[usize]| crate::WeightSpec {
+            name,
+            shape: shape.to_vec(),
+            trainable: true,
+        };
+        let info = LayerInfo {
+            name: "dense",
+            class: "Dense",
+            output_shape: &[3],
+            weights: Some(&[("kernel", &[4, 3]), ("bias", &[3])]),
+        };
+        assert!(info.agrees_with(&[spec("kernel", &[4, 3]), spec("bias", &[3])]));
+        assert!(!info.agrees_with(&[spec("kernel", &[3, 4]), spec("bias", &[3])]));
+        assert!(!info.agrees_with(&[spec("kernel", &[4, 3]), spec("beta", &[3])]));
+        assert!(!info.agrees_with(&[spec("kernel", &[4, 3])]));
+        let custom = LayerInfo {
+            weights: None,
+            ..info
+        };
+        assert!(custom.agrees_with(&[spec("alpha", &[3])]));
+    }
 
     #[test]
     fn numbers_are_grouped_and_sized_like_keras() {

@@ -257,7 +257,19 @@ pub fn model(def: &ModelDef, graph: &Graph) -> TokenStream {
         ctors.push(emitted.ctor);
         let (lname, class) = (&layer.name, layer.kind.class());
         let shape = layer.output_shape().iter().map(|&d| lit(d));
-        infos.push(quote!(::typed_nn::LayerInfo { name: #lname, class: #class, output_shape: &[#(#shape),*] }));
+        let weights = match layer.weights() {
+            Some(weights) => {
+                let each = weights.iter().map(|w| {
+                    let (name, dims) = (w.name, w.shape.iter().map(|&d| lit(d)));
+                    quote!((#name, &[#(#dims),*]))
+                });
+                quote!(Some(&[#(#each),*]))
+            }
+            None => quote!(None),
+        };
+        infos.push(quote!(::typed_nn::LayerInfo {
+            name: #lname, class: #class, output_shape: &[#(#shape),*], weights: #weights,
+        }));
         let doc = format!(
             " - `{}`: `{}` ({class}), output `{}`",
             layer.name,
