@@ -6,11 +6,12 @@ A Sequential model (or a functional model that is one chain) prints as a chain, 
 supported layer one link of it. Any other functional model (several inputs or outputs, merge
 layers, shared layers) prints in the graph form: the inputs bound first in `model.inputs`
 order, then one `let` per chain of layers or merge (a shared layer bound once, right before
-its first use), then the outputs in `model.outputs` order. Weights are written under the
-names typed-nn gives layers (Keras's automatic names dense, dense_1, conv2d, ..., counted in
-the order layers first appear in the printed text), so the file loads with `Model::load` into
-the printed struct whatever the layers were called in Keras. Needs keras (3.x) and numpy; the
-Rust side needs no Python. Unsupported layers or options (a Dense without bias,
+its first use), then the outputs in `model.outputs` order, bound to their Keras names where
+those are lowercase Rust identifiers and not automatic names such as dense_3. Weights are
+written under the names typed-nn gives layers (Keras's automatic names dense, dense_1,
+conv2d, ..., counted in the order layers first appear in the printed text), so the file loads
+with `Model::load` into the printed struct whatever the layers were called in Keras. Needs
+keras (3.x) and numpy; the Rust side needs no Python. Unsupported layers or options (a Dense without bias,
 BatchNormalization without center/scale, channels-first data, a layer with several inputs or
 outputs that is no merge, raw ops, nested models) are reported, not guessed.
 """
@@ -227,8 +228,9 @@ def export_functional(model, out, struct_name):
             raise Unsupported(f"{op.name}: an Input that is not among the model's inputs")
         else:
             if not isinstance(op, keras.layers.Layer):
-                raise Unsupported(f"{op.name}: the operation {cls} is not a layer (raw keras.ops and "
-                                  "tensor arithmetic have no typed-nn form; use a layer such as Add)")
+                raise Unsupported(f"{op.name}: {cls} is a raw operation, not a layer (keras.ops calls and "
+                                  "tensor arithmetic such as a + b have no typed-nn form; use a layer such as "
+                                  "layers.Add)")
             if isinstance(op, keras.Model):
                 raise Unsupported(f"{op.name}: a nested model ({cls}); typed-nn has no nested models, "
                                   "build the outer model from its layers")

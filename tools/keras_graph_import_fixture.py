@@ -86,8 +86,10 @@ def expected_tensors(source):
     counts, names = {}, {}
     # Capitalised names outside <...> are layers, inputs or merges (inside <...> are options).
     depth, layer_calls = 0, []
-    for m in re.finditer(r"[<>]|[A-Z][A-Za-z0-9]*", source):
+    for m in re.finditer(r"=>|[<>]|[A-Z][A-Za-z0-9]*", source):
         tok = m.group()
+        if tok == "=>":
+            continue
         if tok == "<":
             depth += 1
         elif tok == ">":
