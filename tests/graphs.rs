@@ -198,8 +198,16 @@ fn two_outputs_train_with_loss_weights_and_log_each_output() {
         "{:?}",
         after.named
     );
-    let sum = after.named("main_loss").unwrap() + after.named("side_loss").unwrap();
+    // The model keeps the loss weights, as Keras compiles them in: evaluate weighs by them.
+    assert_eq!(net.loss_weights(), [1.0, 0.2]);
+    let sum = after.named("main_loss").unwrap() + 0.2 * after.named("side_loss").unwrap();
     assert!((after.loss - sum).abs() < 1e-6, "{} vs {sum}", after.loss);
+    net.set_loss_weights([1.0, 1.0]).unwrap();
+    let even = net.evaluate(&x, &y, &losses, []);
+    let sum = even.named("main_loss").unwrap() + even.named("side_loss").unwrap();
+    assert!((even.loss - sum).abs() < 1e-6);
+    assert!(net.set_loss_weights([1.0, -1.0]).is_err());
+    assert!(net.set_loss_weights([f64::NAN, 1.0]).is_err());
     // Loss weights must match the outputs.
     let err = net
         .fit(

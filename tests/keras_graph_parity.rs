@@ -220,7 +220,9 @@ fn two_in_two_out(case: &Case<'_>) {
         let losses = (BinaryCrossentropy, MeanSquaredError);
         let weights = wide(&run["loss_weights"]);
         let mut net: TwoInTwoOut = case.model();
-        // Keras's evaluate: each output's unweighted loss, and their weighted sum.
+        // Keras's evaluate with the weights compiled in: each output's unweighted loss, and
+        // their weighted sum as `loss`.
+        net.set_loss_weights(weights.clone()).unwrap();
         let scores = net.evaluate(&xs, &ys, &losses, []);
         let items = &run["evaluate_items"];
         let (main, side) = (
@@ -239,8 +241,19 @@ fn two_in_two_out(case: &Case<'_>) {
         );
         assert_close(
             &format!("{label} evaluate total"),
-            &[main * weights[0] as f32 + side * weights[1] as f32],
+            &[scores.loss],
             &[items["loss"].as_f64().unwrap()],
+        );
+        // train_step (Keras's train_on_batch) weighs by them too: the first step's loss.
+        let mut stepped: TwoInTwoOut = case.model();
+        stepped.set_loss_weights(weights.clone()).unwrap();
+        let mut opt = optimizer(run["optimizer"].as_str().unwrap());
+        let first = stepped.train_step(&mut opt, &losses, &xs, &ys);
+        let steps = run["step_losses"].as_array().unwrap();
+        assert_close(
+            &format!("{label} train_step"),
+            &[first],
+            &[steps[0][0].as_f64().unwrap()],
         );
         // Three steps with the loss weights: `fit` on the whole batch, one epoch per step.
         let opt = optimizer(run["optimizer"].as_str().unwrap());
@@ -256,7 +269,6 @@ fn two_in_two_out(case: &Case<'_>) {
                     .verbose(0),
             )
             .unwrap();
-        let steps = run["step_losses"].as_array().unwrap();
         for (k, key) in ["loss", "main_loss", "side_loss"].iter().enumerate() {
             let got: Vec<f32> = history
                 .get(key)

@@ -39,24 +39,33 @@ const CHUNK: usize = 256;
 const MIN_PARALLEL_CHUNK: usize = 32;
 
 /// Training state a model carries besides its weights: the random stream for dropout and
-/// shuffling, and buffers reused from one training step to the next.
+/// shuffling, buffers reused from one training step to the next, and the weight of each
+/// output's loss (Keras's compiled `loss_weights`).
 #[derive(Clone, Debug)]
 #[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub struct Runtime<T> {
     rng: ChaCha8Rng,
     workspace: Workspace<T>,
+    /// As given (empty: all 1), and in the element type, for the objective.
+    loss_weights: (Vec<f64>, Vec<T>),
 }
 
 impl<T: Float> Runtime<T> {
     /// The state of a model created with `seed`.
     pub fn new(seed: u64) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        // Stream 0 initialises the layers (see `Model::initialize`); training uses its own.
-        rng.set_stream(u64::MAX);
         Self {
-            rng,
+            rng: Self::training_stream(seed),
             workspace: Workspace::new(),
+            loss_weights: (Vec::new(), Vec::new()),
         }
+    }
+
+    /// The random stream training draws from for `seed`: stream 0 initialises the layers
+    /// (see `Model::initialize`), training uses its own.
+    fn training_stream(seed: u64) -> ChaCha8Rng {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(u64::MAX);
+        rng
     }
 }
 
@@ -211,6 +220,22 @@ fn check_data<M: Model>(
     Ok(())
 }
 
+/// Checks `weights` as the loss weights of a model with `outputs` outputs.
+pub(crate) fn check_loss_weights(weights: &[f64], outputs: usize) -> Result<(), Error> {
+    if weights.len() != outputs {
+        return Err(Error::InvalidConfig(format!(
+            "loss_weights has {} weights, but the model has {outputs} outputs",
+            weights.len()
+        )));
+    }
+    if let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
+        return Err(Error::InvalidConfig(format!(
+            "loss_weights must be finite and not negative, got {w}"
+        )));
+    }
+    Ok(())
+}
+
 /// Where a model's inputs and outputs sit in their records.
 /// `L`'s targets for `ys`, one set per output of `M` (one loss for every output gives targets
 /// shaped like the outputs' tuple, cut here into each output's).
@@ -269,6 +294,9 @@ pub trait Model: Sized + Send + Sync {
     }
     /// Calls `f` with the layers, in order.
     fn with_layers<R>(&self, f: impl FnOnce(&[&dyn Layer<Self::Scalar>]) -> R) -> R;
+    /// The training state (random stream, buffers, loss weights).
+    #[doc(hidden)]
+    fn runtime(&self) -> &Runtime<Self::Scalar>;
     /// Calls `f` with the layers, writable, and the training state.
     fn with_layers_mut<R>(
         &mut self,
@@ -298,8 +326,30 @@ pub trait Model: Sized + Send + Sync {
                 rng.set_stream(i as u64);
                 layer.initialize(&mut rng);
             }
+            let loss_weights = core::mem::take(&mut runtime.loss_weights);
             *runtime = Runtime::new(seed);
+            runtime.loss_weights = loss_weights;
         });
+    }
+
+    /// The weight of each output's loss in the total that training minimises and that
+    /// `train_step`, `fit` and `evaluate` report as `loss` (Keras's `loss_weights`, set when
+    /// compiling; here by [`Fit::loss_weights`] or this method, and kept by the model).
+    /// One finite, non-negative weight per output.
+    fn set_loss_weights(&mut self, weights: impl IntoIterator<Item = f64>) -> Result<(), Error> {
+        let weights: Vec<f64> = weights.into_iter().collect();
+        check_loss_weights(&weights, Self::GRAPH.outputs.len())?;
+        let scalars = weights.iter().map(|&w| Self::Scalar::of(w)).collect();
+        self.with_layers_mut(|_, rt| rt.loss_weights = (weights, scalars));
+        Ok(())
+    }
+
+    /// The weight of each output's loss (all 1 unless set).
+    fn loss_weights(&self) -> Vec<f64> {
+        let set = &self.runtime().loss_weights.0;
+        (0..Self::GRAPH.outputs.len())
+            .map(|j| set.get(j).copied().unwrap_or(1.0))
+            .collect()
     }
 
     /// The output for one sample, in inference mode (dropout off). Runs on the calling thread.
@@ -521,12 +571,15 @@ pub trait Model: Sized + Send + Sync {
         if let Err(e) = check_data::<Self>("train_step", x, &targets) {
             panic!("{e}");
         }
+        let rows = TargetRows::all(&targets, xs.len());
+        let weights = self.with_layers_mut(|_, rt| core::mem::take(&mut rt.loss_weights.1));
         let objective = Objective {
             losses: loss,
-            weights: &[],
+            weights: &weights,
         };
-        let rows = TargetRows::all(&targets, xs.len());
-        Trainee::step(self, optimizer, &objective, x, rows, &mut [], &mut [])
+        let value = Trainee::step(self, optimizer, &objective, x, rows, &mut [], &mut []);
+        self.with_layers_mut(|_, rt| rt.loss_weights.1 = weights);
+        value
     }
 
     /// Keras's `fit`: trains for `fit.epochs` epochs and returns the per-epoch history.
@@ -610,7 +663,7 @@ pub trait Model: Sized + Send + Sync {
         let mut losses = vec![0.0; outputs];
         let objective = Objective {
             losses: loss,
-            weights: &[],
+            weights: &self.runtime().loss_weights.1,
         };
         let rows = TargetRows::all(&targets, x.len());
         let value = self.evaluate_flat(&objective, flat_x, rows, &mut states, &mut losses);
@@ -772,7 +825,13 @@ impl<M: Model> Trainee<M::Scalar> for M {
         self.with_layers_mut(|_, rt| rt.rng = rng);
     }
     fn reseed(&mut self, seed: u64) {
-        self.with_layers_mut(|_, rt| *rt = Runtime::new(seed));
+        self.with_layers_mut(|_, rt| rt.rng = Runtime::<M::Scalar>::training_stream(seed));
+    }
+    fn set_loss_weights(&mut self, weights: &[f64]) -> Result<(), Error> {
+        Model::set_loss_weights(self, weights.iter().copied())
+    }
+    fn loss_weights(&self) -> Vec<f64> {
+        Model::loss_weights(self)
     }
     fn next_seed(&mut self) -> u64 {
         self.with_layers_mut(|_, rt| rt.rng.next_u64())

@@ -373,6 +373,10 @@ pub fn model(def: &ModelDef, graph: &Graph) -> TokenStream {
 
             #predict
 
+            fn runtime(&self) -> &::typed_nn::Runtime<T> {
+                &self.runtime
+            }
+
             fn with_layers<R>(&self, f: impl FnOnce(&[&dyn ::typed_nn::Layer<T>]) -> R) -> R {
                 f(&[#(&self.#fields),*])
             }

@@ -156,7 +156,9 @@ impl<'a, L, O, V> Fit<'a, L, O, V> {
         self
     }
     /// The weight of each output's loss in the total that training minimises and `loss`
-    /// reports (Keras's `loss_weights`; default all 1). One weight per output.
+    /// reports (Keras's `loss_weights`; default all 1). One weight per output. As Keras
+    /// compiles them into the model, the model keeps them for later `train_step`, `evaluate`
+    /// and `fit` calls (see `Model::set_loss_weights`).
     pub fn loss_weights(mut self, weights: impl IntoIterator<Item = f64>) -> Self {
         self.loss_weights = weights.into_iter().collect();
         self
@@ -274,6 +276,10 @@ pub(crate) trait Trainee<T: Float>: WeightAccess {
     fn set_training_rng(&mut self, rng: ChaCha8Rng);
     /// Re-seeds training randomness (dropout).
     fn reseed(&mut self, seed: u64);
+    /// Sets the weight of each output's loss (checked).
+    fn set_loss_weights(&mut self, weights: &[f64]) -> Result<(), Error>;
+    /// The weight of each output's loss.
+    fn loss_weights(&self) -> Vec<f64>;
     /// Draws a seed from the training random stream.
     fn next_seed(&mut self) -> u64;
 }
@@ -420,21 +426,9 @@ pub(crate) fn run_fit<T: Float, L: LossParts<T>, O: Optimizer<T>, V>(
         )));
     }
     let outputs = model.output_names();
-    if !settings.loss_weights.is_empty() && settings.loss_weights.len() != outputs.len() {
-        return Err(Error::InvalidConfig(format!(
-            "loss_weights has {} weights, but the model has {} outputs",
-            settings.loss_weights.len(),
-            outputs.len()
-        )));
-    }
-    if let Some(w) = settings
-        .loss_weights
-        .iter()
-        .find(|w| !(w.is_finite() && **w >= 0.0))
-    {
-        return Err(Error::InvalidConfig(format!(
-            "loss_weights must be finite and not negative, got {w}"
-        )));
+    if !settings.loss_weights.is_empty() {
+        // Keras compiles the weights into the model: later steps and evaluations use them.
+        model.set_loss_weights(&settings.loss_weights)?;
     }
     let all = TargetRows::all(data.targets, n);
     let (n_train, train_targets, validation) = match data.validation {
@@ -480,7 +474,7 @@ pub(crate) fn run_fit<T: Float, L: LossParts<T>, O: Optimizer<T>, V>(
         shuffle_rng = resumed.shuffle;
         augment_rng = resumed.augment;
     }
-    let weights: Vec<T> = settings.loss_weights.iter().map(|&w| T::of(w)).collect();
+    let weights: Vec<T> = model.loss_weights().iter().map(|&w| T::of(w)).collect();
     let objective = Objective {
         losses: &settings.loss,
         weights: &weights,
