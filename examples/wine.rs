@@ -39,7 +39,9 @@ fn main() -> Result<(), Error> {
             .seed(7)
             .metrics([Metric::Accuracy])
             .verbose(0)
-            .callback(EarlyStopping::new().patience(15).restore_best_weights(true)),
+            .callback(EarlyStopping::new().patience(15).restore_best_weights(true))
+            // `tensorboard --logdir logs` shows the run (loss, accuracy, weights).
+            .callback(TensorBoard::new("logs/wine").histogram_freq(10)),
     )?;
     println!(
         "trained {} epochs; best val_loss {:.4}",

@@ -104,7 +104,8 @@ pub mod prelude {
     pub use crate::optim::{Adagrad, Adam, LearningRate, Optimizer, RmsProp, Sgd};
     pub use crate::train::{
         Callback, Control, CsvLogger, EarlyStopping, Fit, History, LearningRateScheduler, Logs,
-        ModelCheckpoint, MonitorMode, ReduceLROnPlateau, TerminateOnNaN, Verbosity,
+        ModelCheckpoint, MonitorMode, ReduceLROnPlateau, TensorBoard, TerminateOnNaN, UpdateFreq,
+        Verbosity,
     };
     pub use crate::{model, Error, Float, Initializer, Model, Regularizer, Scores, Tensor};
 }

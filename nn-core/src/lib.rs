@@ -73,5 +73,6 @@ pub use tensor::Tensor;
 #[cfg(feature = "std")]
 pub use train::{
     Callback, Control, CsvLogger, EarlyStopping, Fit, History, LearningRateScheduler, Logs,
-    ModelCheckpoint, MonitorMode, ReduceLROnPlateau, TerminateOnNaN, Verbosity,
+    ModelCheckpoint, MonitorMode, ReduceLROnPlateau, TensorBoard, TerminateOnNaN, UpdateFreq,
+    Verbosity,
 };

@@ -702,6 +702,22 @@ impl<M: Model> WeightAccess for M {
     fn save_to(&self, path: &std::path::Path) -> Result<(), Error> {
         self.save(path)
     }
+    fn weight_paths(&self) -> Vec<(String, usize)> {
+        self.with_layers(|layers| {
+            M::layer_info()
+                .iter()
+                .zip(layers)
+                .flat_map(|(info, layer)| {
+                    layer.weight_specs().into_iter().map(move |spec| {
+                        (
+                            format!("{}/{}/{}", M::NAME, info.name, spec.name),
+                            spec.len(),
+                        )
+                    })
+                })
+                .collect()
+        })
+    }
     fn set_weights_f64(&mut self, weights: &[f64]) -> Result<(), Error> {
         let w: Vec<M::Scalar> = weights.iter().map(|&v| M::Scalar::of(v)).collect();
         self.set_weights(&w)

@@ -18,6 +18,8 @@ pub trait WeightAccess {
     fn set_weights_f64(&mut self, weights: &[f64]) -> Result<(), Error>;
     /// Saves the model (see `Model::save`).
     fn save_to(&self, path: &std::path::Path) -> Result<(), Error>;
+    /// Each weight array's path (`model/layer/weight`) and length, in Keras order.
+    fn weight_paths(&self) -> Vec<(String, usize)>;
 }
 
 /// What a callback may do to the training run it is called from.
@@ -61,6 +63,11 @@ impl Control<'_> {
     /// Replaces the model's weights.
     pub fn set_weights(&mut self, weights: &[f64]) -> Result<(), Error> {
         self.model.set_weights_f64(weights)
+    }
+    /// Each weight array's path (`mnist/dense/kernel`) and length, in the order of
+    /// [`Control::weights`].
+    pub fn weight_paths(&self) -> Vec<(String, usize)> {
+        self.model.weight_paths()
     }
     /// Saves the model to a safetensors file, atomically.
     pub fn save(&self, path: &std::path::Path) -> Result<(), Error> {

@@ -11,7 +11,7 @@ mod progress;
 pub use callback::{Callback, Control, Logs, WeightAccess};
 pub use callbacks::{
     CsvLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint, MonitorMode,
-    ReduceLROnPlateau, TerminateOnNaN,
+    ReduceLROnPlateau, TensorBoard, TerminateOnNaN, UpdateFreq,
 };
 pub(crate) use fit::{run_fit, FitData, Trainee};
 pub use fit::{Fit, NoValidation, Validation, ValidationSet};

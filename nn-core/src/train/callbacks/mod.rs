@@ -6,6 +6,7 @@ mod lr_scheduler;
 mod model_checkpoint;
 mod monitor;
 mod reduce_lr;
+mod tensorboard;
 mod terminate_on_nan;
 
 pub use csv_logger::CsvLogger;
@@ -14,6 +15,7 @@ pub use lr_scheduler::LearningRateScheduler;
 pub use model_checkpoint::ModelCheckpoint;
 pub use monitor::MonitorMode;
 pub use reduce_lr::ReduceLROnPlateau;
+pub use tensorboard::{TensorBoard, UpdateFreq};
 pub use terminate_on_nan::TerminateOnNaN;
 
 #[cfg(test)]

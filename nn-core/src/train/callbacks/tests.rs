@@ -27,6 +27,9 @@ impl WeightAccess for Fake {
         let _ = path;
         Ok(())
     }
+    fn weight_paths(&self) -> Vec<(String, usize)> {
+        vec![("fake/layer/w".into(), self.weights.len())]
+    }
 }
 
 /// Runs `cb` over epochs whose `key` takes `values`; the model's weight is the epoch index.
