@@ -71,10 +71,7 @@ impl TensorBoard {
     }
 
     /// The run directory's writer, made on first use.
-    fn writer<'w>(
-        slot: &'w mut Option<EventWriter>,
-        dir: PathBuf,
-    ) -> Result<&'w mut EventWriter, Error> {
+    fn writer(slot: &mut Option<EventWriter>, dir: PathBuf) -> Result<&mut EventWriter, Error> {
         if slot.is_none() {
             *slot = Some(EventWriter::create(&dir)?);
         }
