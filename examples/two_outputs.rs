@@ -3,7 +3,8 @@
 //! even (sigmoid) come out. Each output has its loss, `Fit::loss_weights` weights them, and
 //! `fit` and `evaluate` report each output's loss and accuracy by its binding's name.
 //!
-//! `cargo run --release --example two_outputs` prints the summary, per-epoch progress and the
+//! `cargo run --release --example two_outputs` prints the summary, draws the model in
+//! `target/two_outputs.svg`, then prints per-epoch progress and the
 //! test accuracy of both outputs. `EPOCHS` overrides 10.
 
 use std::path::Path;
@@ -68,6 +69,8 @@ fn run() -> Result<(), Error> {
 
     let mut net = DigitAndParity::new(42);
     println!("{}", net.summary());
+    // Keras's plot_model(model, show_shapes=True).
+    plot_model(&net, "target/two_outputs.svg")?;
     let losses = (SparseCategoricalCrossentropy, BinaryCrossentropy);
     net.fit(
         &x_train,

@@ -107,5 +107,7 @@ pub mod prelude {
         ModelCheckpoint, MonitorMode, ReduceLROnPlateau, TensorBoard, TerminateOnNaN, UpdateFreq,
         Verbosity,
     };
-    pub use crate::{model, Error, Float, Initializer, Model, Regularizer, Scores, Tensor};
+    pub use crate::{
+        model, plot_model, Error, Float, Initializer, Model, Regularizer, Scores, Tensor,
+    };
 }

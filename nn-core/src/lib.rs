@@ -23,6 +23,7 @@ pub mod activation;
 pub mod confusion;
 #[cfg(feature = "std")]
 pub mod data;
+pub mod diagram;
 mod error;
 mod float;
 pub mod graph;
@@ -54,6 +55,8 @@ pub use data::{
     stratified_split, train_test_split, CsvOptions, ImageAugmentation, LabelColumn, MinMaxScaler,
     MnistData, Split, StandardScaler, Table,
 };
+#[cfg(feature = "std")]
+pub use diagram::plot_model;
 pub use error::{Error, Result};
 pub use float::Float;
 #[cfg(feature = "std")]

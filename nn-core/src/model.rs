@@ -504,6 +504,12 @@ pub trait Model: Sized + Send + Sync {
         .map(|_| ())
     }
 
+    /// The model as a Graphviz graph: a box per input, layer and merge with its name, class
+    /// and input and output shapes (see [`crate::plot_model`] for an SVG).
+    fn to_dot(&self) -> String {
+        crate::diagram::dot::<Self>()
+    }
+
     /// The trainable weight count.
     fn trainable_params(&self) -> usize {
         self.with_layers(|layers| layers.iter().map(|l| l.trainable_len()).sum())
