@@ -81,7 +81,8 @@ impl Activation for Linear {
     fn backward<T: Float>(&self, _y: &[T], _dy: &mut [T]) {}
 }
 
-/// `max(x, 0)`; its gradient at 0 is 0, as in TensorFlow.
+/// `max(x, 0)`; its gradient at 0 is 0, and a NaN stays NaN, as in TensorFlow (`x < 0 ? 0 :
+/// x`).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Relu;
 
@@ -89,7 +90,7 @@ impl Activation for Relu {
     const NAME: &'static str = "relu";
     const ELEMENTWISE: bool = true;
     fn forward<T: Float>(&self, row: &mut [T]) {
-        row.iter_mut().for_each(|v| *v = v.max(T::zero()));
+        row.iter_mut().for_each(|v| *v = relu(*v));
     }
     fn backward<T: Float>(&self, y: &[T], dy: &mut [T]) {
         for (d, &y) in dy.iter_mut().zip(y) {
@@ -104,6 +105,16 @@ impl Activation for Relu {
         for ((z, &d), &y) in dz.iter_mut().zip(dy.iter()).zip(y) {
             *z = relu_gradient(y, d);
         }
+    }
+}
+
+/// `x < 0 ? 0 : x`: TensorFlow's ReLU, which keeps a NaN (and a negative zero).
+#[inline(always)]
+pub(crate) fn relu<T: Float>(x: T) -> T {
+    if x < T::zero() {
+        T::zero()
+    } else {
+        x
     }
 }
 

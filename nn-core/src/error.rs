@@ -68,6 +68,28 @@ pub enum Error {
         /// The value found.
         value: f64,
     },
+    /// A target lies outside the range its loss accepts.
+    #[error("{what}: {loss} needs targets in [{low}, {high}], but sample {index} has {value}")]
+    TargetOutOfRange {
+        /// Which data set.
+        what: &'static str,
+        /// The loss (Keras's name).
+        loss: &'static str,
+        /// Position of the sample.
+        index: usize,
+        /// The value found.
+        value: f64,
+        /// The least target allowed.
+        low: f64,
+        /// The greatest target allowed.
+        high: f64,
+    },
+    /// A data set that needs samples has none.
+    #[error("{what} needs at least one sample, got none")]
+    NoSamples {
+        /// Which call.
+        what: &'static str,
+    },
     /// A setting is out of its range or inconsistent with the data.
     #[error("invalid setting: {0}")]
     InvalidConfig(String),

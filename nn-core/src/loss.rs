@@ -59,6 +59,12 @@ pub trait LossFn<T: Float>: Sync {
         grad: Option<&mut [T]>,
     ) -> T;
 
+    /// The range every target must lie in, if the loss has one (binary cross-entropy's
+    /// targets are probabilities: `[0, 1]`).
+    fn target_range(&self) -> Option<(f64, f64)> {
+        None
+    }
+
     /// The same loss computed from logits, when this loss pairs with that output activation
     /// (Keras's shortcut); `grad` receives `d loss / d logits`. `None` otherwise.
     fn compute_from_logits(
@@ -411,6 +417,9 @@ fn clip<T: Float>(p: T) -> (T, bool) {
 }
 
 impl<T: Float> LossFn<T> for BinaryCrossentropy {
+    fn target_range(&self) -> Option<(f64, f64)> {
+        Some((0.0, 1.0))
+    }
     fn name(&self) -> &'static str {
         "binary_crossentropy"
     }

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use crate::graph::Graph;
 use crate::layers::Layer;
 #[allow(unused_imports)]
-use crate::loss::{Loss, TargetRows, TargetSet, Targets};
+use crate::loss::{Loss, LossParts, TargetRows, TargetSet, Targets};
 #[allow(unused_imports)]
 use crate::metrics::{Metric, MetricState};
 use crate::network::{self, Objective, Records, Workspace};
@@ -167,6 +167,7 @@ fn check_data<M: Model>(
     what: &'static str,
     x: &[M::Scalar],
     targets: &TargetSet<'_, M::Scalar>,
+    losses: &dyn LossParts<M::Scalar>,
 ) -> Result<(), Error> {
     let input_size = M::Input::SIZE;
     let n = x.len() / input_size;
@@ -201,6 +202,20 @@ fn check_data<M: Model>(
                         index: i / size,
                         value: t[i].as_f64(),
                     });
+                }
+                let loss = losses.part(j);
+                if let Some((low, high)) = loss.target_range() {
+                    let outside = |v: &M::Scalar| !(low..=high).contains(&v.as_f64());
+                    if let Some(i) = t.iter().position(outside) {
+                        return Err(Error::TargetOutOfRange {
+                            what,
+                            loss: loss.name(),
+                            index: i / size,
+                            value: t[i].as_f64(),
+                            low,
+                            high,
+                        });
+                    }
                 }
             }
             Targets::Sparse(labels) => {
@@ -555,11 +570,13 @@ pub trait Model: Sized + Send + Sync {
 
     /// One optimizer step on a batch (training mode: dropout on); returns the loss of the
     /// forward pass that produced the gradients, with regularization penalties. A model with
-    /// several outputs takes a tuple of losses and of targets and returns the sum of the
-    /// outputs' losses.
+    /// several outputs takes a tuple of losses and of targets and returns the total of the
+    /// outputs' losses, weighted by [`Model::loss_weights`].
     ///
     /// # Panics
-    /// If `xs` and `ys` differ in length or a class label is out of range.
+    /// On bad data or settings (see [`Model::try_train_step`] for an `Err` instead): no
+    /// samples, `xs` and `ys` of different lengths, a non-finite value, a label out of range,
+    /// a target outside its loss's range, a learning rate that is not positive and finite.
     #[cfg(feature = "std")]
     fn train_step<L, O>(
         &mut self,
@@ -572,11 +589,31 @@ pub trait Model: Sized + Send + Sync {
         L: Loss<Self::Scalar, Self::Output>,
         O: Optimizer<Self::Scalar>,
     {
+        self.try_train_step(optimizer, loss, xs, ys)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`Model::train_step`], with bad data or settings reported as an `Err` before any
+    /// weight changes.
+    #[cfg(feature = "std")]
+    fn try_train_step<L, O>(
+        &mut self,
+        optimizer: &mut O,
+        loss: &L,
+        xs: &[Self::Input],
+        ys: &[L::Target],
+    ) -> Result<Self::Scalar, Error>
+    where
+        L: Loss<Self::Scalar, Self::Output>,
+        O: Optimizer<Self::Scalar>,
+    {
         let x = Self::Input::flatten_slice(xs);
         let targets = targets_of::<Self, L>(ys);
-        if let Err(e) = check_data::<Self>("train_step", x, &targets) {
-            panic!("{e}");
+        if xs.is_empty() {
+            return Err(Error::NoSamples { what: "train_step" });
         }
+        check_data::<Self>("train_step", x, &targets, loss)?;
+        crate::optim::check_learning_rate(optimizer.learning_rate())?;
         let rows = TargetRows::all(&targets, xs.len());
         let weights = self.with_layers_mut(|_, rt| core::mem::take(&mut rt.loss_weights.1));
         let objective = Objective {
@@ -585,7 +622,7 @@ pub trait Model: Sized + Send + Sync {
         };
         let value = Trainee::step(self, optimizer, &objective, x, rows, &mut [], &mut []);
         self.with_layers_mut(|_, rt| rt.loss_weights.1 = weights);
-        value
+        Ok(value)
     }
 
     /// Keras's `fit`: trains for `fit.epochs` epochs and returns the per-epoch history.
@@ -606,11 +643,11 @@ pub trait Model: Sized + Send + Sync {
     {
         let flat_x = Self::Input::flatten_slice(x);
         let targets = targets_of::<Self, L>(y);
-        check_data::<Self>("fit", flat_x, &targets)?;
+        check_data::<Self>("fit", flat_x, &targets, &fit.loss)?;
         let validation = match fit.validation.data() {
             Some((vx, vy)) => {
                 let (vx, vt) = (Self::Input::flatten_slice(vx), targets_of::<Self, L>(vy));
-                check_data::<Self>("validation data", vx, &vt)?;
+                check_data::<Self>("validation data", vx, &vt, &fit.loss)?;
                 Some((vx, vt))
             }
             None => None,
@@ -629,8 +666,8 @@ pub trait Model: Sized + Send + Sync {
     /// Keras's `evaluate`: the loss and metrics over a data set in inference mode.
     ///
     /// # Panics
-    /// On mismatched lengths, non-finite data or out-of-range labels; see
-    /// [`Model::try_evaluate`] for an `Err` instead.
+    /// On bad data (see [`Model::try_evaluate`] for an `Err` instead): no samples, mismatched
+    /// lengths, non-finite values, labels out of range, targets outside their loss's range.
     #[cfg(feature = "std")]
     fn evaluate<L>(
         &self,
@@ -660,7 +697,10 @@ pub trait Model: Sized + Send + Sync {
     {
         let flat_x = Self::Input::flatten_slice(x);
         let targets = targets_of::<Self, L>(y);
-        check_data::<Self>("evaluate", flat_x, &targets)?;
+        if x.is_empty() {
+            return Err(Error::NoSamples { what: "evaluate" });
+        }
+        check_data::<Self>("evaluate", flat_x, &targets, loss)?;
         let metrics: Vec<Metric> = metrics.into_iter().collect();
         let outputs = Self::GRAPH.outputs.len();
         let mut states: Vec<MetricState> = (0..outputs)

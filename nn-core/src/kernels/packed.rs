@@ -118,7 +118,7 @@ impl<T: Float> PackedB<T> {
     /// [`PackedB::multiply`] with a `Dense` layer's epilogue done on each tile of `C` right
     /// after it is stored, while it is in L1: `C = A · B + bias` (the bias repeated on every
     /// row), then clamped at zero when `relu`. The same bits as the product followed by the
-    /// two passes (the bias added to each finished sum, then `f32::max(x, 0.0)`), without
+    /// two passes (the bias added to each finished sum, then ReLU), without
     /// reading and writing all of `C` twice more.
     ///
     /// # Panics
@@ -488,7 +488,8 @@ mod tests {
             let mut want = naive(m, k, n, &a, &b);
             for row in want.chunks_exact_mut(n) {
                 for (v, &b) in row.iter_mut().zip(&bias) {
-                    *v = num_traits::Float::max(*v + b, <V::Elem as num_traits::Zero>::zero());
+                    let zero = <V::Elem as num_traits::Zero>::zero();
+                    *v = if *v + b < zero { zero } else { *v + b };
                 }
             }
             assert!(c == want, "finished, {} lanes, m={m} k={k} n={n}", V::LANES);

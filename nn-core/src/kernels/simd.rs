@@ -34,8 +34,8 @@ pub unsafe trait Vector: Copy {
     unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
     /// `a + b` lane by lane.
     unsafe fn add(a: Self, b: Self) -> Self;
-    /// `a` where `a > b`, else `b`, lane by lane: x86's `max`, so `max(x, 0)` is `+0` for a
-    /// NaN or a zero of either sign, as `f32::max(x, 0.0)` compiles there (ReLU).
+    /// `a` where `a > b`, else `b`, lane by lane: x86's `max`. ReLU is `max(0, x)`: `x` for a
+    /// NaN or a zero of either sign, as TensorFlow's `relu` (`x < 0 ? 0 : x`).
     unsafe fn max(a: Self, b: Self) -> Self;
     /// The first `count < LANES` elements from `p`, the other lanes zero.
     unsafe fn load_partial(p: *const Self::Elem, count: usize) -> Self;

@@ -365,7 +365,7 @@ unsafe fn finished<V: Vector>(x: V, b: V, finish: Finish<V::Elem>) -> V {
         V::add(x, b)
     };
     if finish.relu {
-        V::max(x, V::zero())
+        V::max(V::zero(), x)
     } else {
         x
     }

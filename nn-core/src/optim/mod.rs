@@ -34,6 +34,17 @@ pub trait Optimizer<T: Float>: LearningRate {
     }
 }
 
+/// Checks that `lr` can be a learning rate: positive and finite.
+pub(crate) fn check_learning_rate(lr: f64) -> Result<(), crate::Error> {
+    if lr.is_finite() && lr > 0.0 {
+        Ok(())
+    } else {
+        Err(crate::Error::InvalidConfig(format!(
+            "the learning rate must be a positive, finite number, got {lr}"
+        )))
+    }
+}
+
 /// The parts of an optimizer that do not depend on the element type, which callbacks use.
 pub trait LearningRate {
     /// The current learning rate.

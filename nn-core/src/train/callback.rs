@@ -84,6 +84,10 @@ pub trait Callback {
     fn on_epoch_begin(&mut self, _epoch: usize, _control: &mut Control<'_>) {}
     /// After each training batch; `logs` holds the running means of the epoch so far.
     fn on_train_batch_end(&mut self, _batch: usize, _logs: &Logs, _control: &mut Control<'_>) {}
+    /// After an epoch and its validation, before any callback's `on_epoch_end`: adds the
+    /// values this callback reports (`learning_rate`), so that every callback sees the same
+    /// logs whatever their order.
+    fn add_epoch_logs(&mut self, _epoch: usize, _logs: &mut Logs, _control: &Control<'_>) {}
     /// After an epoch and its validation; may add keys to `logs`.
     fn on_epoch_end(&mut self, _epoch: usize, _logs: &mut Logs, _control: &mut Control<'_>) {}
     /// After the last epoch (also when stopped early).

@@ -218,6 +218,9 @@ macro_rules! forward_callback {
             fn on_train_batch_end(&mut self, batch: usize, logs: &Logs, control: &mut Control<'_>) {
                 (**self).on_train_batch_end(batch, logs, control)
             }
+            fn add_epoch_logs(&mut self, epoch: usize, logs: &mut Logs, control: &Control<'_>) {
+                (**self).add_epoch_logs(epoch, logs, control)
+            }
             fn on_epoch_end(&mut self, epoch: usize, logs: &mut Logs, control: &mut Control<'_>) {
                 (**self).on_epoch_end(epoch, logs, control)
             }
@@ -425,6 +428,7 @@ pub(crate) fn run_fit<T: Float, L: LossParts<T>, O: Optimizer<T>, V>(
             settings.validation_split
         )));
     }
+    crate::optim::check_learning_rate(settings.optimizer.learning_rate())?;
     let outputs = model.output_names();
     if !settings.loss_weights.is_empty() {
         // Keras compiles the weights into the model: later steps and evaluations use them.
@@ -512,6 +516,15 @@ pub(crate) fn run_fit<T: Float, L: LossParts<T>, O: Optimizer<T>, V>(
             &mut failure,
             |cb, c| cb.on_epoch_begin(epoch, c),
         );
+        let lr = optimizer.learning_rate();
+        if crate::optim::check_learning_rate(lr).is_err() {
+            // A schedule set a rate no step can use: stop before taking one.
+            failure.get_or_insert(Error::InvalidConfig(format!(
+                "a callback set the learning rate of epoch {epoch} to {lr}; it must be a \
+                 positive, finite number"
+            )));
+            break;
+        }
         if settings.shuffle {
             // A fresh permutation of the original order (Keras), so that an epoch depends only
             // on the stream's position, which a checkpoint restores.
@@ -569,6 +582,14 @@ pub(crate) fn run_fit<T: Float, L: LossParts<T>, O: Optimizer<T>, V>(
             logs.insert("val_loss".into(), val_loss.as_f64());
             log_outputs(&mut logs, "val_", outputs, &val_losses, &val_metrics);
         }
+        notify(
+            callbacks,
+            &mut *optimizer,
+            &mut *model,
+            &mut stop,
+            &mut failure,
+            |cb, c| cb.add_epoch_logs(epoch, &mut logs, c),
+        );
         notify(
             callbacks,
             &mut *optimizer,

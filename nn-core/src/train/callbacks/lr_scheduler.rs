@@ -21,7 +21,7 @@ impl<F: FnMut(usize, f64) -> f64> Callback for LearningRateScheduler<F> {
         let lr = (self.schedule)(epoch, control.learning_rate());
         control.set_learning_rate(lr);
     }
-    fn on_epoch_end(&mut self, _epoch: usize, logs: &mut Logs, control: &mut Control<'_>) {
+    fn add_epoch_logs(&mut self, _epoch: usize, logs: &mut Logs, control: &Control<'_>) {
         logs.insert("learning_rate".into(), control.learning_rate());
     }
 }

@@ -95,9 +95,11 @@ impl Callback for ReduceLROnPlateau {
         self.wait = 0;
         self.cooldown_counter = 0;
     }
+    fn add_epoch_logs(&mut self, _epoch: usize, logs: &mut Logs, control: &Control<'_>) {
+        logs.insert("learning_rate".into(), control.learning_rate());
+    }
     fn on_epoch_end(&mut self, _epoch: usize, logs: &mut Logs, control: &mut Control<'_>) {
         let lr = control.learning_rate();
-        logs.insert("learning_rate".into(), lr);
         let Some(current) = self.monitor.read(logs, "ReduceLROnPlateau") else {
             return;
         };

@@ -75,6 +75,7 @@ fn drive(
         model.weights = vec![epoch as f64];
         let mut logs = Logs::from([(key.to_string(), v)]);
         run(&mut stop, &mut error, &mut model, &mut opt, &mut |c| {
+            cb.add_epoch_logs(epoch, &mut logs, c);
             cb.on_epoch_end(epoch, &mut logs, c)
         });
         rates.push(opt.learning_rate());
