@@ -90,8 +90,9 @@ pub mod prelude {
     };
     pub use crate::data::{
         add_channel, load_mnist, one_hot, read_csv, read_idx, stratified_split, train_test_split,
-        CsvOptions, ImageAugmentation, LabelColumn, MinMaxScaler, MnistData, Split, StandardScaler,
-        Table,
+        Column, ColumnTransformer, CsvOptions, DataFrame, ImageAugmentation, Impute, LabelColumn,
+        LabelEncoder, MinMaxScaler, MnistData, OneHotEncoder, Split, StandardScaler, Table,
+        Unknown,
     };
     pub use crate::layers::{
         AvgPool2D, BatchNorm, Conv2D, CustomLayer, Dense, Dropout, Flatten, Layer, MaxPool2D,

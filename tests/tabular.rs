@@ -8,6 +8,7 @@ use typed_nn::prelude::*;
 model! {
     struct WineNet { Input<13> => Dense<16, Relu> => Dense<3, Softmax> }
     struct HouseNet { Input<13> => Dense<32, Relu> => Dense<1> }
+    struct PenguinNet { Input<9> => Dense<16, Relu> => Dense<3, Softmax> }
 }
 
 fn data(name: &str) -> std::path::PathBuf {
@@ -87,4 +88,60 @@ fn boston_beats_the_mean_predictor_by_far() {
         "RMSE {} vs mean predictor {baseline}",
         scores[1]
     );
+}
+
+#[test]
+fn penguins_with_strings_and_missing_values_reach_097_test_accuracy() {
+    let frame = DataFrame::read_csv(data("penguins.csv"), &[]).unwrap();
+    assert_eq!(frame.len(), 344);
+    let species = LabelEncoder::fit(&frame, "species").unwrap();
+    let y = species.transform(&frame, "species").unwrap();
+    let rows: Vec<usize> = (0..frame.len()).collect();
+    let split = stratified_split(&rows, &y, 0.25, 42).unwrap();
+    let (train, test) = (frame.rows(&split.x_train), frame.rows(&split.x_test));
+    let prep = ColumnTransformer::new()
+        .numeric(
+            [
+                "bill_length_mm",
+                "bill_depth_mm",
+                "flipper_length_mm",
+                "body_mass_g",
+            ],
+            Some(Impute::Mean),
+        )
+        .categorical(
+            ["island", "sex"],
+            Some(Impute::MostFrequent),
+            Unknown::Ignore,
+        )
+        .fit(&train)
+        .unwrap();
+    let x_train: Vec<[f32; 9]> = prep.transform(&train).unwrap();
+    let x_test: Vec<[f32; 9]> = prep.transform(&test).unwrap();
+    assert!(x_train
+        .iter()
+        .chain(&x_test)
+        .flatten()
+        .all(|v| v.is_finite()));
+    let mut net = PenguinNet::new(1);
+    net.fit(
+        &x_train,
+        &split.y_train,
+        Fit::new(SparseCategoricalCrossentropy, Adam::new(0.01))
+            .epochs(60)
+            .batch_size(16)
+            .seed(1)
+            .verbose(0),
+    )
+    .unwrap();
+    let accuracy = net
+        .evaluate(
+            &x_test,
+            &split.y_test,
+            &SparseCategoricalCrossentropy,
+            [Metric::Accuracy],
+        )
+        .accuracy()
+        .unwrap();
+    assert!(accuracy >= 0.97, "test accuracy {accuracy}");
 }

@@ -136,7 +136,7 @@ impl Table {
 }
 
 /// Splits one line into fields, honouring double quotes (`"Braund, Mr. Owen"`).
-fn fields(line: &str, separator: char) -> Vec<String> {
+pub(crate) fn fields(line: &str, separator: char) -> Vec<String> {
     let mut out = Vec::new();
     let mut field = String::new();
     let mut quoted = false;

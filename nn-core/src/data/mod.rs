@@ -1,8 +1,10 @@
-//! Data sets and helpers: IDX (MNIST) and CSV files, scaling, splitting, one-hot encoding,
-//! image augmentation.
+//! Data sets and helpers: IDX (MNIST) and CSV files, tables with string columns and missing
+//! values and their encoders, scaling, splitting, one-hot encoding, image augmentation.
 
 mod augment;
 mod csv;
+mod encode;
+mod frame;
 mod idx;
 mod mnist;
 mod one_hot;
@@ -11,6 +13,10 @@ mod split;
 
 pub use augment::ImageAugmentation;
 pub use csv::{parse_csv, read_csv, CsvOptions, LabelColumn, Table};
+pub use encode::{
+    ColumnTransformer, FittedTransformer, Impute, Imputer, LabelEncoder, OneHotEncoder, Unknown,
+};
+pub use frame::{Column, DataFrame};
 pub use idx::{parse_idx_bytes, read_idx, IdxArray};
 pub use mnist::{load_mnist, MnistData};
 pub use one_hot::one_hot;
