@@ -148,6 +148,17 @@ impl<'a> Args<'a> {
 pub fn int(v: &Value, what: &str, errors: &mut Errors) -> Option<usize> {
     match v {
         Value::Int(n, _) => usize::try_from(*n).ok(),
+        Value::Name(call) if call.args.is_empty() => {
+            errors.at(
+                &call.tokens,
+                format!(
+                    "{what} must be a number written in the model, not the name `{}`: `model!` \
+                     reads sizes while the crate compiles, before constants have values",
+                    call.name
+                ),
+            );
+            None
+        }
         other => {
             errors.at(other.tokens(), format!("{what} must be a whole number"));
             None

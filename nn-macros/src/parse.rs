@@ -332,8 +332,50 @@ impl Parse for Value {
                 tokens_between(&start, input),
             ));
         }
+        if input.peek(syn::LitStr) {
+            let text: syn::LitStr = input.parse()?;
+            return Err(syn::Error::new(text.span(), string_hint(&text.value())));
+        }
         Err(input.error("expected a number, a name such as `Relu`, or a tuple such as `(3, 3)`"))
     }
+}
+
+/// What to write instead of a Keras string such as `"relu"` or `"same"`.
+fn string_hint(text: &str) -> String {
+    let pascal: String = text
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect();
+    let known = [
+        "Relu",
+        "LeakyRelu",
+        "Elu",
+        "Sigmoid",
+        "Tanh",
+        "Softmax",
+        "Linear",
+        "Same",
+        "Valid",
+        "GlorotUniform",
+        "GlorotNormal",
+        "HeNormal",
+        "HeUniform",
+        "LecunNormal",
+        "Zeros",
+    ];
+    let name = known
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(&pascal))
+        .map_or(pascal.clone(), |k| k.to_string());
+    format!(
+        "Keras's strings are names here: write `{name}`, not \"{text}\" (as in `Dense<16, Relu>`, \
+         `padding = Same`)"
+    )
 }
 
 /// The tokens consumed between a fork taken before parsing and the stream after it.
