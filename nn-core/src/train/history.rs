@@ -92,6 +92,21 @@ impl History {
         super::plot::render_svg(self)
     }
 
+    /// A chart of `key` (`"val_loss"`) from several runs overlaid, each named, to compare
+    /// models (the course's overfitting experiment).
+    pub fn compare_svg(runs: &[(&str, &History)], key: &str) -> String {
+        super::plot::render_comparison(runs, key)
+    }
+
+    /// Writes [`History::compare_svg`] to `path` (atomically).
+    pub fn save_comparison_svg(
+        runs: &[(&str, &History)],
+        key: &str,
+        path: impl AsRef<Path>,
+    ) -> Result<(), Error> {
+        write_atomic(path.as_ref(), Self::compare_svg(runs, key).as_bytes())
+    }
+
     /// Writes [`History::to_csv`] to `path` (atomically).
     pub fn save_csv(&self, path: impl AsRef<Path>) -> Result<(), Error> {
         write_atomic(path.as_ref(), self.to_csv().as_bytes())
@@ -148,5 +163,8 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert!(svg.contains("<title>val_loss</title>"));
+        let both = History::compare_svg(&[("small", &h), ("big", &h)], "val_loss");
+        assert_eq!(both.matches("<polyline").count(), 2);
+        assert!(both.contains("<title>big</title>") && both.contains("— small"));
     }
 }

@@ -87,3 +87,77 @@ pub(crate) fn render_svg(history: &History) -> String {
     svg.push_str("</svg>\n");
     svg
 }
+
+/// Colours of the runs in a comparison chart, in order.
+const COLOURS: [&str; 8] = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+];
+
+/// One panel with the curve of `key` from each named run overlaid, a legend naming them
+/// (the course's chart comparing models' validation losses).
+pub(crate) fn render_comparison(runs: &[(&str, &History)], key: &str) -> String {
+    let curves: Vec<(&str, &[f64])> = runs
+        .iter()
+        .map(|(name, h)| (*name, h.get(key).unwrap_or(&[])))
+        .collect();
+    let finite = curves
+        .iter()
+        .flat_map(|c| c.1)
+        .copied()
+        .filter(|v| v.is_finite());
+    let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let (lo, hi) = if lo.is_finite() {
+        (lo, if hi > lo { hi } else { lo + 1.0 })
+    } else {
+        (0.0, 1.0)
+    };
+    let epochs = curves.iter().map(|c| c.1.len()).max().unwrap_or(0).max(2);
+    let (x0, y0) = (MARGIN + 16.0, MARGIN);
+    let (w, h) = (PANEL_W * 1.5, PANEL_H * 1.5);
+    let sx = |i: usize| x0 + i as f64 / (epochs - 1) as f64 * w;
+    let sy = |v: f64| y0 + h - (v - lo) / (hi - lo) * h;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" \
+         font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
+        x0 + w + 170.0,
+        y0 + h + MARGIN
+    );
+    let _ = writeln!(
+        svg,
+        "<rect x=\"{x0}\" y=\"{y0}\" width=\"{w}\" height=\"{h}\" fill=\"none\" stroke=\"#888\"/>\n\
+         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"14\">{key}</text>\n\
+         <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{hi:.4}</text>\n\
+         <text x=\"{}\" y=\"{}\" text-anchor=\"end\">{lo:.4}</text>\n\
+         <text x=\"{x0}\" y=\"{}\">1</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">epoch {epochs}</text>",
+        x0 + w / 2.0,
+        y0 - 12.0,
+        x0 - 4.0,
+        y0 + 10.0,
+        x0 - 4.0,
+        y0 + h,
+        y0 + h + 16.0,
+        x0 + w,
+        y0 + h + 16.0,
+    );
+    for (i, (name, values)) in curves.iter().enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        let points: Vec<String> = values
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_finite())
+            .map(|(e, &v)| format!("{:.1},{:.1}", sx(e), sy(v)))
+            .collect();
+        let _ = writeln!(
+            svg,
+            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"><title>{name}</title></polyline>\n\
+             <text x=\"{}\" y=\"{}\" fill=\"{colour}\">— {name}</text>",
+            points.join(" "),
+            x0 + w + 12.0,
+            y0 + 16.0 + 18.0 * i as f64,
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
