@@ -20,7 +20,9 @@ use crate::layers::Layer;
 use crate::loss::{Loss, LossParts, TargetRows, TargetSet, Targets};
 #[allow(unused_imports)]
 use crate::metrics::{Metric, MetricState};
-use crate::network::{self, Objective, Records, Workspace};
+#[cfg(feature = "std")]
+use crate::network::Objective;
+use crate::network::{self, Records, Workspace};
 #[allow(unused_imports)]
 use crate::optim::Optimizer;
 use crate::summary::{self, LayerInfo, ParamCount, SummaryRow};

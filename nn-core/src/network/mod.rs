@@ -675,37 +675,20 @@ impl<T: Float> Workspace<T> {
         }
         #[cfg(feature = "std")]
         let shards = shards::shard_count(graph, layers, x.len() / records.input_size.max(1));
-        #[cfg(feature = "std")]
-        let mut value = if shards > 1 {
-            self.sharded_gradients(graph, records, layers, x, objective, targets, rng, shards)
-        } else {
-            self.gradients(
-                graph,
-                records,
-                layers,
-                x,
-                objective,
-                targets,
-                rng,
-                T::one(),
-                None,
-            )
-        };
         #[cfg(not(feature = "std"))]
-        let (shards, mut value) = (
-            1,
-            self.gradients(
-                graph,
-                records,
-                layers,
-                x,
-                objective,
-                targets,
-                rng,
-                T::one(),
-                None,
-            ),
-        );
+        let shards = 1;
+        let mut value = match shards {
+            #[cfg(feature = "std")]
+            s if s > 1 => {
+                self.sharded_gradients(graph, records, layers, x, objective, targets, rng, s)
+            }
+            _ => {
+                let whole = T::one();
+                self.gradients(
+                    graph, records, layers, x, objective, targets, rng, whole, None,
+                )
+            }
+        };
         value += layers.iter().map(|l| l.penalty()).sum();
         for (i, layer) in layers.iter_mut().enumerate() {
             layer.add_penalty_gradient(&mut self.grads[i]);

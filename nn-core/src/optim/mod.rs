@@ -35,6 +35,7 @@ pub trait Optimizer<T: Float>: LearningRate {
 }
 
 /// Checks that `lr` can be a learning rate: positive and finite.
+#[cfg(feature = "std")]
 pub(crate) fn check_learning_rate(lr: f64) -> Result<(), crate::Error> {
     if lr.is_finite() && lr > 0.0 {
         Ok(())
