@@ -4,6 +4,9 @@
 //! residual block and `Concatenate` on the first axis. The numbers come from
 //! `tools/keras_graph_fixtures.py` and are committed in `tests/fixtures/keras_graphs.json`.
 
+mod keras_support;
+
+use keras_support::{assert_close, floats, optimizer};
 use serde_json::Value;
 use typed_nn::prelude::*;
 
@@ -50,42 +53,9 @@ model! {
     }
 }
 
-/// About 1e-4 relative, with a floor for values near zero.
-fn assert_close(what: &str, got: &[f32], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-        let tolerance = 1e-4 * w.abs() + 2e-6;
-        assert!(
-            (g as f64 - w).abs() <= tolerance,
-            "{what}[{i}]: typed-nn {g} vs Keras {w}"
-        );
-    }
-}
-
-fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_f64().expect("number") as f32)
-        .collect()
-}
-
-fn wide(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_f64().expect("number"))
-        .collect()
-}
-
-fn optimizer(name: &str) -> Box<dyn Optimizer<f32>> {
-    match name {
-        "sgd" => Box::new(Sgd::new(0.1)),
-        "sgd_momentum" => Box::new(Sgd::new(0.1).momentum(0.9)),
-        "adam" => Box::new(Adam::new(0.01)),
-        "rmsprop" => Box::new(RmsProp::new(0.01)),
-        other => panic!("unknown optimizer {other}"),
-    }
+/// A JSON array of numbers as `f32`.
+fn singles(v: &Value) -> Vec<f32> {
+    floats(v).iter().map(|&x| x as f32).collect()
 }
 
 /// Records of a tuple type (or one array) from one flat list per part, C order, whole batch.
@@ -138,7 +108,7 @@ impl Case<'_> {
             .as_array()
             .unwrap()
             .iter()
-            .map(floats)
+            .map(singles)
             .collect();
         records(&parts, self.batch)
     }
@@ -150,7 +120,7 @@ impl Case<'_> {
         let want = self.json["predict"].as_array().unwrap();
         assert_eq!(predicted.len(), want.len());
         for (j, (got, want)) in predicted.iter().zip(want).enumerate() {
-            assert_close(&format!("{} predict {j}", self.name), got, &wide(want));
+            assert_close(&format!("{} predict {j}", self.name), got, &floats(want));
         }
         // One sample at a time (the stack path) agrees with the batch, to rounding.
         let one: Vec<M::Output> = xs.iter().map(|x| net.predict(x)).collect();
@@ -186,17 +156,17 @@ impl Case<'_> {
         assert_close(
             &format!("{label} steps"),
             &steps,
-            &wide(&run["step_losses"]),
+            &floats(&run["step_losses"]),
         );
         assert_close(
             &format!("{label} weights"),
             &net.get_weights(),
-            &wide(&run["weights_after"]),
+            &floats(&run["weights_after"]),
         );
     }
 
     fn targets(&self, run: &Value, j: usize) -> Vec<f32> {
-        floats(&run["targets"][j])
+        singles(&run["targets"][j])
     }
 
     fn labels(&self, run: &Value) -> Vec<usize> {
@@ -218,7 +188,7 @@ fn two_in_two_out(case: &Case<'_>) {
         let xs = case.inputs::<TwoInTwoOut>();
         let ys: Vec<([f32; 1], [f32; 1])> = case.dense(run);
         let losses = (BinaryCrossentropy, MeanSquaredError);
-        let weights = wide(&run["loss_weights"]);
+        let weights = floats(&run["loss_weights"]);
         let mut net: TwoInTwoOut = case.model();
         // Keras's evaluate with the weights compiled in: each output's unweighted loss, and
         // their weighted sum as `loss`.
@@ -282,7 +252,7 @@ fn two_in_two_out(case: &Case<'_>) {
         assert_close(
             &format!("{label} weights"),
             &net.get_weights(),
-            &wide(&run["weights_after"]),
+            &floats(&run["weights_after"]),
         );
     }
 }
@@ -305,7 +275,7 @@ fn graph_models_match_keras_predictions_losses_and_updates() {
             json: case,
             name: case["name"].as_str().unwrap().to_string(),
             batch: case["batch"].as_u64().unwrap() as usize,
-            weights: floats(&case["weights"]),
+            weights: singles(&case["weights"]),
         };
         match case.name.as_str() {
             "two_in_two_out" => two_in_two_out(&case),

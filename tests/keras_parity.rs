@@ -4,6 +4,9 @@
 //! BatchNorm training steps with its moving statistics) under every loss and optimizer. The
 //! numbers come from `tools/keras_fixtures.py` and are committed in `tests/fixtures/keras.json`.
 
+mod keras_support;
+
+use keras_support::{assert_close, floats, optimizer};
 use serde_json::Value;
 use typed_nn::prelude::*;
 
@@ -30,40 +33,6 @@ model! {
         Input<6, 6, 2> => Conv2D<3, 3, padding = Same> => BatchNorm => Relu
             => MaxPool2D<2, stride = 1, padding = Same> => AvgPool2D<3, stride = 2> => Flatten => Dense<4>
             => BatchNorm<momentum = 0.9> => Dense<2, Sigmoid>
-    }
-}
-
-/// About 1e-4 relative, with a floor for values near zero.
-fn assert_close(what: &str, got: &[f32], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-        let tolerance = 1e-4 * w.abs() + 2e-6;
-        assert!(
-            (g as f64 - w).abs() <= tolerance,
-            "{what}[{i}]: typed-nn {g} vs Keras {w}"
-        );
-    }
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_f64().expect("number"))
-        .collect()
-}
-
-fn optimizer(name: &str) -> Box<dyn Optimizer<f32>> {
-    match name {
-        "sgd" => Box::new(Sgd::new(0.1)),
-        "sgd_momentum" => Box::new(Sgd::new(0.1).momentum(0.9)),
-        "sgd_nesterov" => Box::new(Sgd::new(0.1).momentum(0.9).nesterov(true)),
-        "adagrad" => Box::new(Adagrad::new(0.1)),
-        "rmsprop" => Box::new(RmsProp::new(0.01)),
-        "rmsprop_centered_momentum" => Box::new(RmsProp::new(0.01).momentum(0.5).centered(true)),
-        "adam" => Box::new(Adam::new(0.01)),
-        "adam_amsgrad" => Box::new(Adam::new(0.01).amsgrad(true)),
-        other => panic!("unknown optimizer {other}"),
     }
 }
 
