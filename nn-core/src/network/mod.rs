@@ -4,7 +4,7 @@
 //!
 //! Everything here is generic only over the element type, not over the model, so each new
 //! model shape re-uses this code; the per-layer kernels are the monomorphized part. Splitting
-//! a training batch across threads is [`shards`]'s business, on top of these passes.
+//! a training batch across threads is `shards.rs`'s business, on top of these passes.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -657,7 +657,7 @@ impl<T: Float> Workspace<T> {
     /// that produced the gradients. The batch's outputs stay in [`Workspace::output`].
     ///
     /// With the `std` feature, a large batch is split into shards across threads (see
-    /// [`shards`]); results are reproducible for a given thread count.
+    /// `shards.rs`); results are reproducible for a given thread count.
     #[allow(clippy::too_many_arguments)]
     pub fn train_step<L: DerefMut<Target = D> + Sync, D: Layer<T> + ?Sized>(
         &mut self,
