@@ -420,12 +420,7 @@ impl<T: Float> Workspace<T> {
             );
             let weight = objective.weight(j);
             let len = batch * node.size;
-            let first = !self.delta_set[k];
-            let mut grad = if first {
-                core::mem::take(&mut self.deltas[k])
-            } else {
-                core::mem::take(&mut self.spare)
-            };
+            let (mut grad, first) = self.take_delta(k);
             let g = backprop.then(|| sized(&mut grad, len));
             let output = self.outputs[k].as_slice();
             let logits = match node.op {
@@ -453,13 +448,7 @@ impl<T: Float> Workspace<T> {
                 if factor != T::one() {
                     g.iter_mut().for_each(|v| *v *= factor);
                 }
-                if first {
-                    self.deltas[k] = grad;
-                } else {
-                    add_into(&mut self.deltas[k][..len], g);
-                    self.spare = grad;
-                }
-                self.delta_set[k] = true;
+                self.give_delta(k, grad, len, first);
                 self.logits[k] = from_logits;
             } else if first {
                 self.deltas[k] = grad;
@@ -571,12 +560,7 @@ impl<T: Float> Workspace<T> {
                         continue;
                     }
                     let k = node.inputs[0];
-                    let first_dx = !self.delta_set[k];
-                    let mut dx = match (self.needs[k], first_dx) {
-                        (false, _) => None,
-                        (true, true) => Some(core::mem::take(&mut self.deltas[k])),
-                        (true, false) => Some(core::mem::take(&mut self.spare)),
-                    };
+                    let mut dx = self.needs[k].then(|| self.take_delta(k));
                     let first_grad = !self.grad_set[l];
                     let mut grad = if first_grad {
                         core::mem::take(&mut self.grads[l])
@@ -591,7 +575,7 @@ impl<T: Float> Workspace<T> {
                         &self.outputs[i],
                         &mut self.caches[i],
                         upstream,
-                        dx.as_mut().map(|d| sized(d, input_len)),
+                        dx.as_mut().map(|(d, _)| sized(d, input_len)),
                         &mut grad,
                     );
                     if first_grad {
@@ -601,8 +585,8 @@ impl<T: Float> Workspace<T> {
                         add_into(&mut self.grads[l], &grad);
                         self.spare_grad = grad;
                     }
-                    if let Some(dx) = dx {
-                        self.give_delta(k, dx, input_len, first_dx);
+                    if let Some((dx, first)) = dx {
+                        self.give_delta(k, dx, input_len, first);
                     }
                 }
                 Op::Merge(m) => {
@@ -610,12 +594,7 @@ impl<T: Float> Workspace<T> {
                         if !self.needs[k] {
                             continue;
                         }
-                        let first = !self.delta_set[k];
-                        let mut dx = if first {
-                            core::mem::take(&mut self.deltas[k])
-                        } else {
-                            core::mem::take(&mut self.spare)
-                        };
+                        let (mut dx, first) = self.take_delta(k);
                         let input_len = batch * nodes[k].size;
                         let outputs = &self.outputs;
                         m.backward(
@@ -641,8 +620,19 @@ impl<T: Float> Workspace<T> {
         }
     }
 
-    /// Hands node `k` a gradient `dx` (its first `len` elements): kept as its delta when it is
-    /// the first, else added to it.
+    /// A buffer for a gradient w.r.t. node `k`'s output: the node's own delta while none has
+    /// reached it in this pass (`true`), else the spare one, whose sum [`Workspace::give_delta`]
+    /// adds to the delta (`false`).
+    fn take_delta(&mut self, k: usize) -> (Vec<T>, bool) {
+        if self.delta_set[k] {
+            (core::mem::take(&mut self.spare), false)
+        } else {
+            (core::mem::take(&mut self.deltas[k]), true)
+        }
+    }
+
+    /// Hands node `k` a gradient `dx` (its first `len` elements) in the buffer
+    /// [`Workspace::take_delta`] gave: kept as its delta when it is the first, else added to it.
     fn give_delta(&mut self, k: usize, dx: Vec<T>, len: usize, first: bool) {
         if first {
             self.deltas[k] = dx;
