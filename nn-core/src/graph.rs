@@ -66,16 +66,4 @@ impl Graph {
     pub fn node_of_layer(&self, l: usize) -> Option<usize> {
         self.nodes.iter().position(|n| n.op == Op::Layer(l))
     }
-
-    /// Whether this is a chain: one input, one output, every node reading the one before.
-    pub fn is_chain(&self) -> bool {
-        self.inputs == [0]
-            && self.outputs == [self.nodes.len() - 1]
-            && self
-                .nodes
-                .iter()
-                .enumerate()
-                .skip(1)
-                .all(|(i, n)| n.inputs == [i - 1])
-    }
 }

@@ -35,19 +35,6 @@ pub enum Merge {
 }
 
 impl Merge {
-    /// Keras's class name (`"Add"`, `"Concatenate"`, ...).
-    pub fn class(self) -> &'static str {
-        match self {
-            Merge::Add => "Add",
-            Merge::Subtract => "Subtract",
-            Merge::Multiply => "Multiply",
-            Merge::Average => "Average",
-            Merge::Maximum => "Maximum",
-            Merge::Minimum => "Minimum",
-            Merge::Concatenate { .. } => "Concatenate",
-        }
-    }
-
     /// Computes `y` (a flat batch of `batch` samples) from the `n` inputs that `input` reads.
     pub fn forward<'a, T: Float>(
         self,
