@@ -2,7 +2,7 @@
 
 For each model below: fixed initial weights, Keras's predictions, and for each (loss,
 optimizer) pair the `evaluate` loss before training, the losses `train_on_batch` returns for
-three steps, and every weight after them. `tests/keras_parity.rs` replays the same chains in
+three steps, and every weight after them. `tests/integration/keras_parity.rs` replays the same chains in
 typed-nn and compares. The Rust side needs no Python; rerun this only to regenerate.
 
 Usage: python3 tools/keras_fixtures.py   (needs tensorflow-cpu 2.21 / keras 3.15 in the env)

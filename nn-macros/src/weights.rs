@@ -35,8 +35,13 @@ pub fn check(lit: &LitStr, graph: &Graph) -> syn::Result<Baked> {
             format!("weights file `{}`: {message}", lit.value()),
         )
     };
-    let bytes =
-        std::fs::read(&path).map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+    // The message leaves out the resolved path: it would name the build's directories.
+    let bytes = std::fs::read(&path).map_err(|e| {
+        fail(format!(
+            "cannot read it ({e}); a relative path starts at the crate's root, beside its \
+             Cargo.toml"
+        ))
+    })?;
     let file = SafeTensors::deserialize(&bytes)
         .map_err(|e| fail(format!("not a valid safetensors file: {e}")))?;
     let mut ranges = Vec::new();
@@ -134,5 +139,44 @@ pub fn emit(name: &syn::Ident, baked: &Baked, source: &LitStr) -> TokenStream {
                 Self::baked()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::Errors;
+    use crate::parse::Models;
+
+    /// Checks `file` (relative to the repository) against the model in `src`.
+    fn checked(file: &str, src: &str) -> Result<Baked, String> {
+        let models: Models = syn::parse_str(src).expect("parses");
+        let graph =
+            crate::graph::check(&models.models[0].body, &mut Errors::default()).expect("checks");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../").to_string() + file;
+        check(&LitStr::new(&path, proc_macro2::Span::call_site()), &graph)
+            .map_err(|e| e.to_string())
+    }
+
+    const MLP: &str = "tests/fixtures/keras_mnist_mlp.safetensors";
+
+    #[test]
+    fn a_file_of_the_right_shapes_is_baked() {
+        let chain =
+            "struct M { Input<28, 28> => Flatten => Dense<64, Relu> => Dense<10, Softmax> }";
+        assert!(checked(MLP, chain).is_ok());
+    }
+
+    #[test]
+    fn a_weight_of_another_shape_names_the_tensor_and_both_shapes() {
+        let chain =
+            "struct M { Input<28, 28> => Flatten => Dense<65, Relu> => Dense<10, Softmax> }";
+        let message = checked(MLP, chain).err().expect("a mismatch");
+        assert!(
+            message.ends_with(
+                "tensor `dense/kernel` has shape [784, 64], but the chain needs [784, 65]"
+            ),
+            "{message}"
+        );
     }
 }
