@@ -1,4 +1,4 @@
-//! The kernels alone, per instruction set: the batch-1 product `x · W` for the card MLP's first
+//! The kernels alone, per instruction set: the batch-1 product `x · W` for the 784-300-10 MLP's first
 //! layer (784 x 300, ~0.94 MB of weights) and for a layer small enough to stay in L2
 //! (256 x 300), so memory-bound and compute-bound cases both show; and the narrow batched
 //! products of LeNet-5 and the MLP's output layer, and the wide products of training (the card
@@ -69,7 +69,7 @@ fn sum_columns(w: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-/// The batched products of LeNet-5 on a batch of 64 and of the card MLP's output layer on a
+/// The batched products of LeNet-5 on a batch of 64 and of the 784-300-10 MLP's output layer on a
 /// batch of 128, forward (`A · B`) and weight gradient (`Aᵀ · B`), and layers 24 and 32 wide
 /// (three and four AVX2 registers of columns): all have a narrow `B` and take the
 /// register-tiled path on AVX2 / AVX-512.
@@ -130,7 +130,7 @@ fn versus_matrixmultiply(
     group.finish();
 }
 
-/// The card MLP's first layer on a batch of 128 in training: forward `x · W`, weight gradient
+/// The 784-300-10 MLP's first layer on a batch of 128 in training: forward `x · W`, weight gradient
 /// `xᵀ · dz` and input gradient `dz · Wᵀ` (what a hidden layer of that size needs), plus the
 /// forward with the kernel packed once, as inference keeps it.
 fn dense_gemm(c: &mut Criterion) {

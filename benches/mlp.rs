@@ -1,4 +1,4 @@
-//! The design card's MLP (784-300-10) and a tiny model: batch-1 latency, batch-128 inference and
+//! The 784-300-10 MLP and a tiny model: batch-1 latency, batch-128 inference and
 //! a batch-128 SGD training step. Run with `cargo bench --bench mlp`; figures go to BENCHMARKS.md.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};

@@ -1,8 +1,8 @@
 //! One matrix product with its operands, run either through typed-nn's `gemm` or through
 //! `matrixmultiply`: shared by the `kernels` and `kernel_race` benches.
 
+use typed_nn::kernels::Element;
 use typed_nn::kernels::{gemm, Mat};
-use typed_nn::Float;
 
 /// `C = A · B`, `m x k` by `k x n`, either operand stored transposed (as the layers' weight
 /// and input gradients read them).
@@ -58,7 +58,7 @@ impl Product {
         assert_eq!(c.len(), self.output_len());
         // SAFETY: the sizes and strides describe exactly the three slices.
         unsafe {
-            <f32 as Float>::gemm_raw(
+            <f32 as Element>::gemm_raw(
                 self.m,
                 self.k,
                 self.n,

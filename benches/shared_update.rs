@@ -4,24 +4,21 @@
 //! for its shard's forward pass); then each thread updates half of it. Writing a cache line
 //! the other core also holds first takes that core's copy away, so the update runs at the
 //! speed of the cores' coherence traffic, not of the cache. This times the update phase of the
-//! card MLP's first layer (784 x 300 weights) in two ways, alternated round by round:
+//! 784-300-10 MLP's first layer (784 x 300 weights) in two ways, alternated round by round:
 //!
 //! - `shared`: each thread reads all the weights, writes its own gradient, then updates its
 //!   half from the two gradients (what `Workspace::train_step` does with two shards);
 //! - `private`: the same, but each thread reads only the half it goes on to update (twice,
 //!   so that it reads as many bytes).
 //!
-//! On the Zen 4 of the goals (twelfth session, four runs) the shared update took
-//! 24-34 µs at best and 46-48 µs at the median, the private one 17-19 and 21-35 µs: a
-//! two-thread step pays ~15-25 µs for the sharing alone, which no split of the same work
-//! between the same two threads avoids while both read the whole kernel.
-//! `cargo bench --bench shared_update`.
+//! The gap between the two is what a two-thread step pays for the sharing alone (figures in
+//! `BENCHMARKS.md`). `cargo bench --bench shared_update`.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-/// The card MLP's first kernel.
+/// The 784-300-10 MLP's first kernel.
 const N: usize = 784 * 300;
 /// Rounds per layout.
 const ROUNDS: usize = 300;

@@ -1,4 +1,4 @@
-//! Classifies a handwritten digit with the design card's MNIST model baked into the binary:
+//! Classifies a handwritten digit with the MNIST example's model baked into the binary:
 //! the weights (`examples/weights/mnist.safetensors`, made by `SAVE=... cargo run --release
 //! --example mnist`) are checked against the chain and embedded at compile time, so the
 //! binary reads no model file and `predict` allocates nothing.
@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use typed_nn::prelude::*;
 
 model! {
-    /// The design card, with the weights trained by the `mnist` example.
+    /// The README's MNIST model, with the weights trained by the `mnist` example.
     #[weights = "examples/weights/mnist.safetensors"]
     pub struct Mnist {
         Input<28, 28> => Flatten => Dense<300, Relu> => Dropout<0.5> => Dense<10, Softmax>

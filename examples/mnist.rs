@@ -1,4 +1,4 @@
-//! The main job: the design card's MLP trained on the MNIST data committed under `data/mnist`.
+//! The MNIST example: the 784-300-10 MLP trained on the MNIST data committed under `data/mnist`.
 //!
 //! `cargo run --release --example mnist` prints the summary, per-epoch progress with seconds per
 //! epoch, and as its last line `test accuracy: 0.xxxx`. `SAVE=path` also saves the weights.
@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use typed_nn::prelude::*;
 
 model! {
-    /// The design card: 784-300-10 with dropout.
+    /// 784-300-10 with dropout.
     pub struct Mnist {
         Input<28, 28> => Flatten => Dense<300, Relu> => Dropout<0.5> => Dense<10, Softmax>
     }

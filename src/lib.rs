@@ -6,7 +6,7 @@
 //! use typed_nn::prelude::*;
 //!
 //! model! {
-//!     /// The design card's MNIST classifier.
+//!     /// The MNIST classifier of the README.
 //!     pub struct Mnist {
 //!         Input<28, 28> => Flatten => Dense<300, Relu> => Dropout<0.5> => Dense<10, Softmax>
 //!     }
@@ -79,35 +79,68 @@ extern crate self as typed_nn;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-pub use nn_core::*;
+pub use nn_core::{activation, data, layers, loss, metrics, optim, train};
+pub use nn_core::{
+    plot_model, Error, Float, Initializer, Model, Regularizer, Result, Scores, Tensor,
+};
 pub use nn_macros::model;
+
+// Shortcuts to the modules' most used names (the prelude has them all).
+#[doc(no_inline)]
+pub use nn_core::{
+    add_channel, classification_report, confusion_matrix, load_mnist, one_hot, parse_csv,
+    parse_idx_bytes, read_csv, read_idx, stratified_split, train_test_split, Activation, Adagrad,
+    Adam, BinaryCrossentropy, Callback, CategoricalCrossentropy, ClassScores, ClassificationReport,
+    ConfusionMatrix, Control, CsvLogger, CsvOptions, CustomLayer, EarlyStopping, Elu, Fit, History,
+    ImageAugmentation, LabelColumn, Layer, LeakyRelu, LearningRate, LearningRateScheduler, Linear,
+    Logs, Loss, MeanAbsoluteError, MeanSquaredError, Metric, MinMaxScaler, MnistData,
+    ModelCheckpoint, MonitorMode, Optimizer, ReduceLROnPlateau, Relu, RmsProp, Sgd, Sigmoid,
+    Softmax, SparseCategoricalCrossentropy, Split, StandardScaler, Table, Tanh, TensorBoard,
+    TerminateOnNaN, UpdateFreq, Verbosity, WeightSpec,
+};
+
+/// The matrix kernels (the `kernels` feature), for benchmarks and experiments.
+#[cfg(feature = "kernels")]
+pub use nn_core::kernels;
+
+#[doc(hidden)]
+pub use nn_core::__private;
 
 /// Everything a typical program needs: `use typed_nn::prelude::*;`.
 pub mod prelude {
+    #[doc(no_inline)]
     pub use crate::activation::{Elu, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh};
-    pub use crate::confusion::{
-        classification_report, confusion_matrix, ClassificationReport, ConfusionMatrix,
-    };
+    #[doc(no_inline)]
     pub use crate::data::{
         add_channel, load_mnist, one_hot, read_csv, read_idx, stratified_split, train_test_split,
         Column, ColumnTransformer, CsvOptions, DataFrame, ImageAugmentation, Impute, LabelColumn,
         LabelEncoder, MinMaxScaler, MnistData, OneHotEncoder, Split, StandardScaler, Table,
         Unknown,
     };
+    #[doc(no_inline)]
     pub use crate::layers::{
         AvgPool2D, BatchNorm, Conv2D, CustomLayer, Dense, Dropout, Flatten, Layer, MaxPool2D,
     };
+    #[doc(no_inline)]
     pub use crate::loss::{
         BinaryCrossentropy, CategoricalCrossentropy, Loss, MeanAbsoluteError, MeanSquaredError,
         SparseCategoricalCrossentropy,
     };
+    #[doc(no_inline)]
     pub use crate::metrics::Metric;
+    #[doc(no_inline)]
+    pub use crate::metrics::{
+        classification_report, confusion_matrix, ClassificationReport, ConfusionMatrix,
+    };
+    #[doc(no_inline)]
     pub use crate::optim::{Adagrad, Adam, LearningRate, Optimizer, RmsProp, Sgd};
+    #[doc(no_inline)]
     pub use crate::train::{
         Callback, Control, CsvLogger, EarlyStopping, Fit, History, LearningRateScheduler, Logs,
         ModelCheckpoint, MonitorMode, ReduceLROnPlateau, TensorBoard, TerminateOnNaN, UpdateFreq,
         Verbosity,
     };
+    #[doc(no_inline)]
     pub use crate::{
         model, plot_model, Error, Float, Initializer, Model, Regularizer, Scores, Tensor,
     };

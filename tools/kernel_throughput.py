@@ -3,7 +3,7 @@
 The harness's machine has AVX-512 and Intel's port layout, where integer instructions share
 ports 0 and 5 with the vector multiply-adds; development machines may have neither. This script
 takes every innermost nn_core loop of at least `--min-fma` multiply-adds from the release MNIST
-example (the design card's 784-300-10 MLP: the blocked, packed, listed, narrow and batch-1
+example (the 784-300-10 MLP: the blocked, packed, listed, narrow and batch-1
 kernels) and prints llvm-mca's cycles per iteration and multiply-adds per cycle for each CPU
 model. Two multiply-adds a cycle is the ceiling on these cores; the 12 x 2 AVX-512 dense tile
 (24 per step) reads about 13 cycles.

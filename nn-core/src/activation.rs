@@ -229,7 +229,7 @@ impl Activation for Sigmoid {
 }
 
 /// The logistic function, written to avoid overflow for large `|x|`.
-pub fn sigmoid<T: Float>(x: T) -> T {
+pub(crate) fn sigmoid<T: Float>(x: T) -> T {
     if x >= T::zero() {
         T::one() / (T::one() + (-x).exp())
     } else {

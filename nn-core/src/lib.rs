@@ -20,60 +20,85 @@ mod prelude {
 }
 
 pub mod activation;
-pub mod confusion;
+mod confusion;
 #[cfg(feature = "std")]
 pub mod data;
-pub mod diagram;
+mod diagram;
 mod error;
 mod float;
-pub mod graph;
-pub mod init;
+mod graph;
+mod init;
 #[cfg(feature = "std")]
-pub mod io;
+mod io;
+/// The matrix kernels, public with the `kernels` feature (for benchmarks and experiments).
+#[cfg(feature = "kernels")]
 pub mod kernels;
+#[cfg(not(feature = "kernels"))]
+#[allow(dead_code, unreachable_pub)]
+mod kernels;
 pub mod layers;
 pub mod loss;
 pub mod metrics;
 mod model;
-pub mod network;
+mod network;
 pub mod optim;
-pub mod regularizer;
-pub mod summary;
+mod regularizer;
+mod summary;
 mod tensor;
 #[cfg(feature = "std")]
-pub mod threads;
+mod threads;
 #[cfg(feature = "std")]
 pub mod train;
 
-pub use activation::{Activation, Elu, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh};
-pub use confusion::{
-    classification_report, confusion_matrix, ClassificationReport, ConfusionMatrix,
-};
+/// What the code `model!` generates (and the crate's own tests) reach for; not an API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::graph::{Graph, Node, Op};
+    #[cfg(feature = "std")]
+    pub use crate::io::tfevents::{read_events, Event};
+    pub use crate::layers::merge::Merge;
+    pub use crate::model::Runtime;
+    pub use crate::network::{predict_with, Records};
+    pub use crate::summary::{LayerInfo, SummaryRow};
+    #[cfg(feature = "std")]
+    pub use crate::threads::{pool, thread_count, THREADS_ENV};
+}
+
 #[cfg(feature = "std")]
+pub use diagram::plot_model;
+pub use error::{Error, Result};
+pub use float::Float;
+pub use init::Initializer;
+pub use model::{Model, Scores};
+pub use regularizer::Regularizer;
+pub use tensor::Tensor;
+
+// Shortcuts to the modules' most used names (the prelude has them all).
+#[doc(no_inline)]
+pub use activation::{Activation, Elu, LeakyRelu, Linear, Relu, Sigmoid, Softmax, Tanh};
+#[cfg(feature = "std")]
+#[doc(no_inline)]
 pub use data::{
     add_channel, load_mnist, one_hot, parse_csv, parse_idx_bytes, read_csv, read_idx,
     stratified_split, train_test_split, CsvOptions, ImageAugmentation, LabelColumn, MinMaxScaler,
     MnistData, Split, StandardScaler, Table,
 };
-#[cfg(feature = "std")]
-pub use diagram::plot_model;
-pub use error::{Error, Result};
-pub use float::Float;
-#[cfg(feature = "std")]
-pub use float::Scratch;
-pub use init::Initializer;
-pub use layers::{CustomLayer, Layer, Merge, WeightSpec};
+#[doc(no_inline)]
+pub use layers::{CustomLayer, Layer, WeightSpec};
+#[doc(no_inline)]
 pub use loss::{
     BinaryCrossentropy, CategoricalCrossentropy, Loss, MeanAbsoluteError, MeanSquaredError,
     SparseCategoricalCrossentropy,
 };
-pub use metrics::Metric;
-pub use model::{Model, Runtime, Scores};
+#[doc(no_inline)]
+pub use metrics::{
+    classification_report, confusion_matrix, ClassScores, ClassificationReport, ConfusionMatrix,
+    Metric,
+};
+#[doc(no_inline)]
 pub use optim::{Adagrad, Adam, LearningRate, Optimizer, RmsProp, Sgd};
-pub use regularizer::Regularizer;
-pub use summary::{LayerInfo, SummaryRow};
-pub use tensor::Tensor;
 #[cfg(feature = "std")]
+#[doc(no_inline)]
 pub use train::{
     Callback, Control, CsvLogger, EarlyStopping, Fit, History, LearningRateScheduler, Logs,
     ModelCheckpoint, MonitorMode, ReduceLROnPlateau, TensorBoard, TerminateOnNaN, UpdateFreq,

@@ -3,6 +3,10 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+pub use crate::confusion::{
+    classification_report, confusion_matrix, ClassScores, ClassificationReport, ConfusionMatrix,
+};
+#[cfg(feature = "std")]
 use crate::loss::Targets;
 use crate::Float;
 
@@ -52,6 +56,7 @@ impl Metric {
     }
 
     /// The accuracy variant Keras would choose for this output width and target kind.
+    #[cfg(feature = "std")]
     fn resolve<T>(self, last: usize, targets: &Targets<'_, T>) -> Metric {
         match self {
             Metric::Accuracy if last == 1 => Metric::BinaryAccuracy,
@@ -65,8 +70,9 @@ impl Metric {
 }
 
 /// A running total of one metric over batches.
+#[cfg(feature = "std")]
 #[derive(Clone, Copy, Debug)]
-pub struct MetricState {
+pub(crate) struct MetricState {
     /// The metric tracked.
     pub metric: Metric,
     /// The model output it is tracked on (0 for a model with one output).
@@ -75,12 +81,8 @@ pub struct MetricState {
     count: f64,
 }
 
+#[cfg(feature = "std")]
 impl MetricState {
-    /// An empty total.
-    pub fn new(metric: Metric) -> Self {
-        Self::on_output(metric, 0)
-    }
-
     /// An empty total of `metric` on the model's output `output`.
     pub fn on_output(metric: Metric, output: usize) -> Self {
         Self {
@@ -177,18 +179,18 @@ mod tests {
     #[test]
     fn accuracy_resolves_like_keras_and_accumulates_over_samples() {
         let pred = [0.1f32, 0.7, 0.2, 0.5, 0.4, 0.1];
-        let mut cat = MetricState::new(Metric::Accuracy);
+        let mut cat = MetricState::on_output(Metric::Accuracy, 0);
         cat.update(&pred, Targets::Dense(&[0.0, 1.0, 0.0, 0.0, 1.0, 0.0]), 3);
         assert_eq!(cat.value(), 0.5);
-        let mut sparse = MetricState::new(Metric::Accuracy);
+        let mut sparse = MetricState::on_output(Metric::Accuracy, 0);
         sparse.update(&pred[..3], Targets::Sparse(&[1]), 3);
         sparse.update(&pred[3..], Targets::Sparse(&[0]), 3);
         assert_eq!(sparse.value(), 1.0);
         // Binary: 0.5 is not above the threshold, so it predicts 0.
-        let mut binary = MetricState::new(Metric::Accuracy);
+        let mut binary = MetricState::on_output(Metric::Accuracy, 0);
         binary.update(&[0.5f32, 0.51, 0.2], Targets::Dense(&[0.0, 1.0, 1.0]), 1);
         assert!((binary.value() - 2.0 / 3.0).abs() < 1e-12);
-        let mut rmse = MetricState::new(Metric::Rmse);
+        let mut rmse = MetricState::on_output(Metric::Rmse, 0);
         rmse.update(&[1.0f32, 3.0], Targets::Dense(&[0.0, 0.0]), 1);
         assert!((rmse.value() - 5.0f64.sqrt()).abs() < 1e-12);
     }

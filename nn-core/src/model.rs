@@ -16,13 +16,19 @@ use rayon::prelude::*;
 
 use crate::graph::Graph;
 use crate::layers::Layer;
+#[cfg(feature = "std")]
+use crate::loss::TargetRows;
 #[allow(unused_imports)]
-use crate::loss::{Loss, LossParts, TargetRows, TargetSet, Targets};
+use crate::loss::{Loss, LossParts, TargetSet, Targets};
 #[allow(unused_imports)]
-use crate::metrics::{Metric, MetricState};
+use crate::metrics::Metric;
+#[cfg(feature = "std")]
+use crate::metrics::MetricState;
 #[cfg(feature = "std")]
 use crate::network::Objective;
-use crate::network::{self, Records, Workspace};
+#[cfg(feature = "std")]
+use crate::network::Workspace;
+use crate::network::{self, Records};
 #[allow(unused_imports)]
 use crate::optim::Optimizer;
 use crate::summary::{self, LayerInfo, ParamCount, SummaryRow};
@@ -47,6 +53,7 @@ const MIN_PARALLEL_CHUNK: usize = 32;
 #[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub struct Runtime<T> {
     rng: ChaCha8Rng,
+    #[cfg(feature = "std")]
     workspace: Workspace<T>,
     /// As given (empty: all 1), and in the element type, for the objective.
     loss_weights: (Vec<f64>, Vec<T>),
@@ -57,6 +64,7 @@ impl<T: Float> Runtime<T> {
     pub fn new(seed: u64) -> Self {
         Self {
             rng: Self::training_stream(seed),
+            #[cfg(feature = "std")]
             workspace: Workspace::new(),
             loss_weights: (Vec::new(), Vec::new()),
         }

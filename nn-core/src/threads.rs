@@ -17,9 +17,8 @@ pub fn thread_count() -> usize {
 /// threads, the main thread becomes the pool's first worker (rayon's `use_current_thread`)
 /// and one fewer thread is spawned. Batch work started on it then runs in place, the main
 /// thread taking its share, instead of being handed to the pool while the main thread sleeps
-/// until the pool wakes it. In a 2-core KVM guest, a two-way split after a pause of 50-500 µs
-/// cost 45-96 µs handed in and 23-27 µs run in place; the card MLP's two-thread batch-128
-/// `predict_batch` went from 311-416 to 295-303 µs (BENCHMARKS.md). A side effect: rayon
+/// until the pool wakes it, which costs a wake-up on every batch job after a pause
+/// (`BENCHMARKS.md`, "Design measurements"). A side effect: rayon
 /// parallel iterators that the program itself starts on the main thread run on this pool too.
 /// Other threads hand their work to the pool as before.
 pub fn pool() -> &'static rayon::ThreadPool {

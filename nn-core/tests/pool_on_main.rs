@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use nn_core::threads::{pool, THREADS_ENV};
+use nn_core::__private::{pool, THREADS_ENV};
 use rayon::prelude::*;
 
 fn main() {

@@ -133,9 +133,9 @@ fn graph_predict(scratch: usize) -> TokenStream {
             let mut out = <Self::Output as ::typed_nn::Tensor<T>>::zeros();
             let mut scratch = [T::zero(); #scratch];
             self.with_layers(|layers| {
-                ::typed_nn::network::predict_with(
+                ::typed_nn::__private::predict_with(
                     &<Self as ::typed_nn::Model>::GRAPH,
-                    &::typed_nn::network::Records::of::<Self>(),
+                    &::typed_nn::__private::Records::of::<Self>(),
                     layers,
                     ::typed_nn::Tensor::as_flat(x),
                     ::typed_nn::Tensor::as_flat_mut(&mut out),
@@ -149,7 +149,7 @@ fn graph_predict(scratch: usize) -> TokenStream {
 
 /// The graph as an `nn-core` constant.
 fn graph_const(graph: &Graph, slot: &[usize], count: usize) -> TokenStream {
-    let g = quote!(::typed_nn::graph);
+    let g = quote!(::typed_nn::__private);
     let nodes = graph.nodes.iter().zip(slot).map(|(node, &slot)| {
         let op = match &node.kind {
             Kind::Input => quote!(#g::Op::Input),
@@ -223,7 +223,7 @@ fn summary_rows(graph: &Graph) -> Vec<TokenStream> {
         let name = &node.name;
         let shape = node.output_shape.iter().map(|&d| lit(d));
         rows.push(quote! {
-            ::typed_nn::SummaryRow {
+            ::typed_nn::__private::SummaryRow {
                 name: #name,
                 class: #class,
                 output_shape: &[#(#shape),*],
@@ -267,7 +267,7 @@ pub fn model(def: &ModelDef, graph: &Graph) -> TokenStream {
             }
             None => quote!(None),
         };
-        infos.push(quote!(::typed_nn::LayerInfo {
+        infos.push(quote!(::typed_nn::__private::LayerInfo {
             name: #lname, class: #class, output_shape: &[#(#shape),*], weights: #weights,
         }));
         let doc = format!(
@@ -299,7 +299,7 @@ pub fn model(def: &ModelDef, graph: &Graph) -> TokenStream {
     } else {
         let rows = summary_rows(graph);
         quote! {
-            fn summary_rows() -> &'static [::typed_nn::SummaryRow] {
+            fn summary_rows() -> &'static [::typed_nn::__private::SummaryRow] {
                 &[#(#rows),*]
             }
         }
@@ -332,7 +332,7 @@ pub fn model(def: &ModelDef, graph: &Graph) -> TokenStream {
         #[doc = concat!(stringify!(#name), "::<f64>::new(seed)`.")]
         #vis struct #name<T: ::typed_nn::Float = f32> {
             #( #[doc = #field_docs] pub #fields: #types, )*
-            runtime: ::typed_nn::Runtime<T>,
+            runtime: ::typed_nn::__private::Runtime<T>,
         }
 
         impl #name<f32> {
@@ -357,15 +357,15 @@ pub fn model(def: &ModelDef, graph: &Graph) -> TokenStream {
             type Output = #output;
             const PARAMS: usize = #known #(+ #custom_params)*;
             const NAME: &'static str = #model_name;
-            const GRAPH: ::typed_nn::graph::Graph = #graph_tokens;
+            const GRAPH: ::typed_nn::__private::Graph = #graph_tokens;
 
             fn new(seed: u64) -> Self {
-                let mut model = Self { #( #fields: #ctors, )* runtime: ::typed_nn::Runtime::new(seed) };
+                let mut model = Self { #( #fields: #ctors, )* runtime: ::typed_nn::__private::Runtime::new(seed) };
                 ::typed_nn::Model::initialize(&mut model, seed);
                 model
             }
 
-            fn layer_info() -> &'static [::typed_nn::LayerInfo] {
+            fn layer_info() -> &'static [::typed_nn::__private::LayerInfo] {
                 &[#(#infos),*]
             }
 
@@ -373,7 +373,7 @@ pub fn model(def: &ModelDef, graph: &Graph) -> TokenStream {
 
             #predict
 
-            fn runtime(&self) -> &::typed_nn::Runtime<T> {
+            fn runtime(&self) -> &::typed_nn::__private::Runtime<T> {
                 &self.runtime
             }
 
@@ -383,7 +383,7 @@ pub fn model(def: &ModelDef, graph: &Graph) -> TokenStream {
 
             fn with_layers_mut<R>(
                 &mut self,
-                f: impl FnOnce(&mut [&mut dyn ::typed_nn::Layer<T>], &mut ::typed_nn::Runtime<T>) -> R,
+                f: impl FnOnce(&mut [&mut dyn ::typed_nn::Layer<T>], &mut ::typed_nn::__private::Runtime<T>) -> R,
             ) -> R {
                 f(&mut [#(&mut self.#fields),*], &mut self.runtime)
             }

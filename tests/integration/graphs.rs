@@ -260,7 +260,7 @@ fn a_graph_saves_loads_and_resumes_exactly() {
         .fit(&x, &y, settings(4).resume_from(&checkpoint))
         .unwrap();
     if std::env::var("TYPED_NN_THREADS").as_deref() == Ok("1")
-        || typed_nn::threads::thread_count() == 1
+        || typed_nn::__private::thread_count() == 1
     {
         assert_eq!(resumed.get_weights(), whole.get_weights());
     } else {

@@ -3,7 +3,7 @@
 use typed_nn::prelude::*;
 
 model! {
-    /// The design card.
+    /// The README's MNIST model.
     #[derive(Clone, Debug)]
     pub struct Mnist {
         Input<28, 28> => Flatten => Dense<300, Relu> => Dropout<0.5> => Dense<10, Softmax>

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use typed_nn::io::tfevents::{read_events, Event};
+use typed_nn::__private::{read_events, Event};
 use typed_nn::prelude::*;
 
 model! {

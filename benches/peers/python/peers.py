@@ -1,7 +1,7 @@
 """The peers' side: the same models and workloads in PyTorch (eager), onnxruntime and TF-Keras,
 printed as one JSON object per (engine, threads, workload): median seconds per call.
 
-Workloads (as in src/main.rs): the design card's MLP (784-300-10, f32) at batch 1 and 128 and
+Workloads (as in src/main.rs): the 784-300-10 MLP (f32) at batch 1 and 128 and
 a batch-128 SGD step, and at batch 1 on real MNIST test digits (onnxruntime and PyTorch); the
 tiny 16-32(tanh)-4 model at batch 1; LeNet-5 (the repository's `benches/lenet.rs` chain) at
 batch 1 and a batch-64 Adam step.

@@ -1,4 +1,4 @@
-//! burn's side (burn-ndarray backend, autodiff for training): the card MLP, the tiny model and
+//! burn's side (burn-ndarray backend, autodiff for training): the 784-300-10 MLP, the tiny model and
 //! LeNet-5.
 
 use std::hint::black_box;

@@ -1,4 +1,4 @@
-//! candle's side: the card MLP, the tiny model and LeNet-5 with candle-core / candle-nn on the
+//! candle's side: the 784-300-10 MLP, the tiny model and LeNet-5 with candle-core / candle-nn on the
 //! CPU device.
 
 use std::hint::black_box;

@@ -1,4 +1,4 @@
-//! dfdx's side (CPU device, shapes in the types like typed-nn): the card MLP and the tiny model.
+//! dfdx's side (CPU device, shapes in the types like typed-nn): the 784-300-10 MLP and the tiny model.
 
 use std::hint::black_box;
 

@@ -2,7 +2,7 @@
 //! (ndarray backend) and dfdx on the same data in the same process, printed as one JSON object
 //! per (engine, workload): the median seconds per call.
 //!
-//! Workloads: the design card's MLP (784-300-10, f32) at batch 1 and 128 and a batch-128 SGD
+//! Workloads: the 784-300-10 MLP (f32) at batch 1 and 128 and a batch-128 SGD
 //! step; the tiny 16-32(tanh)-4 model at batch 1; LeNet-5 (as in `benches/lenet.rs`) at batch
 //! 1 and a batch-64 Adam step (not in dfdx, whose convolutions need a nightly compiler). The
 //! thread count comes from `TYPED_NN_THREADS` for typed-nn and `RAYON_NUM_THREADS` for the Rust
@@ -77,7 +77,7 @@ fn emit_or_error<E: std::fmt::Display>(
 }
 
 /// The first [`DIGITS`] MNIST test images of the repository's copy, flattened and scaled to
-/// `[0, 1]` (as the Python peers read them): the card MLP's batch-1 workload on real data,
+/// `[0, 1]` (as the Python peers read them): the 784-300-10 MLP's batch-1 workload on real data,
 /// where 82% of the inputs are zero.
 fn mnist_digits() -> Vec<[f32; 784]> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/mnist");

@@ -5,5 +5,5 @@ mod safetensors;
 pub mod tfevents;
 
 pub use atomic::write_atomic;
+pub(crate) use safetensors::TrainingState;
 pub(crate) use safetensors::{load_layers, load_layers_from_bytes, save_layers};
-pub use safetensors::{tensor_name, TrainingState, STATE_PREFIX};

@@ -12,12 +12,12 @@
 //!
 //! Written by hand rather than left to `matrixmultiply`, which allocates its packing buffers on
 //! every call. Timed in one process against `matrixmultiply` with the two alternating (`cargo
-//! bench --bench kernel_race`): in quiet minutes the card MLP's forward product is ~10% faster,
+//! bench --bench kernel_race`): in quiet minutes the 784-300-10 MLP's forward product is ~10% faster,
 //! its weight gradient even at batch 128 and ~8% faster on a two-thread step's 64-row shards,
 //! the input gradient through a transposed 784-wide `B` 1-3% slower (it gathers `B`); in busy
 //! minutes either kernel leads the dense products by up to 20%. LeNet's second convolution's
 //! input gradient is 15-25% faster in both. What decided it is the whole training step (the
-//! MNIST main job's model, binaries alternated, in a quiet and a busy phase): 5-15% faster on
+//! MNIST example's model, binaries alternated, in a quiet and a busy phase): 5-15% faster on
 //! two threads, 0-8% on one.
 
 // Without run-time detection the caller falls back to `matrixmultiply`.
@@ -27,7 +27,8 @@
 )]
 
 use super::isa::Isa;
-use super::narrow::Strided;
+use super::operands::Steps;
+use super::operands::Strided;
 use super::simd::Vector;
 use super::tile::{
     column, pack_panels, Finish, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512,
@@ -35,8 +36,7 @@ use super::tile::{
 };
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use super::zero_steps::with_step_lists;
-use super::zero_steps::Steps;
-use crate::Float;
+use super::Element;
 
 /// Most rows of `B` per block. A block as deep as the dense layers' inputs (784) keeps `C` in
 /// registers for the whole sum; 512 with 256 KiB blocks measured 3-5% slower on them in quiet
@@ -51,7 +51,7 @@ const B_BLOCK_BYTES: usize = 64 * 1024;
 /// Computes `C = A · B` (`m x k` by `k x n`, `C` row-major `m x n`) and returns true when the
 /// CPU has a vector unit for it; returns false (doing nothing) otherwise, or for an empty
 /// product.
-pub(crate) fn try_gemm<T: Float>(
+pub(crate) fn try_gemm<T: Element>(
     m: usize,
     k: usize,
     n: usize,
@@ -66,7 +66,7 @@ pub(crate) fn try_gemm<T: Float>(
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         Isa::Avx512 => {
             let len = scratch_len::<T::Avx512>(k, n);
-            T::with_scratch(crate::float::Scratch::Packing, len, |packed| {
+            T::with_scratch(super::Scratch::Packing, len, |packed| {
                 with_step_lists(|lists| {
                     let tiling = tiling::<T::Avx512, MR_LISTED_AVX512>(m, k, n);
                     // SAFETY (both arms): the CPU has AVX-512F; the caller checked every index
@@ -82,7 +82,7 @@ pub(crate) fn try_gemm<T: Float>(
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         Isa::Avx2Fma => {
             let len = scratch_len::<T::Avx2>(k, n);
-            T::with_scratch(crate::float::Scratch::Packing, len, |packed| {
+            T::with_scratch(super::Scratch::Packing, len, |packed| {
                 with_step_lists(|lists| {
                     let tiling = tiling::<T::Avx2, MR_LISTED_AVX2>(m, k, n);
                     // SAFETY (both arms): the CPU has AVX2 and FMA; indices checked by the
@@ -114,7 +114,7 @@ macro_rules! entry_points {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         #[target_feature(enable = $feature)]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn $dense<T: Float>(
+        unsafe fn $dense<T: Element>(
             m: usize,
             k: usize,
             n: usize,
@@ -129,7 +129,7 @@ macro_rules! entry_points {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         #[target_feature(enable = $feature)]
         #[allow(clippy::too_many_arguments)]
-        unsafe fn $listed<T: Float>(
+        unsafe fn $listed<T: Element>(
             m: usize,
             k: usize,
             n: usize,
@@ -307,7 +307,7 @@ mod tests {
     const LAYOUTS: [(bool, bool); 4] = [(false, false), (true, false), (false, true), (true, true)];
 
     /// Dense operands, and operands with `A` mostly zero (steps skipped).
-    fn both_operands<T: Float>() -> [Operands<T>; 2] {
+    fn both_operands<T: Element>() -> [Operands<T>; 2] {
         [operands::<T>, sparse_operands::<T>]
     }
 
@@ -371,7 +371,7 @@ mod tests {
     /// Runs `product` on `operands` stored as asked (`A`, `B` transposed or not) and compares
     /// `C` with the naive product; `product` returns false where it has no kernel to test.
     #[allow(clippy::type_complexity)]
-    fn check<T: Float>(
+    fn check<T: Element>(
         (m, k, n): (usize, usize, usize),
         operands: Operands<T>,
         (a_t, b_t): (bool, bool),

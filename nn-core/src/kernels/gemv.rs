@@ -10,8 +10,8 @@
 //! nonzero ones are listed first and only their rows of `B` are read (in the narrow form, only
 //! for weights beyond L1 read in rows of two cache lines or more: [`LISTED_ROW_BYTES`]);
 //! denser inputs skip only the wide form's all-zero groups of rows. Each sum keeps its order,
-//! so skipping changes no result with finite weights. The card MLP's first product takes
-//! ~2.6 µs for an MNIST test digit (82% of its pixels zero) against ~10 µs for a dense input.
+//! so skipping changes no result with finite weights: an MNIST digit (82% of its pixels zero)
+//! goes through the 784-300-10 MLP's first product about four times faster than a dense input.
 //!
 //! [`affine_sized`] is the same product with the sizes fixed at compile time and the bias
 //! folded in, for small layers.
@@ -23,13 +23,13 @@
 
 use super::isa::Isa;
 use super::simd::{Scalar, Vector};
-use crate::Float;
+use super::Element;
 
 /// `y = x · B` for a row `x` of `k` elements and a row-major `k x n` matrix `B`, `n = y.len()`.
 ///
 /// # Panics
 /// If `B` does not have `x.len() * y.len()` elements.
-pub fn vec_mat<T: Float>(x: &[T], b: &[T], y: &mut [T]) {
+pub fn vec_mat<T: Element>(x: &[T], b: &[T], y: &mut [T]) {
     check_sizes(x, b, y);
     dispatch(Isa::detect(), x, b, &[], y)
 }
@@ -38,7 +38,7 @@ pub fn vec_mat<T: Float>(x: &[T], b: &[T], y: &mut [T]) {
 ///
 /// # Panics
 /// If the sizes disagree, or if `isa` is not available on this CPU.
-pub fn vec_mat_on<T: Float>(isa: Isa, x: &[T], b: &[T], y: &mut [T]) {
+pub fn vec_mat_on<T: Element>(isa: Isa, x: &[T], b: &[T], y: &mut [T]) {
     check_sizes(x, b, y);
     assert!(
         Isa::available().any(|i| i == isa),
@@ -56,7 +56,7 @@ pub fn vec_mat_on<T: Float>(isa: Isa, x: &[T], b: &[T], y: &mut [T]) {
 /// # Panics
 /// If `x`, `b`, `bias` or `y` is shorter than `K`, `K * N`, `N` or `N` elements.
 #[inline]
-pub fn affine_sized<T: Float, const K: usize, const N: usize>(
+pub fn affine_sized<T: Element, const K: usize, const N: usize>(
     x: &[T],
     b: &[T],
     bias: &[T],
@@ -78,7 +78,7 @@ pub fn affine_sized<T: Float, const K: usize, const N: usize>(
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx512f")]
-unsafe fn sized_avx512<T: Float, const K: usize, const N: usize>(
+unsafe fn sized_avx512<T: Element, const K: usize, const N: usize>(
     x: &[T],
     b: &[T],
     bias: &[T],
@@ -90,7 +90,7 @@ unsafe fn sized_avx512<T: Float, const K: usize, const N: usize>(
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn sized_avx2<T: Float, const K: usize, const N: usize>(
+unsafe fn sized_avx2<T: Element, const K: usize, const N: usize>(
     x: &[T],
     b: &[T],
     bias: &[T],
@@ -109,7 +109,7 @@ fn check_sizes<T>(x: &[T], b: &[T], y: &[T]) {
 
 /// Runs the variant for `isa`; the caller has checked the sizes and that the CPU has `isa`.
 #[inline]
-fn dispatch<T: Float>(isa: Isa, x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
+fn dispatch<T: Element>(isa: Isa, x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
     // SAFETY: sizes checked by the caller; each instruction set runs only where available.
     unsafe {
         match isa {
@@ -124,13 +124,13 @@ fn dispatch<T: Float>(isa: Isa, x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx512f")]
-unsafe fn vec_mat_avx512<T: Float>(x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
+unsafe fn vec_mat_avx512<T: Element>(x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
     product::<T::Avx512>(x, b, bias, y)
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn vec_mat_avx2<T: Float>(x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
+unsafe fn vec_mat_avx2<T: Element>(x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
     product::<T::Avx2>(x, b, bias, y)
 }
 
@@ -321,11 +321,9 @@ const LISTED_PER_SET: usize = 64;
 
 /// Listing the nonzero inputs costs a pass over them, which skipping a row of the narrow form
 /// repays only where the row is read from beyond L1: rows of at least two cache lines, in
-/// weights larger than L1. Measured on Zen 4, AVX-512, `predict` of MNIST digits (82% zeros)
-/// through `Dense<64, Relu> => Dense<10, Softmax>`: 2.0 -> 1.0-1.2 µs (`Dense<32>` first:
-/// 1.16 -> 0.86-0.96 µs), a dense input 1-2% slower (the count of zeros); without the limits,
-/// the card MLP's second layer (300 x 10, one register, after the ReLU) was 0.05-0.25 µs
-/// slower listed.
+/// weights larger than L1: small models' digits run about twice as fast listed, while a
+/// one-register layer such as the 784-300-10 MLP's second ran slower listed (measurements:
+/// `BENCHMARKS.md`, "Design measurements").
 const LISTED_ROW_BYTES: usize = 128;
 
 /// See [`LISTED_ROW_BYTES`].
@@ -334,7 +332,7 @@ const LISTED_FROM_BYTES: usize = 64 * 1024;
 /// Whether a quarter or more of `x` is zero, from which listing the nonzero inputs costs less
 /// than running every row.
 #[inline(always)]
-fn mostly_zero<T: Float>(x: &[T]) -> bool {
+fn mostly_zero<T: Element>(x: &[T]) -> bool {
     // Summed as `u32`, which vectorises into whole registers of compare results.
     let zeros: u32 = x.iter().map(|&v| u32::from(v == T::zero())).sum();
     4 * zeros as usize >= x.len()
@@ -343,10 +341,9 @@ fn mostly_zero<T: Float>(x: &[T]) -> bool {
 /// Consecutive rows of `B` combined per pass over `y`.
 const ROWS: usize = 4;
 
-/// Listed rows of `B` combined per pass over `y`: an MNIST digit through the card MLP's first
-/// layer took 2.95-2.99 µs in eights against 3.12-3.15 µs in fours (3.02-3.05 in sixes,
-/// 2.96-2.99 in twelves). Consecutive rows in eights were slower (a dense input 11.3-11.5
-/// against 10.5-11.0 µs), hence the two sizes.
+/// Listed rows of `B` combined per pass over `y`: eights beat fours, sixes and twelves on
+/// listed rows, while consecutive rows ran slower in eights than in fours, hence the two sizes
+/// (`BENCHMARKS.md`, "Design measurements").
 const LISTED_ROWS: usize = 8;
 
 /// Inputs listed at a time on the stack, in [`listed_groups`].
@@ -358,7 +355,7 @@ const CHUNK: usize = 256;
 /// Where at least a quarter of `x` is zero (image background, inactive ReLUs), the nonzero
 /// inputs are listed first and taken `LR` at a time ([`listed_groups`]); otherwise `KR`
 /// consecutive rows are grouped and only all-zero groups are skipped ([`consecutive_groups`]),
-/// which costs less per row. Measured on the card MLP's first layer (784 x 300, AVX-512): a
+/// which costs less per row. Measured on the 784-300-10 MLP's first layer (784 x 300, AVX-512): a
 /// third to 57% of the inputs zero, scattered, takes 13-45% less time listed; dense inputs a
 /// fifth more.
 ///
@@ -491,7 +488,7 @@ unsafe fn add_rows<V: Vector, const KR: usize>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::reference;
+    use super::super::reference::{self, of};
     use super::*;
 
     /// `x · B` for `x` of `k` elements and `B` of `k x n`.
@@ -599,7 +596,7 @@ mod tests {
         fn check_with<V: Vector>(x: &[f64], b: &[f64], n: usize) {
             let k = x.len();
             let bias: Vec<f64> = (0..n).map(|i| (i % 5) as f64 - 2.5).collect();
-            let elems = |v: &[f64]| v.iter().map(|&v| V::Elem::of(v)).collect::<Vec<_>>();
+            let elems = |v: &[f64]| v.iter().map(|&v| of::<V::Elem>(v)).collect::<Vec<_>>();
             let product_of = |bias: &[f64]| {
                 let (x, b, bias) = (elems(x), elems(b), elems(bias));
                 let mut y = vec![<V::Elem as num_traits::Float>::nan(); n];
@@ -745,10 +742,10 @@ mod tests {
                     0 | 3 | 4 => 0.0,
                     r => (i % 11) as f64 * 0.1 - 0.35 + r as f64 * 0.013,
                 })
-                .map(V::Elem::of)
+                .map(of::<V::Elem>)
                 .collect();
             let b: Vec<V::Elem> = (0..k * n)
-                .map(|i| V::Elem::of(((i * 7) % 19) as f64 * 0.07 - 0.6))
+                .map(|i| of::<V::Elem>(((i * 7) % 19) as f64 * 0.07 - 0.6))
                 .collect();
             // SAFETY: the emulated registers need no target feature.
             let mut acc = [[unsafe { V::zero() }; NV]; SETS];
@@ -763,7 +760,7 @@ mod tests {
                     }
                 }
             });
-            let mut out = vec![V::Elem::of(f64::NAN); SETS * n];
+            let mut out = vec![of::<V::Elem>(f64::NAN); SETS * n];
             for (set, acc) in acc.iter().enumerate() {
                 for (v, a) in acc.iter().enumerate() {
                     // SAFETY: `out` holds `SETS * NV` registers.

@@ -3,7 +3,7 @@
 //! The default build targets baseline x86-64 (SSE2), so the fast paths are compiled separately
 //! with `#[target_feature]` and picked here from what the CPU reports. Each kernel is written
 //! once, generically over its tile width, and instantiated per instruction set; see
-//! [`super::gemv`] for the pattern.
+//! `gemv.rs` for the pattern.
 
 /// The instruction sets the kernels are compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use core::cell::RefCell;
 use core::ops::Range;
 
 use super::simd::Vector;
-use crate::Float;
+use super::Element;
 
 std::thread_local! {
     /// The address ranges registers may touch while [`checked`] runs; empty otherwise.
@@ -61,7 +61,7 @@ pub(crate) type Like256F32 = Lanes<f32, 8>;
 pub(crate) type Like256F64 = Lanes<f64, 4>;
 
 // SAFETY: plain array arithmetic; pointers are read and written for the lanes named.
-unsafe impl<T: Float, const N: usize> Vector for Lanes<T, N> {
+unsafe impl<T: Element, const N: usize> Vector for Lanes<T, N> {
     type Elem = T;
     const LANES: usize = N;
     unsafe fn zero() -> Self {
@@ -128,7 +128,7 @@ mod tests {
             return; // no AVX2 here: nothing to compare with
         }
         // SAFETY: AVX2 + FMA checked above.
-        unsafe { compare::<<f32 as Float>::Avx2>() }
+        unsafe { compare::<<f32 as Element>::Avx2>() }
     }
 
     #[target_feature(enable = "avx2,fma")]

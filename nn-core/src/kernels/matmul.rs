@@ -1,8 +1,9 @@
 //! A bounds-checked, safe front for the strided matrix product.
 
 use super::blocked;
-use super::narrow::{self, Strided};
-use crate::Float;
+use super::narrow;
+use super::operands::Strided;
+use super::Element;
 
 /// A read-only strided view of a `rows x cols` matrix inside a slice.
 #[derive(Clone, Copy, Debug)]
@@ -79,7 +80,7 @@ impl<'a, T> Mat<'a, T> {
 ///
 /// # Panics
 /// If a view does not have the shape the product needs or does not fit its slice.
-pub fn gemm<T: Float>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: &mut [T]) {
+pub fn gemm<T: Element>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: &mut [T]) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "gemm: inner dimensions differ");
     assert_eq!(c.len(), m * n, "gemm: output has the wrong size");
@@ -206,7 +207,7 @@ mod tests {
     fn large_transposed_operands_are_summed_slice_by_slice() {
         // Weight gradients whose transposed `A` outgrows L2 run in slices of `k`, each
         // continuing the sums of the last in `C`; partial registers and odd depths included.
-        fn check<T: Float + core::fmt::Debug>(m: usize, k: usize, n: usize) {
+        fn check<T: Element>(m: usize, k: usize, n: usize) {
             let (a, b) = operands::<T>(m, k, n);
             let want = naive(m, k, n, &a, &b);
             let at = transpose(m, k, &a);

@@ -15,13 +15,17 @@
 //! kernel. Each kernel dispatches on [`Isa`].
 
 mod blocked;
+mod element;
 mod gemv;
 mod isa;
 #[cfg(test)]
 mod lanes;
 mod matmul;
 mod narrow;
+mod operands;
 mod packed;
+#[cfg(feature = "std")]
+pub(crate) mod packed_parts;
 #[cfg(test)]
 mod reference;
 pub mod simd;
@@ -29,9 +33,17 @@ mod tanh;
 mod tile;
 mod zero_steps;
 
-pub use gemv::{affine_sized, vec_mat, vec_mat_on};
+pub use element::Element;
+#[cfg(feature = "std")]
+pub use element::Scratch;
+#[cfg(feature = "kernels")]
+pub use gemv::vec_mat_on;
+pub use gemv::{affine_sized, vec_mat};
+#[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub use isa::Isa;
 pub use matmul::{gemm, Mat};
-pub(crate) use narrow::{max_columns as in_place_columns, try_gathered, Gathered, Offsets};
+pub(crate) use narrow::{max_columns as in_place_columns, try_gathered};
+pub(crate) use operands::{Gathered, Offsets};
+#[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub use packed::PackedB;
 pub use tanh::tanh_f32;

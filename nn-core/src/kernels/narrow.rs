@@ -20,59 +20,11 @@
 use crate::prelude::*;
 
 use super::isa::Isa;
+#[cfg(test)]
+use super::operands::Offsets;
+use super::operands::{Gathered, Strided};
 use super::simd::Vector;
-use crate::Float;
-
-/// A strided read-only matrix: `at(i, j) = data[i * rs + j * cs]`.
-#[derive(Clone, Copy)]
-pub(crate) struct Strided<'a, T> {
-    pub data: &'a [T],
-    pub rs: usize,
-    pub cs: usize,
-}
-
-/// A matrix gathered from a slice through two tables of offsets: `at(i, p) = data[rows[i] +
-/// columns[p]]`. A convolution's unrolled patches are one, read in place from its input: rows
-/// are output positions (where each window starts) and columns the cells of a window (where
-/// each lies from its start), or the other way round for their transpose. No patch is copied
-/// out (im2col).
-#[derive(Clone, Copy)]
-pub(crate) struct Gathered<'a, T> {
-    pub data: &'a [T],
-    pub rows: &'a Offsets,
-    pub columns: &'a Offsets,
-}
-
-/// A table of offsets for [`Gathered`], with its largest entry and its order found once, so
-/// that each product checks its bounds in constant time (a convolution runs one per sample).
-#[derive(Clone, Debug)]
-pub(crate) struct Offsets {
-    entries: Box<[usize]>,
-    last: usize,
-    /// Whether no entry is below the one before: the kernel finds the rows of a tile from the
-    /// first one's start (see [`Left::tile`]), so a row table must be in this order.
-    ascending: bool,
-}
-
-impl Offsets {
-    /// The number of entries.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-}
-
-impl FromIterator<usize> for Offsets {
-    fn from_iter<I: IntoIterator<Item = usize>>(entries: I) -> Self {
-        let entries: Box<[usize]> = entries.into_iter().collect();
-        let last = entries.iter().max().copied().unwrap_or(0);
-        let ascending = entries.windows(2).all(|w| w[0] <= w[1]);
-        Self {
-            entries,
-            last,
-            ascending,
-        }
-    }
-}
+use super::Element;
 
 /// The left operand as the micro-kernel reads it: element `(i, p)` at
 /// `data[row(i) + column(p)]`.
@@ -161,7 +113,7 @@ impl<T: Copy> Left<T> for Gathered<'_, T> {
 /// Computes `C = A · B` (`m x k` by `k x n`, `C` row-major `m x n`) and returns true when the
 /// product suits this kernel and the CPU has a vector unit for it; returns false (doing
 /// nothing) otherwise. `B` must have unit column stride.
-pub(crate) fn try_gemm<T: Float>(
+pub(crate) fn try_gemm<T: Element>(
     m: usize,
     k: usize,
     n: usize,
@@ -182,7 +134,7 @@ pub(crate) fn try_gemm<T: Float>(
 /// # Safety
 /// `a`, `b` and `c` cover the `m x k`, `k x n` and `m x n` shapes, `b.cs == 1`, `0 < n <=
 /// max_columns::<T>()`.
-unsafe fn run<T: Float, L: Left<T>>(
+unsafe fn run<T: Element, L: Left<T>>(
     m: usize,
     k: usize,
     n: usize,
@@ -196,8 +148,8 @@ unsafe fn run<T: Float, L: Left<T>>(
         // All the columns fit in one 256-bit register: the AVX2 tiles, whose multiply-adds do
         // as many lanes a cycle as 512-bit ones on Zen 4 (a 512-bit one takes both 256-bit
         // units) and on Intel's two-unit cores, so a 16-lane register that is mostly padding
-        // would waste half of Zen 4's arithmetic. LeNet's first convolution (6 filters) on a
-        // batch of 64 on Zen 4: forward 41 -> 62 GFLOP/s, weight gradient 38 -> 56.
+        // would waste half of Zen 4's arithmetic (LeNet's first convolution ran half as fast
+        // again in 256-bit tiles there: `BENCHMARKS.md`, "Design measurements").
         Isa::Avx512 if n <= <T::Avx2 as Vector>::LANES => {
             // SAFETY: `Isa::Avx512` includes AVX2 and FMA; the caller checked the rest.
             narrow_avx2(m, k, n, a, b, c, accumulate);
@@ -226,7 +178,7 @@ unsafe fn run<T: Float, L: Left<T>>(
 ///
 /// # Panics
 /// If an element of `A` lies outside `data`, or `B` or `C` has the wrong size.
-pub(crate) fn try_gathered<T: Float>(
+pub(crate) fn try_gathered<T: Element>(
     a: Gathered<'_, T>,
     b: &[T],
     c: &mut [T],
@@ -266,7 +218,7 @@ pub(crate) fn try_gathered<T: Float>(
     not(all(feature = "std", target_arch = "x86_64")),
     allow(clippy::extra_unused_type_parameters)
 )]
-pub(crate) fn max_columns<T: Float>() -> usize {
+pub(crate) fn max_columns<T: Element>() -> usize {
     match Isa::detect() {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         Isa::Avx512 => 4 * <T::Avx512 as Vector>::LANES,
@@ -278,7 +230,7 @@ pub(crate) fn max_columns<T: Float>() -> usize {
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx512f")]
-unsafe fn narrow_avx512<T: Float, L: Left<T>>(
+unsafe fn narrow_avx512<T: Element, L: Left<T>>(
     m: usize,
     k: usize,
     n: usize,
@@ -292,7 +244,7 @@ unsafe fn narrow_avx512<T: Float, L: Left<T>>(
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn narrow_avx2<T: Float, L: Left<T>>(
+unsafe fn narrow_avx2<T: Element, L: Left<T>>(
     m: usize,
     k: usize,
     n: usize,
@@ -328,9 +280,8 @@ unsafe fn tiles_32<V: Vector, L: Left<V::Elem>>(
 
 /// [`rows`] with tiles for 16 registers (AVX2): up to 12 accumulators, 9 and 8 for three and
 /// four registers of columns. There, 12 accumulators with a broadcast and the row of `B` need
-/// 16 and 17 registers, and LLVM moved 2 and 4 of them through the stack every step: `4 x 3`
-/// and `3 x 4` tiles ran at ~37 GFLOP/s, `3 x 3` and `2 x 4` run at ~70 and ~59 (one thread,
-/// `128 x 300` times `300 x 24` and `300 x 32`).
+/// 16 and 17 registers, and LLVM moved 2 and 4 of them through the stack every step, which
+/// halved the tiles' speed.
 ///
 /// # Safety
 /// As for [`rows`], with `n <= 4 * LANES`.

@@ -17,7 +17,8 @@
 use crate::prelude::*;
 
 use super::isa::Isa;
-use super::narrow::Strided;
+use super::operands::Steps;
+use super::operands::Strided;
 use super::simd::Vector;
 use super::tile::{
     column, pack_panels, packed_len, Finish, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2,
@@ -25,8 +26,7 @@ use super::tile::{
 };
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use super::zero_steps::with_step_lists;
-use super::zero_steps::Steps;
-use crate::Float;
+use super::Element;
 
 /// A row-major `k x n` matrix rearranged into zero-padded panels of `width` columns, for the
 /// instruction set it was packed for.
@@ -39,7 +39,7 @@ pub struct PackedB<T> {
     isa: Isa,
 }
 
-impl<T: Float> PackedB<T> {
+impl<T: Element> PackedB<T> {
     /// Packs `b` (`k x n`, row-major) for this CPU; `None` where no packed kernel runs (the
     /// portable build), so callers keep their general path.
     ///
@@ -216,7 +216,7 @@ impl<T: Float> PackedB<T> {
     not(all(feature = "std", target_arch = "x86_64")),
     allow(clippy::extra_unused_type_parameters)
 )]
-fn lanes<T: Float>(isa: Isa) -> Option<usize> {
+fn lanes<T: Element>(isa: Isa) -> Option<usize> {
     match isa {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         Isa::Avx512 => Some(<T::Avx512 as Vector>::LANES),
@@ -228,7 +228,7 @@ fn lanes<T: Float>(isa: Isa) -> Option<usize> {
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx512f")]
-unsafe fn multiply_avx512<T: Float>(
+unsafe fn multiply_avx512<T: Element>(
     b: &PackedB<T>,
     a: Strided<'_, T>,
     m: usize,
@@ -241,7 +241,7 @@ unsafe fn multiply_avx512<T: Float>(
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx512f")]
-unsafe fn listed_avx512<T: Float>(
+unsafe fn listed_avx512<T: Element>(
     b: &PackedB<T>,
     a: Strided<'_, T>,
     m: usize,
@@ -255,7 +255,7 @@ unsafe fn listed_avx512<T: Float>(
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn multiply_avx2<T: Float>(
+unsafe fn multiply_avx2<T: Element>(
     b: &PackedB<T>,
     a: Strided<'_, T>,
     m: usize,
@@ -268,7 +268,7 @@ unsafe fn multiply_avx2<T: Float>(
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn listed_avx2<T: Float>(
+unsafe fn listed_avx2<T: Element>(
     b: &PackedB<T>,
     a: Strided<'_, T>,
     m: usize,
@@ -323,7 +323,7 @@ unsafe fn panels<V: Vector, const MR: usize>(
 #[cfg(test)]
 mod tests {
     use super::super::lanes::{checked, span, Like256F32, Like256F64, Like512F32, Like512F64};
-    use super::super::reference::{naive, operands, sparse_operands, Operands};
+    use super::super::reference::{naive, of, operands, sparse_operands, Operands};
     use super::super::zero_steps::StepLists;
     use super::*;
 
@@ -455,7 +455,9 @@ mod tests {
             let (a, b) = operands(m, k, n);
             let packed = PackedB::with_width(&b, 0..k, n, NV * V::LANES, Isa::Portable);
             let mut c = vec![<V::Elem as num_traits::Float>::nan(); m * n];
-            let bias: Vec<V::Elem> = (0..n).map(|j| V::Elem::of(j as f64 * 0.1 - 0.5)).collect();
+            let bias: Vec<V::Elem> = (0..n)
+                .map(|j| of::<V::Elem>(j as f64 * 0.1 - 0.5))
+                .collect();
             let spans = [span(&a), span(&packed.data), span(&c), span(&bias)];
             let mut lists = StepLists::default();
             let view = Strided {

@@ -2,11 +2,11 @@
 //!
 //! Each kernel is written once over [`Vector`] and instantiated per instruction set: [`Scalar`]
 //! (one lane, plain `a * b + c`) for the portable build and the tails, and the AVX2 / AVX-512
-//! registers of `f32` and `f64` on x86-64, chosen through [`Float::Avx2`]
-//! and [`Float::Avx512`]. The x86 methods wrap one intrinsic each; they
+//! registers of `f32` and `f64` on x86-64, chosen through [`Element::Avx2`](super::Element::Avx2)
+//! and [`Element::Avx512`](super::Element::Avx512). The x86 methods wrap one intrinsic each; they
 //! must only run inside a function compiled with the matching `#[target_feature]`.
 
-use crate::Float;
+use super::Element;
 
 /// A SIMD register of `LANES` elements.
 ///
@@ -19,7 +19,7 @@ use crate::Float;
 #[allow(clippy::missing_safety_doc)]
 pub unsafe trait Vector: Copy {
     /// The element type.
-    type Elem: Float;
+    type Elem: Element;
     /// Elements per register.
     const LANES: usize;
     /// All lanes zero.
@@ -48,7 +48,7 @@ pub unsafe trait Vector: Copy {
 pub struct Scalar<T>(T);
 
 // SAFETY: plain arithmetic; pointers are only read and written for one element.
-unsafe impl<T: Float> Vector for Scalar<T> {
+unsafe impl<T: Element> Vector for Scalar<T> {
     type Elem = T;
     const LANES: usize = 1;
     #[inline(always)]

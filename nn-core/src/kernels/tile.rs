@@ -9,8 +9,9 @@
 // Only the x86 kernels tile; the portable build never calls this.
 #![cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
 
+use super::operands::{tile_height, Steps};
 use super::simd::Vector;
-use super::zero_steps::Steps;
+use super::Element;
 
 /// Registers of columns per panel.
 pub(crate) const NV: usize = 2;
@@ -192,25 +193,6 @@ fn opaque<T>(p: *const T) -> *const T {
     p
 }
 
-/// The heights of the `ceil(m / mr)` tiles that cut `m` rows into tiles of at most `mr`
-/// rows, all within one row of each other (the taller ones first).
-///
-/// A tile's sums each wait on the multiply-add latency once per step of `k`, so a tile of
-/// fewer than about four rows runs at a fraction of the full rate: eight rows as `6 + 2` take
-/// as long as `6 + 4` would, where `4 + 4` takes less. Equal heights keep every tile as tall
-/// as the row count allows (15 rows: `5 + 5 + 5`, not `6 + 6 + 2 + 1`).
-pub(crate) fn tile_heights(m: usize, mr: usize) -> impl Iterator<Item = usize> {
-    let tiles = m.div_ceil(mr);
-    (0..tiles).map(move |t| tile_height(m, tiles, t))
-}
-
-/// The height of tile `t` of `tiles` that cut `m` rows as [`tile_heights`] does.
-#[inline(always)]
-fn tile_height(m: usize, tiles: usize, t: usize) -> usize {
-    // The first `m % tiles` tiles take one row more than the rest.
-    m / tiles + usize::from(t < m % tiles)
-}
-
 /// Runs [`tile`] down `m` rows of `A` in the tiles of [`tile_heights`], tile `t` over the
 /// steps `steps.of(t, kc)`, on one panel of `out.cols` columns packed by [`pack_panels`]: `NV`
 /// registers wide, or one where the columns fit in one ([`panel_width`]).
@@ -312,8 +294,8 @@ impl<T> Finish<T> {
 /// Applies `finish` to the `m x out.cols` block of `C` at `out`, which a tile has just
 /// written: it is still in L1, where two more passes over all of `C` would read it back from
 /// L2 or beyond. Done here rather than to the tile's registers before they are stored, which
-/// put a copy of the epilogue in every tile height's code (two seconds more to rebuild a
-/// model, for ~3 µs of the card MLP's 540 µs batch).
+/// put a copy of the epilogue in every tile height's code: seconds more to rebuild a model,
+/// for under 1% of a batch's time.
 ///
 /// # Safety
 /// `out` is valid for `m` rows of `out.cols <= NV * V::LANES` elements; `finish`'s bias (if
@@ -402,8 +384,8 @@ pub(crate) fn packed_len(rows: usize, cols: usize, width: usize) -> usize {
 ///
 /// # Panics
 /// If `dst` is shorter than [`packed_len`], or the view reaches outside its slice.
-pub(crate) fn pack_panels<T: crate::Float>(
-    b: super::narrow::Strided<'_, T>,
+pub(crate) fn pack_panels<T: Element>(
+    b: super::operands::Strided<'_, T>,
     rows: core::ops::Range<usize>,
     cols: core::ops::Range<usize>,
     width: usize,

@@ -20,71 +20,13 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use super::narrow::Strided;
-use super::tile::tile_heights;
-use crate::Float;
+use super::operands::tile_heights;
+use super::operands::{Steps, Strided};
+use super::Element;
 
 /// The most list entries worth keeping for one product (2 MiB of `u16`); larger products run
 /// every step rather than hold lists this long.
 const MOST_ENTRIES: usize = 1 << 20;
-
-/// The steps each tile of a product runs: all of them, or only those listed for it.
-#[derive(Clone, Copy)]
-pub(crate) enum Steps<'a> {
-    /// Every step of `k`.
-    All,
-    /// Tile `t`'s steps are `offsets[t * stride..][..counts[t]]`, each a row of the block of
-    /// `B` (relative to its first row), ascending; a tile whose list is complete (`kc`
-    /// entries) runs the plain loop. Each block of `B`'s rows has `tiles` lists.
-    Listed {
-        offsets: &'a [u16],
-        counts: &'a [u32],
-        stride: usize,
-        tiles: usize,
-    },
-}
-
-impl<'a> Steps<'a> {
-    /// The steps of tile `t` among `kc`: `None` for all of them.
-    #[inline(always)]
-    pub(crate) fn of(self, t: usize, kc: usize) -> Option<&'a [u16]> {
-        match self {
-            Steps::All => None,
-            Steps::Listed {
-                offsets,
-                counts,
-                stride,
-                ..
-            } => {
-                let count = counts[t] as usize;
-                (count < kc).then(|| &offsets[t * stride..][..count])
-            }
-        }
-    }
-
-    /// The lists of block `block` of `B`'s rows from its tile `first` on, so that a band's
-    /// first tile is tile 0.
-    #[inline(always)]
-    pub(crate) fn band(self, block: usize, first: usize) -> Self {
-        match self {
-            Steps::All => Steps::All,
-            Steps::Listed {
-                offsets,
-                counts,
-                stride,
-                tiles,
-            } => {
-                let slot = block * tiles + first;
-                Steps::Listed {
-                    offsets: &offsets[slot * stride..],
-                    counts: &counts[slot..],
-                    stride,
-                    tiles,
-                }
-            }
-        }
-    }
-}
 
 /// The lists' storage, kept between products so that a training step allocates nothing.
 #[derive(Default)]
@@ -108,7 +50,7 @@ impl StepLists {
     /// the lists would be too long to keep (or a block too deep for `u16` offsets). Kept out
     /// of line: inlined into a kernel, it crowded the registers of the kernel's loops.
     #[inline(never)]
-    pub(crate) fn build<T: Float>(
+    pub(crate) fn build<T: Element>(
         &mut self,
         a: Strided<'_, T>,
         m: usize,
@@ -130,7 +72,7 @@ impl StepLists {
     /// SSE2 compares 4 lanes): 26-35% fewer instructions to list the MNIST model's steps.
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     #[target_feature(enable = "avx2")]
-    unsafe fn build_avx2<T: Float>(
+    unsafe fn build_avx2<T: Element>(
         &mut self,
         a: Strided<'_, T>,
         m: usize,
@@ -142,7 +84,7 @@ impl StepLists {
 
     /// The body of [`StepLists::build`], inlined into each instruction set's entry.
     #[inline(always)]
-    fn build_here<T: Float>(
+    fn build_here<T: Element>(
         &mut self,
         a: Strided<'_, T>,
         m: usize,
@@ -178,7 +120,7 @@ impl StepLists {
     /// [`StepLists::build`]'s lists tile by tile, each from its rows of `A` along the steps
     /// (contiguous for a row-major `A`, as `x` in the forward product `x · W`).
     #[inline(always)]
-    fn list_by_tiles<T: Float>(
+    fn list_by_tiles<T: Element>(
         &mut self,
         a: Strided<'_, T>,
         m: usize,
@@ -208,7 +150,7 @@ impl StepLists {
     /// tile by tile instead walked each row along the steps, `cs` elements apart: on MNIST's
     /// 64-sample shards that was 18% of the weight gradient's time.
     #[inline(always)]
-    fn list_across<T: Float>(
+    fn list_across<T: Element>(
         &mut self,
         a: Strided<'_, T>,
         m: usize,
@@ -271,7 +213,7 @@ const SAMPLED_LINES: usize = 8;
 /// stride 1 is never listed). A wrong guess costs time, never accuracy: the lists are exact.
 /// A NaN is not zero.
 #[inline(always)]
-fn mostly_zero<T: Float>(a: Strided<'_, T>, m: usize, k: usize) -> bool {
+fn mostly_zero<T: Element>(a: Strided<'_, T>, m: usize, k: usize) -> bool {
     let (lines, len, step) = if a.cs == 1 {
         (m, k, a.rs)
     } else if a.rs == 1 {
@@ -296,7 +238,7 @@ fn mostly_zero<T: Float>(a: Strided<'_, T>, m: usize, k: usize) -> bool {
 /// in `rows` is not zero, and returns how many there are; `live` is scratch space as long as
 /// `steps`. A NaN is not zero. Branch-free: the data decide nothing but the count.
 #[inline(always)]
-fn list_steps<T: Float>(
+fn list_steps<T: Element>(
     a: Strided<'_, T>,
     rows: core::ops::Range<usize>,
     steps: core::ops::Range<usize>,

@@ -8,13 +8,13 @@ use rand::RngCore;
 use super::epilogue::{activate, bias_gradient, finish_forward, pre_activation_gradient};
 #[cfg(feature = "std")]
 use super::epilogue::{is_relu, pre_activation_gradient_into};
-#[cfg(feature = "std")]
-use super::row_parts::{self, RowParts};
 use super::{Layer, Logits, Mode, Upstream, WeightSpec};
 #[cfg(feature = "std")]
 use super::{RowSplit, ShardProducts};
 use crate::activation::Activation;
 use crate::init::Initializer;
+#[cfg(feature = "std")]
+use crate::kernels::packed_parts::{self, RowParts};
 #[cfg(feature = "std")]
 use crate::kernels::PackedB;
 use crate::kernels::{affine_sized, gemm, vec_mat, Mat};
@@ -33,7 +33,7 @@ const SIZED_LIMIT: usize = 4096;
 /// Kernels from this many weights on are packed in row parts for a split training step
 /// ([`Layer::prepare_shards`]). Below it the parts' fixed costs (a round of calls on every
 /// thread before the shards, a second product per shard) outweigh what they save: LeNet-5's
-/// 400 x 120 kernel (48K weights) made its two-thread step 4-9% slower, while the main job's
+/// 400 x 120 kernel (48K weights) made its two-thread step 4-9% slower, while the MNIST example's
 /// 784 x 300 (235K) gained ~10% with Adam and broke even with SGD.
 #[cfg(feature = "std")]
 const ROW_PARTS_MIN: usize = 128 * 1024;
@@ -158,7 +158,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
             // Inference keeps the kernel packed between calls (training changes it every
             // step) and uses it from two samples on: one pass over the weights serves every
             // row, where row by row would stream them once per sample (three times faster at
-            // four samples of the card MLP). A lone sample's product is latency-bound in the
+            // four samples of the 784-300-10 MLP). A lone sample's product is latency-bound in the
             // packed kernel; `vec_mat` keeps more sums in flight.
             Mode::Predict | Mode::Evaluate if batch > 1 => {
                 if let Some(packed) = self
@@ -202,7 +202,7 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
     }
     /// Packs this thread's rows of the kernel for the step's shards, for kernels the
     /// optimizer updates in pieces on several threads: each core then reads only the weights
-    /// it writes (see `layers/row_parts.rs`).
+    /// it writes (see `kernels/packed_parts.rs`).
     #[cfg(feature = "std")]
     fn prepare_shards(&self, part: usize, parts: usize) {
         if self.prepares_shards() {
@@ -284,11 +284,10 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> RowSplit<T>
             parts * each,
             "Dense: partials of the wrong size"
         );
-        // The general product packs each block of the rows just before using it: 4-10 µs a
-        // step faster than packing the part whole first and multiplying by it (the card MLP,
-        // the two ways in turn step by step in one process).
+        // The general product packs each block of the rows just before using it, which ran
+        // faster than packing the part whole first and multiplying by it.
         crate::threads::for_each_part_mut(0..parts, partials, &|p| p * each, &|part, y| {
-            let rows = row_parts::rows(part, parts, IN);
+            let rows = packed_parts::rows(part, parts, IN);
             gemm(
                 T::one(),
                 Mat::view(&x[rows.start..], batch, rows.len(), IN, 1),
@@ -313,11 +312,11 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> RowSplit<T>
             if p == parts {
                 Self::PARAMS
             } else {
-                row_parts::rows(p, parts, IN).start * OUT
+                packed_parts::rows(p, parts, IN).start * OUT
             }
         };
         crate::threads::for_each_part_mut(0..parts, grad, &start, &|part, g| {
-            let rows = row_parts::rows(part, parts, IN);
+            let rows = packed_parts::rows(part, parts, IN);
             let (g_kernel, g_bias) = g.split_at_mut(rows.len() * OUT);
             // These rows of dW = xᵀ · dz: columns `rows` of `x`, transposed.
             gemm(

@@ -19,10 +19,8 @@ mod epilogue;
 mod flatten;
 #[cfg(test)]
 mod gradient_check;
-mod merge;
+pub(crate) mod merge;
 mod pool;
-#[cfg(feature = "std")]
-mod row_parts;
 mod row_split;
 
 pub use activation::ActivationLayer;
@@ -32,9 +30,8 @@ pub use custom::CustomLayer;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use flatten::Flatten;
-pub use merge::Merge;
+pub(crate) use merge::Merge;
 pub use pool::{AvgPool2D, MaxPool2D};
-pub use row_split::{RowSplit, ShardProducts};
 
 /// The random source [`Layer::initialize`] draws from (re-exported, so that a custom layer
 /// needs no `rand` dependency of its own).
@@ -42,6 +39,9 @@ pub use rand::RngCore;
 
 use crate::activation::LogitsKind;
 use crate::Float;
+pub(crate) use row_split::RowSplit;
+#[cfg(feature = "std")]
+pub(crate) use row_split::ShardProducts;
 
 /// How a forward pass runs.
 pub enum Mode<'a> {
@@ -188,7 +188,9 @@ pub trait Layer<T: Float>: Send + Sync {
 
     /// This layer's passes for a split training step that cuts its product by input rows
     /// instead of by samples ([`RowSplit`]), if it offers them; `network` uses them only when
-    /// the layer is the first with weights and only reshapes lie below it.
+    /// the layer is the first with weights and only reshapes lie below it. The runner's
+    /// business: a custom layer leaves it `None`.
+    #[doc(hidden)]
     fn row_split(&self) -> Option<&dyn RowSplit<T>> {
         None
     }

@@ -6,6 +6,8 @@ use crate::activation::{Softmax, Tanh};
 use crate::graph::Node;
 use crate::init::Initializer;
 use crate::layers::Dense;
+use crate::layers::Upstream;
+use crate::loss::TargetRows;
 use crate::loss::{Loss, SparseCategoricalCrossentropy, TargetSet};
 use crate::regularizer::Regularizer;
 

@@ -121,8 +121,8 @@ mod sgd;
 /// Optimizer state that decays geometrically (Adam's moments, RMSprop's averages, momentum)
 /// sinks through the subnormal range for every weight whose gradient stays zero (an MNIST
 /// border pixel's), and arithmetic on subnormals is many times slower: after 1000 steps of
-/// the main job's model, 40% of Adam's first moments were subnormal and its update of the
-/// 784 x 300 kernel took 180 µs instead of 80. TensorFlow runs its CPU kernels with
+/// the MNIST example's model, 40% of Adam's first moments were subnormal and its update of the
+/// 784 x 300 kernel took twice as long. TensorFlow runs its CPU kernels with
 /// subnormals flushed to zero, so Keras holds zeros there too.
 #[inline(always)]
 pub(crate) fn flush_subnormal<T: Float>(x: T) -> T {

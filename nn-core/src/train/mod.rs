@@ -1,7 +1,7 @@
 //! Training: the `fit` loop, its settings, callbacks, history and progress output.
 
 mod callback;
-pub mod callbacks;
+mod callbacks;
 mod checkpoint;
 mod fit;
 mod history;

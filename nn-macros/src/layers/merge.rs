@@ -128,7 +128,7 @@ impl MergeKind {
 
     /// The `nn-core` merge for inputs of these shapes.
     pub fn emit(&self, inputs: &[Shape]) -> TokenStream {
-        let merge = quote!(::typed_nn::Merge);
+        let merge = quote!(::typed_nn::__private::Merge);
         match self {
             MergeKind::Elementwise(name) => {
                 let name = quote::format_ident!("{name}");

@@ -3,18 +3,17 @@
 //!
 //! Each shard of a split step multiplies by the whole kernel. Packed by every shard, the
 //! kernel was read by every core, and the optimizer's writes then had to take each line away
-//! from the other core first: on this repository's two-core Zen 4 that made the update of
-//! the card MLP's 784 x 300 kernel cost 53 µs with SGD and 184 µs with Adam (`cargo bench
+//! from the other core first, which made the update several times slower (`cargo bench
 //! --bench shared_update` isolates the effect). Packed here instead, part `p` by the thread
 //! that updates the weights' piece `p` (`optim::elementwise` cuts them the same way), every
-//! weight is read by one core only, and the same updates took 20 and 110 µs; the shards share
-//! the packed parts, which nobody writes while they are read.
+//! weight is read by one core only; the shards share the packed parts, which nobody writes
+//! while they are read.
 
 use core::ops::Range;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{PoisonError, RwLock};
 
-use crate::kernels::PackedB;
+use super::PackedB;
 use crate::Float;
 
 /// The most parts a kernel is packed in (threads in the pool); more threads fall back to each
@@ -23,11 +22,11 @@ const MAX_PARTS: usize = 8;
 
 /// A `k x n` row-major kernel packed as up to [`MAX_PARTS`] blocks of consecutive rows.
 ///
-/// Packing a part in the step costs more than packing it alone (two 0.47 MB halves of the card
-/// MLP's kernel at once: ~50 µs, one alone: 13-18 µs), since the other cores read the parts'
-/// lines in the step before. Two sets used in turn, so that lines were rewritten two steps
-/// after they were read, packed no faster and were not kept. A step's first layer is cut by
-/// rows instead (`layers/row_split.rs`), and its parts are not packed here at all.
+/// Packing a part in the step costs several times more than packing it alone, since the
+/// other cores read the parts' lines in the step before. Two sets used in turn, so that lines
+/// were rewritten two steps after they were read, packed no faster and were not kept. A
+/// step's first layer is cut by rows instead (`row_split.rs`), and its parts are not packed
+/// here at all.
 #[derive(Debug, Default)]
 pub(crate) struct RowParts<T> {
     parts: [RwLock<Option<PackedB<T>>>; MAX_PARTS],

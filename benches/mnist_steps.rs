@@ -1,7 +1,7 @@
-//! The main job's training steps without `fit` around them: the MNIST model (Adam, dropout) on
+//! The MNIST example's training steps without `fit` around them: the MNIST model (Adam, dropout) on
 //! the first 468 batches of 128 training images, three rounds, each printed in seconds. Used
 //! to compare builds of the training step (run the binaries of two builds alternately; this
-//! machine's noise swamps a single run). `cargo bench --bench main_job_steps`, with
+//! machine's noise swamps a single run). `cargo bench --bench mnist_steps`, with
 //! `TYPED_NN_THREADS` set as wanted.
 
 use std::time::Instant;
