@@ -13,6 +13,8 @@ use core::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
 #[cfg(target_arch = "x86_64")]
 use super::simd::{self, Vector};
+use super::tile::Finish;
+use super::{Gathered, Isa, Mat, PackedB};
 
 /// A floating-point type the kernels know how to multiply fast: `f32` or `f64`.
 ///
@@ -68,6 +70,30 @@ pub trait Element:
         beta: Self,
         c: (*mut Self, isize, isize),
     );
+
+    // The kernels' entry points, one implementation per type in this crate: their code is
+    // compiled here, at this crate's optimisation level, once, instead of being
+    // monomorphized into every crate that builds a model (where a debug build would run it
+    // unoptimised). Each is the generic function it names, for `Self`.
+
+    /// [`super::gemm`].
+    fn gemm(alpha: Self, a: Mat<'_, Self>, b: Mat<'_, Self>, beta: Self, c: &mut [Self]);
+
+    /// `gemv::dispatch`: `y = x · B (+ bias)` on `isa`.
+    fn vec_mat_on_isa(isa: Isa, x: &[Self], b: &[Self], bias: &[Self], y: &mut [Self]);
+
+    /// `PackedB::product`.
+    fn packed_product(
+        b: &PackedB<Self>,
+        a: &[Self],
+        rs: usize,
+        c: &mut [Self],
+        accumulate: bool,
+        finish: Finish<Self>,
+    );
+
+    /// `narrow::try_gathered`.
+    fn try_gathered(a: Gathered<'_, Self>, b: &[Self], c: &mut [Self], accumulate: bool) -> bool;
 }
 
 /// The kinds of per-thread scratch [`Element::with_scratch`] keeps, one buffer each, so that a
@@ -123,6 +149,30 @@ macro_rules! impl_element {
                         m, k, n, alpha, a.0, a.1, a.2, b.0, b.1, b.2, beta, c.0, c.1, c.2,
                     )
                 }
+            }
+            fn gemm(alpha: Self, a: Mat<'_, Self>, b: Mat<'_, Self>, beta: Self, c: &mut [Self]) {
+                super::matmul::product(alpha, a, b, beta, c)
+            }
+            fn vec_mat_on_isa(isa: Isa, x: &[Self], b: &[Self], bias: &[Self], y: &mut [Self]) {
+                super::gemv::dispatch_here(isa, x, b, bias, y)
+            }
+            fn packed_product(
+                b: &PackedB<Self>,
+                a: &[Self],
+                rs: usize,
+                c: &mut [Self],
+                accumulate: bool,
+                finish: Finish<Self>,
+            ) {
+                super::packed::product(b, a, rs, c, accumulate, finish)
+            }
+            fn try_gathered(
+                a: Gathered<'_, Self>,
+                b: &[Self],
+                c: &mut [Self],
+                accumulate: bool,
+            ) -> bool {
+                super::narrow::try_gathered_here(a, b, c, accumulate)
             }
         }
     };

@@ -110,6 +110,11 @@ fn check_sizes<T>(x: &[T], b: &[T], y: &[T]) {
 /// Runs the variant for `isa`; the caller has checked the sizes and that the CPU has `isa`.
 #[inline]
 fn dispatch<T: Element>(isa: Isa, x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
+    T::vec_mat_on_isa(isa, x, b, bias, y)
+}
+
+/// [`dispatch`]'s body, instantiated by [`Element::vec_mat_on_isa`].
+pub(super) fn dispatch_here<T: Element>(isa: Isa, x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
     // SAFETY: sizes checked by the caller; each instruction set runs only where available.
     unsafe {
         match isa {

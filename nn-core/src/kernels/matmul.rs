@@ -80,7 +80,13 @@ impl<'a, T> Mat<'a, T> {
 ///
 /// # Panics
 /// If a view does not have the shape the product needs or does not fit its slice.
+#[inline]
 pub fn gemm<T: Element>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: &mut [T]) {
+    T::gemm(alpha, a, b, beta, c)
+}
+
+/// [`gemm`]'s body, instantiated by [`Element::gemm`].
+pub(super) fn product<T: Element>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: T, c: &mut [T]) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "gemm: inner dimensions differ");
     assert_eq!(c.len(), m * n, "gemm: output has the wrong size");

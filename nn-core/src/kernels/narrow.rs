@@ -178,7 +178,18 @@ unsafe fn run<T: Element, L: Left<T>>(
 ///
 /// # Panics
 /// If an element of `A` lies outside `data`, or `B` or `C` has the wrong size.
+#[inline]
 pub(crate) fn try_gathered<T: Element>(
+    a: Gathered<'_, T>,
+    b: &[T],
+    c: &mut [T],
+    accumulate: bool,
+) -> bool {
+    T::try_gathered(a, b, c, accumulate)
+}
+
+/// [`try_gathered`]'s body, instantiated by [`Element::try_gathered`].
+pub(super) fn try_gathered_here<T: Element>(
     a: Gathered<'_, T>,
     b: &[T],
     c: &mut [T],

@@ -18,7 +18,7 @@ pub(crate) struct Strided<'a, T> {
 /// each lies from its start), or the other way round for their transpose. No patch is copied
 /// out (im2col).
 #[derive(Clone, Copy)]
-pub(crate) struct Gathered<'a, T> {
+pub struct Gathered<'a, T> {
     pub data: &'a [T],
     pub rows: &'a Offsets,
     pub columns: &'a Offsets,
@@ -27,7 +27,7 @@ pub(crate) struct Gathered<'a, T> {
 /// A table of offsets for [`Gathered`], with its largest entry and its order found once, so
 /// that each product checks its bounds in constant time (a convolution runs one per sample).
 #[derive(Clone, Debug)]
-pub(crate) struct Offsets {
+pub struct Offsets {
     pub(super) entries: Box<[usize]>,
     pub(super) last: usize,
     /// Whether no entry is below the one before: the kernel finds the rows of a tile from the

@@ -160,54 +160,63 @@ impl<T: Element> PackedB<T> {
 
     /// [`PackedB::multiply_rows`], each stored tile finished by `finish` (whose bias, when
     /// given, has `n` elements).
+    #[inline]
     fn product(&self, a: &[T], rs: usize, c: &mut [T], accumulate: bool, finish: Finish<T>) {
-        let (k, n) = (self.k, self.n);
-        assert!(
-            k > 0 && rs >= k && c.len().is_multiple_of(n),
-            "PackedB: C or the row stride has the wrong size"
-        );
-        let m = c.len() / n;
-        assert!(
-            m == 0 || a.len() >= (m - 1) * rs + k,
-            "PackedB: A has the wrong size"
-        );
-        if m == 0 {
-            return;
-        }
-        let view = Strided { data: a, rs, cs: 1 };
-        // SAFETY (every arm): sizes checked above; the panels were packed for an instruction
-        // set this CPU reported, with this type's lane count; the lists were built for one
-        // band of all `m` rows and one block of all `k` steps, in tiles of the listed entry's
-        // `MR` rows.
-        match self.isa {
-            #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            Isa::Avx512 => {
-                with_step_lists(
-                    |lists| match lists.build(view, m, k, (m, k, MR_LISTED_AVX512)) {
-                        Steps::All => unsafe {
-                            multiply_avx512(self, view, m, c, accumulate, finish)
-                        },
-                        steps => unsafe {
-                            listed_avx512(self, view, m, c, accumulate, finish, steps)
-                        },
+        T::packed_product(self, a, rs, c, accumulate, finish)
+    }
+}
+
+/// [`PackedB::product`]'s body, instantiated by [`Element::packed_product`].
+pub(super) fn product<T: Element>(
+    packed: &PackedB<T>,
+    a: &[T],
+    rs: usize,
+    c: &mut [T],
+    accumulate: bool,
+    finish: Finish<T>,
+) {
+    let (k, n) = (packed.k, packed.n);
+    assert!(
+        k > 0 && rs >= k && c.len().is_multiple_of(n),
+        "PackedB: C or the row stride has the wrong size"
+    );
+    let m = c.len() / n;
+    assert!(
+        m == 0 || a.len() >= (m - 1) * rs + k,
+        "PackedB: A has the wrong size"
+    );
+    if m == 0 {
+        return;
+    }
+    let view = Strided { data: a, rs, cs: 1 };
+    // SAFETY (every arm): sizes checked above; the panels were packed for an instruction
+    // set this CPU reported, with this type's lane count; the lists were built for one
+    // band of all `m` rows and one block of all `k` steps, in tiles of the listed entry's
+    // `MR` rows.
+    match packed.isa {
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        Isa::Avx512 => {
+            with_step_lists(
+                |lists| match lists.build(view, m, k, (m, k, MR_LISTED_AVX512)) {
+                    Steps::All => unsafe {
+                        multiply_avx512(packed, view, m, c, accumulate, finish)
                     },
-                )
-            }
-            #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            Isa::Avx2Fma => {
-                with_step_lists(
-                    |lists| match lists.build(view, m, k, (m, k, MR_LISTED_AVX2)) {
-                        Steps::All => unsafe {
-                            multiply_avx2(self, view, m, c, accumulate, finish)
-                        },
-                        steps => unsafe {
-                            listed_avx2(self, view, m, c, accumulate, finish, steps)
-                        },
+                    steps => unsafe {
+                        listed_avx512(packed, view, m, c, accumulate, finish, steps)
                     },
-                )
-            }
-            _ => unreachable!("packed only where a vector kernel runs"),
+                },
+            )
         }
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        Isa::Avx2Fma => {
+            with_step_lists(
+                |lists| match lists.build(view, m, k, (m, k, MR_LISTED_AVX2)) {
+                    Steps::All => unsafe { multiply_avx2(packed, view, m, c, accumulate, finish) },
+                    steps => unsafe { listed_avx2(packed, view, m, c, accumulate, finish, steps) },
+                },
+            )
+        }
+        _ => unreachable!("packed only where a vector kernel runs"),
     }
 }
 

@@ -266,7 +266,7 @@ unsafe fn tile_of_height<V: Vector, const MR: usize, const NV: usize>(
 /// stored: add the bias of each column (`bias` points at the block's first column's; null for
 /// none), then clamp at zero when `relu`, in that order, as the layer's own passes do.
 #[derive(Clone, Copy)]
-pub(crate) struct Finish<T> {
+pub struct Finish<T> {
     pub bias: *const T,
     pub relu: bool,
 }
