@@ -3,7 +3,7 @@
 //! outputs. A chain is the graph whose every node reads the one before it.
 //!
 //! `model!` writes a model's graph down as a constant; the layers themselves live in the
-//! model's fields, and a node names its layer by its index in [`crate::Model::with_layers`]'s
+//! model's fields, and a node names its layer by its index in `Model::with_layers`'s
 //! list, so a layer applied at several nodes (shared weights) is one entry there.
 
 use crate::layers::Merge;

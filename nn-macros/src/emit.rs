@@ -135,7 +135,7 @@ fn graph_predict(scratch: usize) -> TokenStream {
             self.with_layers(|layers| {
                 ::typed_nn::__private::predict_with(
                     &<Self as ::typed_nn::Model>::GRAPH,
-                    &::typed_nn::__private::Records::of::<Self>(),
+                    &::typed_nn::__private::Records::of::<T, Self::Input, Self::Output>(),
                     layers,
                     ::typed_nn::Tensor::as_flat(x),
                     ::typed_nn::Tensor::as_flat_mut(&mut out),

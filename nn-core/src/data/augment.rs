@@ -6,7 +6,7 @@ use rand::{Rng, RngCore};
 use crate::Float;
 
 /// Seeded random affine transforms of `H x W x C` images, applied to training batches by
-/// [`crate::Fit::augment`]. Defaults do nothing; each setting follows `ImageDataGenerator`:
+/// `Fit::augment`. Defaults do nothing; each setting follows `ImageDataGenerator`:
 /// uniform draws within the ranges, a transform about the image centre, bilinear
 /// interpolation, and `fill_mode="nearest"` (points outside take the nearest edge value).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

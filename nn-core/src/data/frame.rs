@@ -1,5 +1,5 @@
 //! A table of named columns holding numbers or strings, with missing values: what pandas's
-//! `read_csv` gives a course's notebook before encoding (see [`super::encode`]).
+//! `read_csv` gives a course's notebook before encoding (see `encode.rs`).
 
 use std::path::Path;
 

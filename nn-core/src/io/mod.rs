@@ -2,8 +2,9 @@
 
 mod atomic;
 mod safetensors;
-pub mod tfevents;
+mod training_state;
+pub(crate) mod tfevents;
 
-pub use atomic::write_atomic;
-pub(crate) use safetensors::TrainingState;
+pub(crate) use atomic::write_atomic;
+pub(crate) use training_state::TrainingState;
 pub(crate) use safetensors::{load_layers, load_layers_from_bytes, save_layers};

@@ -2,13 +2,12 @@
 //! (`dense/kernel`, `batch_normalization/moving_mean`), with Keras's shapes and the model's
 //! element type. Loading checks every name, shape and dtype before touching the model.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use safetensors::tensor::{Dtype, TensorView};
 use safetensors::SafeTensors;
 
-use super::write_atomic;
+use super::{write_atomic, TrainingState};
 use crate::layers::Layer;
 use crate::summary::LayerInfo;
 use crate::{Error, Float};
@@ -16,16 +15,6 @@ use crate::{Error, Float};
 /// Tensors under this prefix hold training state (optimizer slots) in checkpoints; loading
 /// weights ignores them.
 pub const STATE_PREFIX: &str = "optimizer/";
-
-/// What a checkpoint holds besides the weights: named f64 arrays (under [`STATE_PREFIX`])
-/// and string metadata.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct TrainingState {
-    /// Optimizer slot arrays by name.
-    pub arrays: Vec<(String, Vec<f64>)>,
-    /// Epoch, random-stream positions and the like.
-    pub metadata: HashMap<String, String>,
-}
 
 /// The file's name for weight `weight` of layer `layer` (Keras 3's variable path).
 pub fn tensor_name(layer: &str, weight: &str) -> String {

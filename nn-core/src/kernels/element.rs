@@ -1,7 +1,7 @@
 //! The element types the kernels multiply, and what each brings to them: its SIMD registers,
 //! its `matrixmultiply` entry point and its per-thread scratch buffers.
 //!
-//! [`crate::Float`] extends [`Element`]; users never name it (it is reachable only through the
+//! `Float` extends [`Element`]; users never name it (it is reachable only through the
 //! `kernels` feature), so implementing `Float` stays closed to `f32` and `f64`.
 
 #[allow(unused_imports)]
@@ -94,6 +94,9 @@ pub trait Element:
 
     /// `narrow::try_gathered`.
     fn try_gathered(a: Gathered<'_, Self>, b: &[Self], c: &mut [Self], accumulate: bool) -> bool;
+
+    /// `non_finite::first_non_finite`: the index of the first NaN or infinity in `xs`.
+    fn first_non_finite(xs: &[Self]) -> Option<usize>;
 }
 
 /// The kinds of per-thread scratch [`Element::with_scratch`] keeps, one buffer each, so that a
@@ -173,6 +176,9 @@ macro_rules! impl_element {
                 accumulate: bool,
             ) -> bool {
                 super::narrow::try_gathered_here(a, b, c, accumulate)
+            }
+            fn first_non_finite(xs: &[Self]) -> Option<usize> {
+                super::non_finite::first_non_finite(xs)
             }
         }
     };

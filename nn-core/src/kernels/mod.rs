@@ -22,6 +22,7 @@ mod isa;
 mod lanes;
 mod matmul;
 mod narrow;
+mod non_finite;
 mod operands;
 mod packed;
 #[cfg(feature = "std")]

@@ -14,7 +14,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{PoisonError, RwLock};
 
 use super::PackedB;
-use crate::Float;
+use super::Element;
 
 /// The most parts a kernel is packed in (threads in the pool); more threads fall back to each
 /// shard packing the kernel itself.
@@ -52,7 +52,7 @@ pub(crate) fn rows(part: usize, parts: usize, k: usize) -> Range<usize> {
     part * k / parts..(part + 1) * k / parts
 }
 
-impl<T: Float> RowParts<T> {
+impl<T: Element> RowParts<T> {
     /// Packs part `part` of `parts` of `kernel` (`k x n`), reusing the last step's buffer.
     /// Each part is packed by one thread; threads pack different parts at once.
     pub(crate) fn prepare(&self, kernel: &[T], k: usize, n: usize, part: usize, parts: usize) {

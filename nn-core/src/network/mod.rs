@@ -14,7 +14,7 @@ use core::ops::Deref;
 
 use crate::graph::{Graph, Op};
 use crate::layers::{Layer, Mode};
-use crate::Float;
+use crate::{Float, Tensor};
 
 #[cfg(feature = "std")]
 mod shards;
@@ -44,9 +44,15 @@ pub struct Records {
 }
 
 impl Records {
-    /// The records of model `M`'s inputs and outputs.
-    pub fn of<M: crate::Model>() -> Self {
-        crate::model::records::<M>()
+    /// The records of inputs `I` and outputs `O` (a model's `Input` and `Output`).
+    pub fn of<T: Float, I: Tensor<T>, O: Tensor<T>>() -> Self {
+        Records {
+            input_size: I::SIZE,
+            input_offsets: I::part_offsets(),
+            output_size: O::SIZE,
+            output_offsets: O::part_offsets(),
+            output_shapes: O::part_shapes(),
+        }
     }
 
     /// The width of output `j`'s last axis (classes, for a classifier).

@@ -12,7 +12,7 @@ const PARALLEL_MIN: usize = 32 * 1024;
 
 /// Whether an array of `len` weights is updated in pieces on several worker threads (the
 /// `i`-th of `n` pieces on the `i`-th thread of a `rayon::join` tree, as
-/// [`crate::layers::Layer::prepare_shards`] numbers them).
+/// `Layer::prepare_shards` numbers them).
 #[cfg(feature = "std")]
 pub(crate) fn updated_in_pieces(len: usize) -> bool {
     crate::threads::thread_count() > 1 && len >= PARALLEL_MIN

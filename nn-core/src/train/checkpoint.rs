@@ -11,7 +11,7 @@ use std::path::Path;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::fit::Trainee;
+use super::trainee::Trainee;
 use crate::io::TrainingState;
 use crate::optim::Optimizer;
 use crate::{Error, Float};

@@ -7,10 +7,11 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::callback::{Callback, Control, Logs, WeightAccess};
+use super::callback::{Callback, Control, Logs};
 use super::checkpoint;
 use super::history::History;
 use super::progress::{Progress, Verbosity};
+use super::trainee::Trainee;
 use crate::data::ImageAugmentation;
 use crate::loss::{LossParts, OwnedTargets, TargetRows, TargetSet, Targets};
 use crate::metrics::{Metric, MetricState};
@@ -233,59 +234,6 @@ macro_rules! forward_callback {
 
 forward_callback!(Box<C>, &mut C);
 
-/// What the training loop needs from a model, without knowing its type.
-pub(crate) trait Trainee<T: Float>: WeightAccess {
-    /// Elements per input sample.
-    fn input_size(&self) -> usize;
-    /// The shape of an input sample.
-    fn input_shape(&self) -> &'static [usize];
-    /// The name of each output, for per-output logs.
-    fn output_names(&self) -> &'static [&'static str];
-    /// One optimizer step; returns the pre-update loss (with penalties), writes each output's
-    /// unweighted loss into `losses` and adds the step's training-mode outputs to `metrics`.
-    fn step(
-        &mut self,
-        opt: &mut dyn Optimizer<T>,
-        objective: &Objective<'_, T>,
-        x: &[T],
-        t: TargetRows<'_, T>,
-        metrics: &mut [MetricState],
-        losses: &mut [f64],
-    ) -> T;
-    /// The mean loss over a data set in inference mode, updating `metrics` and writing each
-    /// output's mean unweighted loss into `losses`.
-    fn evaluate_flat(
-        &self,
-        objective: &Objective<'_, T>,
-        x: &[T],
-        t: TargetRows<'_, T>,
-        metrics: &mut [MetricState],
-        losses: &mut [f64],
-    ) -> T;
-    /// Saves weights plus training state, atomically.
-    fn save_checkpoint(
-        &self,
-        path: &std::path::Path,
-        state: &crate::io::TrainingState,
-    ) -> Result<(), Error>;
-    /// Loads weights (all or nothing) and returns the training state saved with them.
-    fn load_checkpoint(
-        &mut self,
-        path: &std::path::Path,
-    ) -> Result<crate::io::TrainingState, Error>;
-    /// The random stream for dropout, as it stands.
-    fn training_rng(&mut self) -> ChaCha8Rng;
-    /// Replaces the random stream for dropout.
-    fn set_training_rng(&mut self, rng: ChaCha8Rng);
-    /// Re-seeds training randomness (dropout).
-    fn reseed(&mut self, seed: u64);
-    /// Sets the weight of each output's loss (checked).
-    fn set_loss_weights(&mut self, weights: &[f64]) -> Result<(), Error>;
-    /// The weight of each output's loss.
-    fn loss_weights(&self) -> Vec<f64>;
-    /// Draws a seed from the training random stream.
-    fn next_seed(&mut self) -> u64;
-}
 
 /// The data of a `fit` call, flattened.
 pub(crate) struct FitData<'a, T> {
@@ -411,7 +359,7 @@ fn notify<T: Float>(
     }
 }
 
-/// Keras's `fit` loop over flat data; see [`crate::Model::fit`].
+/// Keras's `fit` loop over flat data; see `Model::fit`.
 pub(crate) fn run_fit<T: Float, L: LossParts<T>, O: Optimizer<T>, V>(
     model: &mut dyn Trainee<T>,
     data: FitData<'_, T>,

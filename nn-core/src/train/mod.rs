@@ -7,13 +7,15 @@ mod fit;
 mod history;
 mod plot;
 mod progress;
+mod trainee;
 
 pub use callback::{Callback, Control, Logs, WeightAccess};
 pub use callbacks::{
     CsvLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint, MonitorMode,
     ReduceLROnPlateau, TensorBoard, TerminateOnNaN, UpdateFreq,
 };
-pub(crate) use fit::{run_fit, FitData, Trainee};
+pub(crate) use fit::{run_fit, FitData};
+pub(crate) use trainee::Trainee;
 pub use fit::{Fit, NoValidation, Validation, ValidationSet};
 pub use history::History;
 pub use progress::Verbosity;
