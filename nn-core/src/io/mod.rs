@@ -2,9 +2,9 @@
 
 mod atomic;
 mod safetensors;
-mod training_state;
 pub(crate) mod tfevents;
+mod training_state;
 
 pub(crate) use atomic::write_atomic;
-pub(crate) use training_state::TrainingState;
 pub(crate) use safetensors::{load_layers, load_layers_from_bytes, save_layers};
+pub(crate) use training_state::TrainingState;

@@ -72,7 +72,9 @@ pub(crate) fn try_gemm<T: Element>(
                     // SAFETY (both arms): the CPU has AVX-512F; the caller checked every index
                     // against the slices; the lists were built for the listed tiling.
                     match lists.build(a, m, k, tiling) {
+                        // SAFETY: as the comment on this match says.
                         Steps::All => unsafe { blocked_avx512(m, k, n, a, b, c, packed) },
+                        // SAFETY: as the comment on this match says.
                         steps => unsafe { listed_avx512(m, k, n, a, b, c, packed, steps) },
                     }
                 })
@@ -88,7 +90,9 @@ pub(crate) fn try_gemm<T: Element>(
                     // SAFETY (both arms): the CPU has AVX2 and FMA; indices checked by the
                     // caller; the lists were built for the listed tiling.
                     match lists.build(a, m, k, tiling) {
+                        // SAFETY: as the comment on this match says.
                         Steps::All => unsafe { blocked_avx2(m, k, n, a, b, c, packed) },
+                        // SAFETY: as the comment on this match says.
                         steps => unsafe { listed_avx2(m, k, n, a, b, c, packed, steps) },
                     }
                 })
@@ -123,7 +127,8 @@ macro_rules! entry_points {
             c: &mut [T],
             packed: &mut [T],
         ) {
-            blocks::<T::$registers, $mr>(m, k, n, a, b, c, packed, Steps::All)
+            // SAFETY: this function's contract, which its caller upholds.
+            unsafe { blocks::<T::$registers, $mr>(m, k, n, a, b, c, packed, Steps::All) }
         }
 
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -139,7 +144,8 @@ macro_rules! entry_points {
             packed: &mut [T],
             steps: Steps<'_>,
         ) {
-            blocks::<T::$registers, $listed_mr>(m, k, n, a, b, c, packed, steps)
+            // SAFETY: this function's contract, which its caller upholds.
+            unsafe { blocks::<T::$registers, $listed_mr>(m, k, n, a, b, c, packed, steps) }
         }
     };
 }
@@ -214,35 +220,38 @@ unsafe fn blocks<V: Vector, const MR: usize>(
     packed: &mut [V::Elem],
     steps: Steps<'_>,
 ) {
-    let width = NV * V::LANES;
-    let (kc_step, nc_step) = block_sizes::<V>(k, n);
-    let mc_step = even_blocks(m, MC, MR);
-    let c = c.as_mut_ptr();
-    for jc in (0..n).step_by(nc_step) {
-        let nc = nc_step.min(n - jc);
-        for pc in (0..k).step_by(kc_step) {
-            let kc = kc_step.min(k - pc);
-            pack_block::<V>(b, pc..pc + kc, jc..jc + nc, packed);
-            for ic in (0..m).step_by(mc_step) {
-                let mc = mc_step.min(m - ic);
-                let rows = Rows {
-                    ptr: a.data.as_ptr().add(ic * a.rs + pc * a.cs),
-                    rs: a.rs,
-                    ps: a.cs,
-                };
-                // Bands are whole tiles (`mc_step` is a multiple of `MR`) but the last.
-                let band = steps.band(pc / kc_step, ic / MR);
-                // Panel `q` starts `q * width * kc` into the block (only the last may be
-                // narrower; see `pack_panels`).
-                for first in (0..nc).step_by(width) {
-                    let out = Out {
-                        ptr: c.add(ic * n + jc + first),
-                        ldc: n,
-                        cols: width.min(nc - first),
-                        accumulate: pc > 0,
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        let width = NV * V::LANES;
+        let (kc_step, nc_step) = block_sizes::<V>(k, n);
+        let mc_step = even_blocks(m, MC, MR);
+        let c = c.as_mut_ptr();
+        for jc in (0..n).step_by(nc_step) {
+            let nc = nc_step.min(n - jc);
+            for pc in (0..k).step_by(kc_step) {
+                let kc = kc_step.min(k - pc);
+                pack_block::<V>(b, pc..pc + kc, jc..jc + nc, packed);
+                for ic in (0..m).step_by(mc_step) {
+                    let mc = mc_step.min(m - ic);
+                    let rows = Rows {
+                        ptr: a.data.as_ptr().add(ic * a.rs + pc * a.cs),
+                        rs: a.rs,
+                        ps: a.cs,
                     };
-                    let panel = packed.as_ptr().add(first * kc);
-                    column::<V, MR, NV>(mc, kc, band, rows, panel, out, Finish::NONE);
+                    // Bands are whole tiles (`mc_step` is a multiple of `MR`) but the last.
+                    let band = steps.band(pc / kc_step, ic / MR);
+                    // Panel `q` starts `q * width * kc` into the block (only the last may be
+                    // narrower; see `pack_panels`).
+                    for first in (0..nc).step_by(width) {
+                        let out = Out {
+                            ptr: c.add(ic * n + jc + first),
+                            ldc: n,
+                            cols: width.min(nc - first),
+                            accumulate: pc > 0,
+                        };
+                        let panel = packed.as_ptr().add(first * kc);
+                        column::<V, MR, NV>(mc, kc, band, rows, panel, out, Finish::NONE);
+                    }
                 }
             }
         }
@@ -262,23 +271,26 @@ unsafe fn pack_block<V: Vector>(
     cols: core::ops::Range<usize>,
     dst: &mut [V::Elem],
 ) {
-    let width = NV * V::LANES;
-    if b.cs != 1 || !cols.len().is_multiple_of(width) {
-        return pack_panels(b, rows, cols, width, dst);
-    }
-    let panel_len = rows.len() * width;
-    assert!(dst.len() >= cols.len() / width * panel_len);
-    assert!(rows.end == 0 || (rows.end - 1) * b.rs + cols.end <= b.data.len());
-    for (q, panel) in dst
-        .chunks_exact_mut(panel_len)
-        .take(cols.len() / width)
-        .enumerate()
-    {
-        let first = cols.start + q * width;
-        for (p, dst) in rows.clone().zip(panel.chunks_exact_mut(width)) {
-            let src = b.data.as_ptr().add(p * b.rs + first);
-            for r in 0..NV {
-                V::load(src.add(r * V::LANES)).store(dst.as_mut_ptr().add(r * V::LANES));
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        let width = NV * V::LANES;
+        if b.cs != 1 || !cols.len().is_multiple_of(width) {
+            return pack_panels(b, rows, cols, width, dst);
+        }
+        let panel_len = rows.len() * width;
+        assert!(dst.len() >= cols.len() / width * panel_len);
+        assert!(rows.end == 0 || (rows.end - 1) * b.rs + cols.end <= b.data.len());
+        for (q, panel) in dst
+            .chunks_exact_mut(panel_len)
+            .take(cols.len() / width)
+            .enumerate()
+        {
+            let first = cols.start + q * width;
+            for (p, dst) in rows.clone().zip(panel.chunks_exact_mut(width)) {
+                let src = b.data.as_ptr().add(p * b.rs + first);
+                for r in 0..NV {
+                    V::load(src.add(r * V::LANES)).store(dst.as_mut_ptr().add(r * V::LANES));
+                }
             }
         }
     }

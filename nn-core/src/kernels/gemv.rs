@@ -84,8 +84,11 @@ unsafe fn sized_avx512<T: Element, const K: usize, const N: usize>(
     bias: &[T],
     y: &mut [T],
 ) {
-    // Re-slicing inside the target-feature function hands the constant lengths to `product`.
-    product::<T::Avx512>(&x[..K], &b[..K * N], &bias[..N], &mut y[..N])
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        // Re-slicing inside the target-feature function hands the constant lengths to `product`.
+        product::<T::Avx512>(&x[..K], &b[..K * N], &bias[..N], &mut y[..N])
+    }
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -96,7 +99,8 @@ unsafe fn sized_avx2<T: Element, const K: usize, const N: usize>(
     bias: &[T],
     y: &mut [T],
 ) {
-    product::<T::Avx2>(&x[..K], &b[..K * N], &bias[..N], &mut y[..N])
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe { product::<T::Avx2>(&x[..K], &b[..K * N], &bias[..N], &mut y[..N]) }
 }
 
 fn check_sizes<T>(x: &[T], b: &[T], y: &[T]) {
@@ -130,13 +134,15 @@ pub(super) fn dispatch_here<T: Element>(isa: Isa, x: &[T], b: &[T], bias: &[T], 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx512f")]
 unsafe fn vec_mat_avx512<T: Element>(x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
-    product::<T::Avx512>(x, b, bias, y)
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe { product::<T::Avx512>(x, b, bias, y) }
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn vec_mat_avx2<T: Element>(x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
-    product::<T::Avx2>(x, b, bias, y)
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe { product::<T::Avx2>(x, b, bias, y) }
 }
 
 /// Narrow outputs (up to four registers) stay in registers for the whole product; wider ones
@@ -149,13 +155,16 @@ unsafe fn vec_mat_avx2<T: Element>(x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
 /// is enabled.
 #[inline(always)]
 unsafe fn product<V: Vector>(x: &[V::Elem], b: &[V::Elem], bias: &[V::Elem], y: &mut [V::Elem]) {
-    match y.len().div_ceil(V::LANES) {
-        0 => {}
-        1 => in_registers::<V, 1, 4>(x, b, bias, y),
-        2 => in_registers::<V, 2, 4>(x, b, bias, y),
-        3 => in_registers::<V, 3, 4>(x, b, bias, y),
-        4 => in_registers::<V, 4, 3>(x, b, bias, y),
-        _ => row_groups::<V, ROWS, LISTED_ROWS>(x, b, bias, y),
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        match y.len().div_ceil(V::LANES) {
+            0 => {}
+            1 => in_registers::<V, 1, 4>(x, b, bias, y),
+            2 => in_registers::<V, 2, 4>(x, b, bias, y),
+            3 => in_registers::<V, 3, 4>(x, b, bias, y),
+            4 => in_registers::<V, 4, 3>(x, b, bias, y),
+            _ => row_groups::<V, ROWS, LISTED_ROWS>(x, b, bias, y),
+        }
     }
 }
 
@@ -173,67 +182,70 @@ unsafe fn in_registers<V: Vector, const NV: usize, const SETS: usize>(
     bias: &[V::Elem],
     y: &mut [V::Elem],
 ) {
-    let n = y.len();
-    let last = n - (NV - 1) * V::LANES;
-    // Rows read with whole registers: a partial last register runs into the next row, whose
-    // lanes are never stored, so only rows that leave `b` this way are read exactly.
-    let span = NV * V::LANES;
-    let whole = if last == V::LANES {
-        x.len()
-    } else {
-        (b.len().saturating_sub(span) / n + usize::from(b.len() >= span)).min(x.len())
-    };
-    let b = b.as_ptr();
-    let mut acc = [[V::zero(); NV]; SETS];
-    if !bias.is_empty() {
-        for (v, a) in acc[0].iter_mut().enumerate() {
-            let p = bias.as_ptr().add(v * V::LANES);
-            *a = if v + 1 < NV || last == V::LANES {
-                V::load(p)
-            } else {
-                V::load_partial(p, last)
-            };
-        }
-    }
-    let rounds = whole / SETS;
-    let interleaved = &x[..rounds * SETS];
-    let row_bytes = NV * V::LANES * core::mem::size_of::<V::Elem>();
-    if row_bytes >= LISTED_ROW_BYTES
-        && interleaved.len() * row_bytes >= LISTED_FROM_BYTES
-        && mostly_zero(interleaved)
-    {
-        listed_sets::<V, NV, SETS>(interleaved, b, n, &mut acc);
-    } else {
-        all_sets::<V, NV, SETS>(interleaved, b, n, &mut acc);
-    }
-    // The last rows (fewer than `SETS`, and those past `whole`) go to the first set; a zero
-    // input adds nothing there either.
-    let zero = <V::Elem as num_traits::Zero>::zero();
-    for (k, &xk) in x.iter().enumerate().skip(rounds * SETS) {
-        if xk == zero {
-            continue;
-        }
-        let s = V::splat(xk);
-        let row = b.add(k * n);
-        for (v, a) in acc[0].iter_mut().enumerate() {
-            let w = if v + 1 < NV || k < whole {
-                V::load(row.add(v * V::LANES))
-            } else {
-                V::load_partial(row.add(v * V::LANES), last)
-            };
-            *a = V::mul_add(s, w, *a);
-        }
-    }
-    let y = y.as_mut_ptr();
-    for v in 0..NV {
-        let mut sum = acc[0][v];
-        for set in &acc[1..] {
-            sum = V::add(sum, set[v]);
-        }
-        if v + 1 < NV || last == V::LANES {
-            sum.store(y.add(v * V::LANES));
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        let n = y.len();
+        let last = n - (NV - 1) * V::LANES;
+        // Rows read with whole registers: a partial last register runs into the next row, whose
+        // lanes are never stored, so only rows that leave `b` this way are read exactly.
+        let span = NV * V::LANES;
+        let whole = if last == V::LANES {
+            x.len()
         } else {
-            sum.store_partial(y.add(v * V::LANES), last);
+            (b.len().saturating_sub(span) / n + usize::from(b.len() >= span)).min(x.len())
+        };
+        let b = b.as_ptr();
+        let mut acc = [[V::zero(); NV]; SETS];
+        if !bias.is_empty() {
+            for (v, a) in acc[0].iter_mut().enumerate() {
+                let p = bias.as_ptr().add(v * V::LANES);
+                *a = if v + 1 < NV || last == V::LANES {
+                    V::load(p)
+                } else {
+                    V::load_partial(p, last)
+                };
+            }
+        }
+        let rounds = whole / SETS;
+        let interleaved = &x[..rounds * SETS];
+        let row_bytes = NV * V::LANES * core::mem::size_of::<V::Elem>();
+        if row_bytes >= LISTED_ROW_BYTES
+            && interleaved.len() * row_bytes >= LISTED_FROM_BYTES
+            && mostly_zero(interleaved)
+        {
+            listed_sets::<V, NV, SETS>(interleaved, b, n, &mut acc);
+        } else {
+            all_sets::<V, NV, SETS>(interleaved, b, n, &mut acc);
+        }
+        // The last rows (fewer than `SETS`, and those past `whole`) go to the first set; a zero
+        // input adds nothing there either.
+        let zero = <V::Elem as num_traits::Zero>::zero();
+        for (k, &xk) in x.iter().enumerate().skip(rounds * SETS) {
+            if xk == zero {
+                continue;
+            }
+            let s = V::splat(xk);
+            let row = b.add(k * n);
+            for (v, a) in acc[0].iter_mut().enumerate() {
+                let w = if v + 1 < NV || k < whole {
+                    V::load(row.add(v * V::LANES))
+                } else {
+                    V::load_partial(row.add(v * V::LANES), last)
+                };
+                *a = V::mul_add(s, w, *a);
+            }
+        }
+        let y = y.as_mut_ptr();
+        for v in 0..NV {
+            let mut sum = acc[0][v];
+            for set in &acc[1..] {
+                sum = V::add(sum, set[v]);
+            }
+            if v + 1 < NV || last == V::LANES {
+                sum.store(y.add(v * V::LANES));
+            } else {
+                sum.store_partial(y.add(v * V::LANES), last);
+            }
         }
     }
 }
@@ -250,9 +262,12 @@ unsafe fn all_sets<V: Vector, const NV: usize, const SETS: usize>(
     n: usize,
     acc: &mut [[V; NV]; SETS],
 ) {
-    for (q, xs) in x.chunks_exact(SETS).enumerate() {
-        for (set, (acc, &xk)) in acc.iter_mut().zip(xs).enumerate() {
-            add_to_set(acc, xk, b.add((q * SETS + set) * n));
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        for (q, xs) in x.chunks_exact(SETS).enumerate() {
+            for (set, (acc, &xk)) in acc.iter_mut().zip(xs).enumerate() {
+                add_to_set(acc, xk, b.add((q * SETS + set) * n));
+            }
         }
     }
 }
@@ -267,9 +282,12 @@ unsafe fn add_to_set<V: Vector, const NV: usize>(
     xk: V::Elem,
     row: *const V::Elem,
 ) {
-    let s = V::splat(xk);
-    for (v, a) in acc.iter_mut().enumerate() {
-        *a = V::mul_add(s, V::load(row.add(v * V::LANES)), *a);
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        let s = V::splat(xk);
+        for (v, a) in acc.iter_mut().enumerate() {
+            *a = V::mul_add(s, V::load(row.add(v * V::LANES)), *a);
+        }
     }
 }
 
@@ -289,33 +307,36 @@ unsafe fn listed_sets<V: Vector, const NV: usize, const SETS: usize>(
     n: usize,
     acc: &mut [[V; NV]; SETS],
 ) {
-    let zero = <V::Elem as num_traits::Zero>::zero();
-    let mut lists = [[0u16; LISTED_PER_SET]; SETS];
-    for (c, xs) in x.chunks(SETS * LISTED_PER_SET).enumerate() {
-        // Each chunk starts on a multiple of `SETS`, so input `i` of the chunk is row
-        // `k ≡ i (mod SETS)`. Branch-free listing, as in `listed_groups`.
-        let mut counts = [0usize; SETS];
-        for q in 0..xs.len() / SETS {
-            for (set, (list, count)) in lists.iter_mut().zip(&mut counts).enumerate() {
-                let i = q * SETS + set;
-                list[*count] = i as u16;
-                *count += usize::from(xs[i] != zero);
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        let zero = <V::Elem as num_traits::Zero>::zero();
+        let mut lists = [[0u16; LISTED_PER_SET]; SETS];
+        for (c, xs) in x.chunks(SETS * LISTED_PER_SET).enumerate() {
+            // Each chunk starts on a multiple of `SETS`, so input `i` of the chunk is row
+            // `k ≡ i (mod SETS)`. Branch-free listing, as in `listed_groups`.
+            let mut counts = [0usize; SETS];
+            for q in 0..xs.len() / SETS {
+                for (set, (list, count)) in lists.iter_mut().zip(&mut counts).enumerate() {
+                    let i = q * SETS + set;
+                    list[*count] = i as u16;
+                    *count += usize::from(xs[i] != zero);
+                }
             }
-        }
-        let first = b.add(c * SETS * LISTED_PER_SET * n);
-        let add_row = |acc: &mut [V; NV], i: u16| {
-            let i = usize::from(i);
-            add_to_set(acc, xs[i], first.add(i * n))
-        };
-        let common = counts.iter().copied().min().unwrap_or(0);
-        for j in 0..common {
-            for (acc, list) in acc.iter_mut().zip(&lists) {
-                add_row(acc, list[j]);
+            let first = b.add(c * SETS * LISTED_PER_SET * n);
+            let add_row = |acc: &mut [V; NV], i: u16| {
+                let i = usize::from(i);
+                add_to_set(acc, xs[i], first.add(i * n))
+            };
+            let common = counts.iter().copied().min().unwrap_or(0);
+            for j in 0..common {
+                for (acc, list) in acc.iter_mut().zip(&lists) {
+                    add_row(acc, list[j]);
+                }
             }
-        }
-        for ((acc, list), &count) in acc.iter_mut().zip(&lists).zip(&counts) {
-            for &i in &list[common..count] {
-                add_row(acc, i);
+            for ((acc, list), &count) in acc.iter_mut().zip(&lists).zip(&counts) {
+                for &i in &list[common..count] {
+                    add_row(acc, i);
+                }
             }
         }
     }
@@ -378,18 +399,21 @@ unsafe fn row_groups<V: Vector, const KR: usize, const LR: usize>(
     bias: &[V::Elem],
     y: &mut [V::Elem],
 ) {
-    let zero = <V::Elem as num_traits::Zero>::zero();
-    if bias.is_empty() {
-        y.iter_mut().for_each(|v| *v = zero);
-    } else {
-        y.copy_from_slice(bias);
-    }
-    let n = y.len();
-    let (b, y) = (b.as_ptr(), y.as_mut_ptr());
-    if mostly_zero(x) {
-        listed_groups::<V, LR>(x, b, n, y)
-    } else {
-        consecutive_groups::<V, KR>(x, b, n, y)
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        let zero = <V::Elem as num_traits::Zero>::zero();
+        if bias.is_empty() {
+            y.iter_mut().for_each(|v| *v = zero);
+        } else {
+            y.copy_from_slice(bias);
+        }
+        let n = y.len();
+        let (b, y) = (b.as_ptr(), y.as_mut_ptr());
+        if mostly_zero(x) {
+            listed_groups::<V, LR>(x, b, n, y)
+        } else {
+            consecutive_groups::<V, KR>(x, b, n, y)
+        }
     }
 }
 
@@ -406,19 +430,22 @@ unsafe fn consecutive_groups<V: Vector, const KR: usize>(
     n: usize,
     y: *mut V::Elem,
 ) {
-    let zero = <V::Elem as num_traits::Zero>::zero();
-    let groups = x.len() / KR;
-    for g in 0..groups {
-        let xs: [V::Elem; KR] = core::array::from_fn(|r| x[g * KR + r]);
-        if xs.iter().all(|&v| v == zero) {
-            continue;
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        let zero = <V::Elem as num_traits::Zero>::zero();
+        let groups = x.len() / KR;
+        for g in 0..groups {
+            let xs: [V::Elem; KR] = core::array::from_fn(|r| x[g * KR + r]);
+            if xs.iter().all(|&v| v == zero) {
+                continue;
+            }
+            let rows = core::array::from_fn(|r| b.add((g * KR + r) * n));
+            add_rows::<V, KR>(xs, rows, n, y);
         }
-        let rows = core::array::from_fn(|r| b.add((g * KR + r) * n));
-        add_rows::<V, KR>(xs, rows, n, y);
-    }
-    for (k, &xk) in x.iter().enumerate().skip(groups * KR) {
-        if xk != zero {
-            add_rows::<V, 1>([xk], [b.add(k * n)], n, y);
+        for (k, &xk) in x.iter().enumerate().skip(groups * KR) {
+            if xk != zero {
+                add_rows::<V, 1>([xk], [b.add(k * n)], n, y);
+            }
         }
     }
 }
@@ -435,25 +462,28 @@ unsafe fn listed_groups<V: Vector, const KR: usize>(
     n: usize,
     y: *mut V::Elem,
 ) {
-    let zero = <V::Elem as num_traits::Zero>::zero();
-    let mut nonzero = [0u16; CHUNK];
-    for (c, xs) in x.chunks(CHUNK).enumerate() {
-        // Branch-free listing: every position is written, only the nonzero ones are kept.
-        let mut count = 0;
-        for (i, &v) in xs.iter().enumerate() {
-            nonzero[count] = i as u16;
-            count += usize::from(v != zero);
-        }
-        let first = b.add(c * CHUNK * n);
-        let mut groups = nonzero[..count].chunks_exact(KR);
-        for group in &mut groups {
-            let inputs = core::array::from_fn(|r| xs[usize::from(group[r])]);
-            let rows = core::array::from_fn(|r| first.add(usize::from(group[r]) * n));
-            add_rows::<V, KR>(inputs, rows, n, y);
-        }
-        for &i in groups.remainder() {
-            let i = usize::from(i);
-            add_rows::<V, 1>([xs[i]], [first.add(i * n)], n, y);
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        let zero = <V::Elem as num_traits::Zero>::zero();
+        let mut nonzero = [0u16; CHUNK];
+        for (c, xs) in x.chunks(CHUNK).enumerate() {
+            // Branch-free listing: every position is written, only the nonzero ones are kept.
+            let mut count = 0;
+            for (i, &v) in xs.iter().enumerate() {
+                nonzero[count] = i as u16;
+                count += usize::from(v != zero);
+            }
+            let first = b.add(c * CHUNK * n);
+            let mut groups = nonzero[..count].chunks_exact(KR);
+            for group in &mut groups {
+                let inputs = core::array::from_fn(|r| xs[usize::from(group[r])]);
+                let rows = core::array::from_fn(|r| first.add(usize::from(group[r]) * n));
+                add_rows::<V, KR>(inputs, rows, n, y);
+            }
+            for &i in groups.remainder() {
+                let i = usize::from(i);
+                add_rows::<V, 1>([xs[i]], [first.add(i * n)], n, y);
+            }
         }
     }
 }
@@ -470,24 +500,27 @@ unsafe fn add_rows<V: Vector, const KR: usize>(
     n: usize,
     y: *mut V::Elem,
 ) {
-    let s: [V; KR] = core::array::from_fn(|r| V::splat(xs[r]));
-    let full = n - n % V::LANES;
-    let mut j = 0;
-    while j < full {
-        let mut acc = V::load(y.add(j));
-        for (&s, &row) in s.iter().zip(&rows) {
-            acc = V::mul_add(s, V::load(row.add(j)), acc);
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        let s: [V; KR] = core::array::from_fn(|r| V::splat(xs[r]));
+        let full = n - n % V::LANES;
+        let mut j = 0;
+        while j < full {
+            let mut acc = V::load(y.add(j));
+            for (&s, &row) in s.iter().zip(&rows) {
+                acc = V::mul_add(s, V::load(row.add(j)), acc);
+            }
+            acc.store(y.add(j));
+            j += V::LANES;
         }
-        acc.store(y.add(j));
-        j += V::LANES;
-    }
-    let rest = n - full;
-    if rest > 0 {
-        let mut acc = V::load_partial(y.add(j), rest);
-        for (&s, &row) in s.iter().zip(&rows) {
-            acc = V::mul_add(s, V::load_partial(row.add(j), rest), acc);
+        let rest = n - full;
+        if rest > 0 {
+            let mut acc = V::load_partial(y.add(j), rest);
+            for (&s, &row) in s.iter().zip(&rows) {
+                acc = V::mul_add(s, V::load_partial(row.add(j), rest), acc);
+            }
+            acc.store_partial(y.add(j), rest);
         }
-        acc.store_partial(y.add(j), rest);
     }
 }
 

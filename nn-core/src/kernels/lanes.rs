@@ -71,12 +71,18 @@ unsafe impl<T: Element, const N: usize> Vector for Lanes<T, N> {
         Lanes([x; N])
     }
     unsafe fn load(p: *const T) -> Self {
-        check_access(p, N, "a load");
-        Lanes(core::array::from_fn(|i| *p.add(i)))
+        // SAFETY: this function's contract, which its caller upholds.
+        unsafe {
+            check_access(p, N, "a load");
+            Lanes(core::array::from_fn(|i| *p.add(i)))
+        }
     }
     unsafe fn store(self, p: *mut T) {
-        check_access(p, N, "a store");
-        self.0.iter().enumerate().for_each(|(i, &v)| *p.add(i) = v);
+        // SAFETY: this function's contract, which its caller upholds.
+        unsafe {
+            check_access(p, N, "a store");
+            self.0.iter().enumerate().for_each(|(i, &v)| *p.add(i) = v);
+        }
     }
     unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
         Lanes(core::array::from_fn(|i| a.0[i].mul_add(b.0[i], c.0[i])))
@@ -94,23 +100,29 @@ unsafe impl<T: Element, const N: usize> Vector for Lanes<T, N> {
         }))
     }
     unsafe fn load_partial(p: *const T, count: usize) -> Self {
-        assert!(count < N, "a partial load takes fewer than {N} lanes");
-        check_access(p, count, "a partial load");
-        Lanes(core::array::from_fn(|i| {
-            if i < count {
-                *p.add(i)
-            } else {
-                T::zero()
-            }
-        }))
+        // SAFETY: this function's contract, which its caller upholds.
+        unsafe {
+            assert!(count < N, "a partial load takes fewer than {N} lanes");
+            check_access(p, count, "a partial load");
+            Lanes(core::array::from_fn(|i| {
+                if i < count {
+                    *p.add(i)
+                } else {
+                    T::zero()
+                }
+            }))
+        }
     }
     unsafe fn store_partial(self, p: *mut T, count: usize) {
-        assert!(count < N, "a partial store takes fewer than {N} lanes");
-        check_access(p, count, "a partial store");
-        self.0[..count]
-            .iter()
-            .enumerate()
-            .for_each(|(i, &v)| *p.add(i) = v);
+        // SAFETY: this function's contract, which its caller upholds.
+        unsafe {
+            assert!(count < N, "a partial store takes fewer than {N} lanes");
+            check_access(p, count, "a partial store");
+            self.0[..count]
+                .iter()
+                .enumerate()
+                .for_each(|(i, &v)| *p.add(i) = v);
+        }
     }
 }
 
@@ -133,39 +145,42 @@ mod tests {
 
     #[target_feature(enable = "avx2,fma")]
     unsafe fn compare<V: Vector<Elem = f32>>() {
-        let xs: Vec<f32> = (0..8).map(|i| i as f32 * 1.5 - 4.0).collect();
-        let ys: Vec<f32> = (0..8).map(|i| 3.0 - i as f32 * 0.25).collect();
-        let run = |out: &mut [f32; 8], f: &dyn Fn(*mut f32)| {
-            *out = [f32::NAN; 8];
-            f(out.as_mut_ptr());
-        };
-        let (mut real, mut emulated) = ([0.0; 8], [0.0; 8]);
-        let check = |real: &[f32; 8], emulated: &[f32; 8], what: &str| {
-            assert_eq!(
-                real.map(f32::to_bits),
-                emulated.map(f32::to_bits),
-                "{what}: {real:?} vs {emulated:?}"
-            );
-        };
-        type L = Lanes<f32, 8>;
-        let (x, y) = (xs.as_ptr(), ys.as_ptr());
-        run(&mut real, &|p| {
-            V::mul_add(V::load(x), V::load(y), V::splat(0.5)).store(p)
-        });
-        run(&mut emulated, &|p| {
-            L::mul_add(L::load(x), L::load(y), L::splat(0.5)).store(p)
-        });
-        check(&real, &emulated, "mul_add");
-        run(&mut real, &|p| V::add(V::load(x), V::zero()).store(p));
-        run(&mut emulated, &|p| L::add(L::load(x), L::zero()).store(p));
-        check(&real, &emulated, "add");
-        for count in 0..8 {
-            run(&mut real, &|p| V::load_partial(x, count).store(p));
-            run(&mut emulated, &|p| L::load_partial(x, count).store(p));
-            check(&real, &emulated, "load_partial");
-            run(&mut real, &|p| V::load(y).store_partial(p, count));
-            run(&mut emulated, &|p| L::load(y).store_partial(p, count));
-            check(&real, &emulated, "store_partial");
+        // SAFETY: this function's contract, which its caller upholds.
+        unsafe {
+            let xs: Vec<f32> = (0..8).map(|i| i as f32 * 1.5 - 4.0).collect();
+            let ys: Vec<f32> = (0..8).map(|i| 3.0 - i as f32 * 0.25).collect();
+            let run = |out: &mut [f32; 8], f: &dyn Fn(*mut f32)| {
+                *out = [f32::NAN; 8];
+                f(out.as_mut_ptr());
+            };
+            let (mut real, mut emulated) = ([0.0; 8], [0.0; 8]);
+            let check = |real: &[f32; 8], emulated: &[f32; 8], what: &str| {
+                assert_eq!(
+                    real.map(f32::to_bits),
+                    emulated.map(f32::to_bits),
+                    "{what}: {real:?} vs {emulated:?}"
+                );
+            };
+            type L = Lanes<f32, 8>;
+            let (x, y) = (xs.as_ptr(), ys.as_ptr());
+            run(&mut real, &|p| {
+                V::mul_add(V::load(x), V::load(y), V::splat(0.5)).store(p)
+            });
+            run(&mut emulated, &|p| {
+                L::mul_add(L::load(x), L::load(y), L::splat(0.5)).store(p)
+            });
+            check(&real, &emulated, "mul_add");
+            run(&mut real, &|p| V::add(V::load(x), V::zero()).store(p));
+            run(&mut emulated, &|p| L::add(L::load(x), L::zero()).store(p));
+            check(&real, &emulated, "add");
+            for count in 0..8 {
+                run(&mut real, &|p| V::load_partial(x, count).store(p));
+                run(&mut emulated, &|p| L::load_partial(x, count).store(p));
+                check(&real, &emulated, "load_partial");
+                run(&mut real, &|p| V::load(y).store_partial(p, count));
+                run(&mut emulated, &|p| L::load(y).store_partial(p, count));
+                check(&real, &emulated, "store_partial");
+            }
         }
     }
 }

@@ -13,7 +13,7 @@
 // Without run-time detection only the packed GEMM runs; the kernel is compiled but unused.
 #![cfg_attr(
     not(all(feature = "std", target_arch = "x86_64")),
-    allow(dead_code, unused_variables)
+    allow(dead_code, unused_variables, unused_unsafe)
 )]
 
 #[allow(unused_imports)]
@@ -47,8 +47,11 @@ pub(crate) trait Left<T>: Copy {
     /// # Safety
     /// `i0 + R` is at most the operand's row count.
     unsafe fn tile<const R: usize>(&self, i0: usize) -> [usize; R] {
-        let first = self.row(i0);
-        core::array::from_fn(|r| self.row(i0 + r) - first)
+        // SAFETY: this function's contract, which its caller upholds.
+        unsafe {
+            let first = self.row(i0);
+            core::array::from_fn(|r| self.row(i0 + r) - first)
+        }
     }
     /// Row `r`'s entry of `tile` (from [`Left::tile`]), read in the kernel's inner loop.
     #[inline(always)]
@@ -103,10 +106,12 @@ impl<T: Copy> Left<T> for Gathered<'_, T> {
         self.data
     }
     unsafe fn row(&self, i: usize) -> usize {
-        *self.rows.entries.get_unchecked(i)
+        // SAFETY: this function's contract, which its caller upholds.
+        unsafe { *self.rows.entries.get_unchecked(i) }
     }
     unsafe fn column(&self, p: usize) -> usize {
-        *self.columns.entries.get_unchecked(p)
+        // SAFETY: this function's contract, which its caller upholds.
+        unsafe { *self.columns.entries.get_unchecked(p) }
     }
 }
 
@@ -143,31 +148,34 @@ unsafe fn run<T: Element, L: Left<T>>(
     c: &mut [T],
     accumulate: bool,
 ) -> bool {
-    match Isa::detect() {
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        // All the columns fit in one 256-bit register: the AVX2 tiles, whose multiply-adds do
-        // as many lanes a cycle as 512-bit ones on Zen 4 (a 512-bit one takes both 256-bit
-        // units) and on Intel's two-unit cores, so a 16-lane register that is mostly padding
-        // would waste half of Zen 4's arithmetic (LeNet's first convolution ran half as fast
-        // again in 256-bit tiles there: `BENCHMARKS.md`, "Design measurements").
-        Isa::Avx512 if n <= <T::Avx2 as Vector>::LANES => {
-            // SAFETY: `Isa::Avx512` includes AVX2 and FMA; the caller checked the rest.
-            narrow_avx2(m, k, n, a, b, c, accumulate);
-            true
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        match Isa::detect() {
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            // All the columns fit in one 256-bit register: the AVX2 tiles, whose multiply-adds do
+            // as many lanes a cycle as 512-bit ones on Zen 4 (a 512-bit one takes both 256-bit
+            // units) and on Intel's two-unit cores, so a 16-lane register that is mostly padding
+            // would waste half of Zen 4's arithmetic (LeNet's first convolution ran half as fast
+            // again in 256-bit tiles there: `BENCHMARKS.md`, "Design measurements").
+            Isa::Avx512 if n <= <T::Avx2 as Vector>::LANES => {
+                // SAFETY: `Isa::Avx512` includes AVX2 and FMA; the caller checked the rest.
+                narrow_avx2(m, k, n, a, b, c, accumulate);
+                true
+            }
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            Isa::Avx512 => {
+                // SAFETY: the CPU has AVX-512F; the caller checked the rest.
+                narrow_avx512(m, k, n, a, b, c, accumulate);
+                true
+            }
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            Isa::Avx2Fma => {
+                // SAFETY: the CPU has AVX2 and FMA; the caller checked the rest.
+                narrow_avx2(m, k, n, a, b, c, accumulate);
+                true
+            }
+            _ => false,
         }
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        Isa::Avx512 => {
-            // SAFETY: the CPU has AVX-512F; the caller checked the rest.
-            narrow_avx512(m, k, n, a, b, c, accumulate);
-            true
-        }
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        Isa::Avx2Fma => {
-            // SAFETY: the CPU has AVX2 and FMA; the caller checked the rest.
-            narrow_avx2(m, k, n, a, b, c, accumulate);
-            true
-        }
-        _ => false,
     }
 }
 
@@ -250,7 +258,8 @@ unsafe fn narrow_avx512<T: Element, L: Left<T>>(
     c: &mut [T],
     accumulate: bool,
 ) {
-    tiles_32::<T::Avx512, L>(m, k, n, a, b, c, accumulate)
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe { tiles_32::<T::Avx512, L>(m, k, n, a, b, c, accumulate) }
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -264,7 +273,8 @@ unsafe fn narrow_avx2<T: Element, L: Left<T>>(
     c: &mut [T],
     accumulate: bool,
 ) {
-    tiles_16::<T::Avx2, L>(m, k, n, a, b, c, accumulate)
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe { tiles_16::<T::Avx2, L>(m, k, n, a, b, c, accumulate) }
 }
 
 /// [`rows`] with tiles for 32 registers (AVX-512): up to 24 accumulators.
@@ -281,11 +291,14 @@ unsafe fn tiles_32<V: Vector, L: Left<V::Elem>>(
     c: &mut [V::Elem],
     accumulate: bool,
 ) {
-    match n.div_ceil(V::LANES) {
-        1 => rows::<V, L, 8, 1>(m, k, n, a, b, c, accumulate),
-        2 => rows::<V, L, 8, 2>(m, k, n, a, b, c, accumulate),
-        3 => rows::<V, L, 8, 3>(m, k, n, a, b, c, accumulate),
-        _ => rows::<V, L, 6, 4>(m, k, n, a, b, c, accumulate),
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        match n.div_ceil(V::LANES) {
+            1 => rows::<V, L, 8, 1>(m, k, n, a, b, c, accumulate),
+            2 => rows::<V, L, 8, 2>(m, k, n, a, b, c, accumulate),
+            3 => rows::<V, L, 8, 3>(m, k, n, a, b, c, accumulate),
+            _ => rows::<V, L, 6, 4>(m, k, n, a, b, c, accumulate),
+        }
     }
 }
 
@@ -306,11 +319,14 @@ unsafe fn tiles_16<V: Vector, L: Left<V::Elem>>(
     c: &mut [V::Elem],
     accumulate: bool,
 ) {
-    match n.div_ceil(V::LANES) {
-        1 => rows::<V, L, 8, 1>(m, k, n, a, b, c, accumulate),
-        2 => rows::<V, L, 6, 2>(m, k, n, a, b, c, accumulate),
-        3 => rows::<V, L, 3, 3>(m, k, n, a, b, c, accumulate),
-        _ => rows::<V, L, 2, 4>(m, k, n, a, b, c, accumulate),
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        match n.div_ceil(V::LANES) {
+            1 => rows::<V, L, 8, 1>(m, k, n, a, b, c, accumulate),
+            2 => rows::<V, L, 6, 2>(m, k, n, a, b, c, accumulate),
+            3 => rows::<V, L, 3, 3>(m, k, n, a, b, c, accumulate),
+            _ => rows::<V, L, 2, 4>(m, k, n, a, b, c, accumulate),
+        }
     }
 }
 
@@ -329,35 +345,38 @@ unsafe fn rows<V: Vector, L: Left<V::Elem>, const MR: usize, const NV: usize>(
     c: &mut [V::Elem],
     accumulate: bool,
 ) {
-    // Rows of `B` that may be read with whole registers without leaving its slice.
-    let span = NV * V::LANES;
-    let whole = if n == span {
-        k
-    } else {
-        (b.data.len().saturating_sub(span) / b.rs + usize::from(b.data.len() >= span)).min(k)
-    };
-    let slice = a.slice(m, k, MR);
-    let mut p0 = 0;
-    while p0 < k {
-        let p1 = (p0 + slice).min(k);
-        let ks = (p0, p1, p0 > 0 || accumulate);
-        let mut i = 0;
-        while i + MR <= m {
-            block::<V, L, MR, NV>(i, ks, n, whole, a, b, c);
-            i += MR;
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        // Rows of `B` that may be read with whole registers without leaving its slice.
+        let span = NV * V::LANES;
+        let whole = if n == span {
+            k
+        } else {
+            (b.data.len().saturating_sub(span) / b.rs + usize::from(b.data.len() >= span)).min(k)
+        };
+        let slice = a.slice(m, k, MR);
+        let mut p0 = 0;
+        while p0 < k {
+            let p1 = (p0 + slice).min(k);
+            let ks = (p0, p1, p0 > 0 || accumulate);
+            let mut i = 0;
+            while i + MR <= m {
+                block::<V, L, MR, NV>(i, ks, n, whole, a, b, c);
+                i += MR;
+            }
+            while MR > 4 && i + 4 <= m {
+                block::<V, L, 4, NV>(i, ks, n, whole, a, b, c);
+                i += 4;
+            }
+            while i + 2 <= m {
+                block::<V, L, 2, NV>(i, ks, n, whole, a, b, c);
+                i += 2;
+            }
+            if i < m {
+                block::<V, L, 1, NV>(i, ks, n, whole, a, b, c);
+            }
+            p0 = p1;
         }
-        while MR > 4 && i + 4 <= m {
-            block::<V, L, 4, NV>(i, ks, n, whole, a, b, c);
-            i += 4;
-        }
-        while i + 2 <= m {
-            block::<V, L, 2, NV>(i, ks, n, whole, a, b, c);
-            i += 2;
-        }
-        if i < m {
-            block::<V, L, 1, NV>(i, ks, n, whole, a, b, c);
-        }
-        p0 = p1;
     }
 }
 
@@ -388,47 +407,50 @@ unsafe fn block<V: Vector, L: Left<V::Elem>, const R: usize, const NV: usize>(
     b: Strided<'_, V::Elem>,
     c: &mut [V::Elem],
 ) {
-    let last = n - (NV - 1) * V::LANES;
-    let rows: [usize; R] = a.tile(i0);
-    let (ap, bp) = (a.data().as_ptr().add(a.row(i0)), b.data.as_ptr());
-    let out = c.as_mut_ptr().add(i0 * n);
-    let mut acc = [[V::zero(); NV]; R];
-    if continues {
-        for (r, row) in acc.iter_mut().enumerate() {
-            for (v, x) in row.iter_mut().enumerate() {
-                let p = out.add(r * n + v * V::LANES);
-                *x = if v + 1 < NV || last == V::LANES {
-                    V::load(p)
-                } else {
-                    V::load_partial(p, last)
-                };
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        let last = n - (NV - 1) * V::LANES;
+        let rows: [usize; R] = a.tile(i0);
+        let (ap, bp) = (a.data().as_ptr().add(a.row(i0)), b.data.as_ptr());
+        let out = c.as_mut_ptr().add(i0 * n);
+        let mut acc = [[V::zero(); NV]; R];
+        if continues {
+            for (r, row) in acc.iter_mut().enumerate() {
+                for (v, x) in row.iter_mut().enumerate() {
+                    let p = out.add(r * n + v * V::LANES);
+                    *x = if v + 1 < NV || last == V::LANES {
+                        V::load(p)
+                    } else {
+                        V::load_partial(p, last)
+                    };
+                }
             }
         }
-    }
-    let split = whole.clamp(p0, p1);
-    for p in p0..split {
-        let row = bp.add(p * b.rs);
-        let w: [V; NV] = core::array::from_fn(|v| V::load(row.add(v * V::LANES)));
-        step(&mut acc, ap.add(a.column(p)), &a, &rows, &w);
-    }
-    for p in split..p1 {
-        let row = bp.add(p * b.rs);
-        let w: [V; NV] = core::array::from_fn(|v| {
-            if v + 1 < NV {
-                V::load(row.add(v * V::LANES))
-            } else {
-                V::load_partial(row.add(v * V::LANES), last)
-            }
-        });
-        step(&mut acc, ap.add(a.column(p)), &a, &rows, &w);
-    }
-    for (r, row) in acc.iter().enumerate() {
-        for (v, x) in row.iter().enumerate() {
-            let p = out.add(r * n + v * V::LANES);
-            if v + 1 < NV || last == V::LANES {
-                x.store(p);
-            } else {
-                x.store_partial(p, last);
+        let split = whole.clamp(p0, p1);
+        for p in p0..split {
+            let row = bp.add(p * b.rs);
+            let w: [V; NV] = core::array::from_fn(|v| V::load(row.add(v * V::LANES)));
+            step(&mut acc, ap.add(a.column(p)), &a, &rows, &w);
+        }
+        for p in split..p1 {
+            let row = bp.add(p * b.rs);
+            let w: [V; NV] = core::array::from_fn(|v| {
+                if v + 1 < NV {
+                    V::load(row.add(v * V::LANES))
+                } else {
+                    V::load_partial(row.add(v * V::LANES), last)
+                }
+            });
+            step(&mut acc, ap.add(a.column(p)), &a, &rows, &w);
+        }
+        for (r, row) in acc.iter().enumerate() {
+            for (v, x) in row.iter().enumerate() {
+                let p = out.add(r * n + v * V::LANES);
+                if v + 1 < NV || last == V::LANES {
+                    x.store(p);
+                } else {
+                    x.store_partial(p, last);
+                }
             }
         }
     }
@@ -449,10 +471,13 @@ unsafe fn step<V: Vector, L: Left<V::Elem>, const R: usize, const NV: usize>(
     rows: &[usize; R],
     w: &[V; NV],
 ) {
-    for (r, row) in acc.iter_mut().enumerate() {
-        let s = V::splat(*col.add(a.in_tile(rows, r)));
-        for (v, x) in row.iter_mut().enumerate() {
-            *x = V::mul_add(s, w[v], *x);
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        for (r, row) in acc.iter_mut().enumerate() {
+            let s = V::splat(*col.add(a.in_tile(rows, r)));
+            for (v, x) in row.iter_mut().enumerate() {
+                *x = V::mul_add(s, w[v], *x);
+            }
         }
     }
 }
@@ -568,16 +593,19 @@ mod tests {
             self.0.data
         }
         unsafe fn row(&self, i: usize) -> usize {
-            self.0.row(i)
+            // SAFETY: this function's contract, which its caller upholds.
+            unsafe { self.0.row(i) }
         }
         unsafe fn column(&self, p: usize) -> usize {
-            self.0.column(p)
+            // SAFETY: this function's contract, which its caller upholds.
+            unsafe { self.0.column(p) }
         }
         fn slice(&self, m: usize, k: usize, mr: usize) -> usize {
             self.0.slice(m, k, mr)
         }
         unsafe fn tile<const R: usize>(&self, i0: usize) -> [usize; R] {
-            self.0.tile(i0)
+            // SAFETY: this function's contract, which its caller upholds.
+            unsafe { self.0.tile(i0) }
         }
         fn in_tile<const R: usize>(&self, tile: &[usize; R], r: usize) -> usize {
             self.0.in_tile(tile, r)

@@ -20,7 +20,7 @@ pub(super) fn first_non_finite<T: Element>(xs: &[T]) -> Option<usize> {
 /// [`scan_for_non_finite`] with AVX2 enabled; the scan is inlined into it.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2")]
-unsafe fn first_non_finite_avx2<T: Element>(xs: &[T]) -> Option<usize> {
+fn first_non_finite_avx2<T: Element>(xs: &[T]) -> Option<usize> {
     scan_for_non_finite(xs)
 }
 

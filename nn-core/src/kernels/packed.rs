@@ -198,9 +198,11 @@ pub(super) fn product<T: Element>(
         Isa::Avx512 => {
             with_step_lists(
                 |lists| match lists.build(view, m, k, (m, k, MR_LISTED_AVX512)) {
+                    // SAFETY: as the comment on this match says.
                     Steps::All => unsafe {
                         multiply_avx512(packed, view, m, c, accumulate, finish)
                     },
+                    // SAFETY: as the comment on this match says.
                     steps => unsafe {
                         listed_avx512(packed, view, m, c, accumulate, finish, steps)
                     },
@@ -211,7 +213,9 @@ pub(super) fn product<T: Element>(
         Isa::Avx2Fma => {
             with_step_lists(
                 |lists| match lists.build(view, m, k, (m, k, MR_LISTED_AVX2)) {
+                    // SAFETY: as the comment on this match says.
                     Steps::All => unsafe { multiply_avx2(packed, view, m, c, accumulate, finish) },
+                    // SAFETY: as the comment on this match says.
                     steps => unsafe { listed_avx2(packed, view, m, c, accumulate, finish, steps) },
                 },
             )
@@ -245,7 +249,8 @@ unsafe fn multiply_avx512<T: Element>(
     accumulate: bool,
     finish: Finish<T>,
 ) {
-    panels::<T::Avx512, MR_AVX512>(b, a, m, c, accumulate, finish, Steps::All)
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe { panels::<T::Avx512, MR_AVX512>(b, a, m, c, accumulate, finish, Steps::All) }
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -259,7 +264,8 @@ unsafe fn listed_avx512<T: Element>(
     finish: Finish<T>,
     steps: Steps<'_>,
 ) {
-    panels::<T::Avx512, MR_LISTED_AVX512>(b, a, m, c, accumulate, finish, steps)
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe { panels::<T::Avx512, MR_LISTED_AVX512>(b, a, m, c, accumulate, finish, steps) }
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -272,7 +278,8 @@ unsafe fn multiply_avx2<T: Element>(
     accumulate: bool,
     finish: Finish<T>,
 ) {
-    panels::<T::Avx2, MR_AVX2>(b, a, m, c, accumulate, finish, Steps::All)
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe { panels::<T::Avx2, MR_AVX2>(b, a, m, c, accumulate, finish, Steps::All) }
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -286,7 +293,8 @@ unsafe fn listed_avx2<T: Element>(
     finish: Finish<T>,
     steps: Steps<'_>,
 ) {
-    panels::<T::Avx2, MR_LISTED_AVX2>(b, a, m, c, accumulate, finish, steps)
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe { panels::<T::Avx2, MR_LISTED_AVX2>(b, a, m, c, accumulate, finish, steps) }
 }
 
 /// Panel by panel (each stays in cache), all of `A` down each panel, each tile over the steps
@@ -309,23 +317,26 @@ unsafe fn panels<V: Vector, const MR: usize>(
     finish: Finish<V::Elem>,
     steps: Steps<'_>,
 ) {
-    let (k, n, width) = (b.k, b.n, b.width);
-    let c = c.as_mut_ptr();
-    let a = Rows {
-        ptr: a.data.as_ptr(),
-        rs: a.rs,
-        ps: 1,
-    };
-    // Panel `q` starts `q * width * k` in (only the last may be narrower; see `pack_panels`).
-    for first in (0..n).step_by(width) {
-        let out = Out {
-            ptr: c.add(first),
-            ldc: n,
-            cols: width.min(n - first),
-            accumulate,
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        let (k, n, width) = (b.k, b.n, b.width);
+        let c = c.as_mut_ptr();
+        let a = Rows {
+            ptr: a.data.as_ptr(),
+            rs: a.rs,
+            ps: 1,
         };
-        let panel = b.data.as_ptr().add(first * k);
-        column::<V, MR, NV>(m, k, steps, a, panel, out, finish.shifted(first));
+        // Panel `q` starts `q * width * k` in (only the last may be narrower; see `pack_panels`).
+        for first in (0..n).step_by(width) {
+            let out = Out {
+                ptr: c.add(first),
+                ldc: n,
+                cols: width.min(n - first),
+                accumulate,
+            };
+            let panel = b.data.as_ptr().add(first * k);
+            column::<V, MR, NV>(m, k, steps, a, panel, out, finish.shifted(first));
+        }
     }
 }
 

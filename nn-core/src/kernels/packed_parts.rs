@@ -13,8 +13,8 @@ use core::ops::Range;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{PoisonError, RwLock};
 
-use super::PackedB;
 use super::Element;
+use super::PackedB;
 
 /// The most parts a kernel is packed in (threads in the pool); more threads fall back to each
 /// shard packing the kernel itself.

@@ -61,11 +61,13 @@ unsafe impl<T: Element> Vector for Scalar<T> {
     }
     #[inline(always)]
     unsafe fn load(p: *const T) -> Self {
-        Scalar(*p)
+        // SAFETY: this function's contract, which its caller upholds.
+        unsafe { Scalar(*p) }
     }
     #[inline(always)]
     unsafe fn store(self, p: *mut T) {
-        *p = self.0
+        // SAFETY: this function's contract, which its caller upholds.
+        unsafe { *p = self.0 }
     }
     #[inline(always)]
     unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
@@ -107,44 +109,71 @@ macro_rules! x86_vector {
             const LANES: usize = $lanes;
             #[inline(always)]
             unsafe fn zero() -> Self {
-                $name(core::arch::x86_64::$zero())
+                // SAFETY: the `Vector` contract: this instruction set is available.
+                unsafe {
+                    $name(core::arch::x86_64::$zero())
+                }
             }
             #[inline(always)]
             unsafe fn splat(x: $elem) -> Self {
-                $name(core::arch::x86_64::$splat(x))
+                // SAFETY: the `Vector` contract: this instruction set is available.
+                unsafe {
+                    $name(core::arch::x86_64::$splat(x))
+                }
             }
             #[inline(always)]
             unsafe fn load(p: *const $elem) -> Self {
-                $name(core::arch::x86_64::$load(p))
+                // SAFETY: the `Vector` contract: the instruction set is available, `p` valid.
+                unsafe {
+                    $name(core::arch::x86_64::$load(p))
+                }
             }
             #[inline(always)]
             unsafe fn store(self, p: *mut $elem) {
-                core::arch::x86_64::$store(p, self.0)
+                // SAFETY: the `Vector` contract: the instruction set is available, `p` valid.
+                unsafe {
+                    core::arch::x86_64::$store(p, self.0)
+                }
             }
             #[inline(always)]
             unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self {
-                $name(core::arch::x86_64::$fmadd(a.0, b.0, c.0))
+                // SAFETY: the `Vector` contract: this instruction set is available.
+                unsafe {
+                    $name(core::arch::x86_64::$fmadd(a.0, b.0, c.0))
+                }
             }
             #[inline(always)]
             unsafe fn add(a: Self, b: Self) -> Self {
-                $name(core::arch::x86_64::$add(a.0, b.0))
+                // SAFETY: the `Vector` contract: this instruction set is available.
+                unsafe {
+                    $name(core::arch::x86_64::$add(a.0, b.0))
+                }
             }
             #[inline(always)]
             unsafe fn max(a: Self, b: Self) -> Self {
-                $name(core::arch::x86_64::$max(a.0, b.0))
+                // SAFETY: the `Vector` contract: this instruction set is available.
+                unsafe {
+                    $name(core::arch::x86_64::$max(a.0, b.0))
+                }
             }
             #[inline(always)]
             unsafe fn load_partial($p: *const $elem, $count: usize) -> Self {
-                #[allow(unused_imports)]
-                use core::arch::x86_64::*;
-                $name($load_partial)
+                // SAFETY: the `Vector` contract: the instruction set is available, the pointer valid.
+                unsafe {
+                    #[allow(unused_imports)]
+                    use core::arch::x86_64::*;
+                    $name($load_partial)
+                }
             }
             #[inline(always)]
             unsafe fn store_partial(self, $q: *mut $elem, $n: usize) {
-                #[allow(unused_imports)]
-                use core::arch::x86_64::*;
-                let $v = self.0;
-                $store_partial
+                // SAFETY: the `Vector` contract: the instruction set is available, the pointer valid.
+                unsafe {
+                    #[allow(unused_imports)]
+                    use core::arch::x86_64::*;
+                    let $v = self.0;
+                    $store_partial
+                }
             }
         }
     };
@@ -154,11 +183,14 @@ macro_rules! x86_vector {
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn avx2_mask32(count: usize) -> core::arch::x86_64::__m256i {
-    use core::arch::x86_64::*;
-    _mm256_cmpgt_epi32(
-        _mm256_set1_epi32(count as i32),
-        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-    )
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        use core::arch::x86_64::*;
+        _mm256_cmpgt_epi32(
+            _mm256_set1_epi32(count as i32),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        )
+    }
 }
 
 /// Stores the first `count < 8` lanes of an AVX2 `f32` register with 4-, 2- and 1-lane
@@ -167,21 +199,24 @@ unsafe fn avx2_mask32(count: usize) -> core::arch::x86_64::__m256i {
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn store_prefix_ps(p: *mut f32, v: core::arch::x86_64::__m256, count: usize) {
-    use core::arch::x86_64::*;
-    let (mut p, mut n) = (p, count);
-    let mut rest = _mm256_castps256_ps128(v);
-    if n >= 4 {
-        _mm_storeu_ps(p, rest);
-        rest = _mm256_extractf128_ps::<1>(v);
-        (p, n) = (p.add(4), n - 4);
-    }
-    if n >= 2 {
-        _mm_store_sd(p.cast(), _mm_castps_pd(rest));
-        rest = _mm_movehl_ps(rest, rest);
-        (p, n) = (p.add(2), n - 2);
-    }
-    if n == 1 {
-        _mm_store_ss(p, rest);
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        use core::arch::x86_64::*;
+        let (mut p, mut n) = (p, count);
+        let mut rest = _mm256_castps256_ps128(v);
+        if n >= 4 {
+            _mm_storeu_ps(p, rest);
+            rest = _mm256_extractf128_ps::<1>(v);
+            (p, n) = (p.add(4), n - 4);
+        }
+        if n >= 2 {
+            _mm_store_sd(p.cast(), _mm_castps_pd(rest));
+            rest = _mm_movehl_ps(rest, rest);
+            (p, n) = (p.add(2), n - 2);
+        }
+        if n == 1 {
+            _mm_store_ss(p, rest);
+        }
     }
 }
 
@@ -189,27 +224,33 @@ unsafe fn store_prefix_ps(p: *mut f32, v: core::arch::x86_64::__m256, count: usi
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn store_prefix_pd(p: *mut f64, v: core::arch::x86_64::__m256d, count: usize) {
-    use core::arch::x86_64::*;
-    let (mut p, mut n) = (p, count);
-    let mut rest = _mm256_castpd256_pd128(v);
-    if n >= 2 {
-        _mm_storeu_pd(p, rest);
-        rest = _mm256_extractf128_pd::<1>(v);
-        (p, n) = (p.add(2), n - 2);
-    }
-    if n == 1 {
-        _mm_store_sd(p, rest);
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        use core::arch::x86_64::*;
+        let (mut p, mut n) = (p, count);
+        let mut rest = _mm256_castpd256_pd128(v);
+        if n >= 2 {
+            _mm_storeu_pd(p, rest);
+            rest = _mm256_extractf128_pd::<1>(v);
+            (p, n) = (p.add(2), n - 2);
+        }
+        if n == 1 {
+            _mm_store_sd(p, rest);
+        }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn avx2_mask64(count: usize) -> core::arch::x86_64::__m256i {
-    use core::arch::x86_64::*;
-    _mm256_cmpgt_epi64(
-        _mm256_set1_epi64x(count as i64),
-        _mm256_setr_epi64x(0, 1, 2, 3),
-    )
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        use core::arch::x86_64::*;
+        _mm256_cmpgt_epi64(
+            _mm256_set1_epi64x(count as i64),
+            _mm256_setr_epi64x(0, 1, 2, 3),
+        )
+    }
 }
 
 #[cfg(target_arch = "x86_64")]

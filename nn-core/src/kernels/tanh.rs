@@ -21,7 +21,7 @@ pub fn tanh_f32(xs: &mut [f32]) {
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn tanh_avx2(xs: &mut [f32]) {
+fn tanh_avx2(xs: &mut [f32]) {
     xs.iter_mut().for_each(|v| *v = tanh_with::<true>(*v));
 }
 

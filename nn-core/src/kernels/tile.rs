@@ -64,39 +64,42 @@ pub(crate) unsafe fn tile<V: Vector, const R: usize, const NV: usize>(
     panel: *const V::Elem,
     out: Out<V::Elem>,
 ) {
-    let mut acc = [[V::zero(); NV]; R];
-    match steps {
-        None => {
-            // Each row's own pointer, opaque to the optimiser, so that a step reads row `r` at
-            // `rows[r] + offset` with no arithmetic of its own. Given the rows as
-            // `ptr + r * rs`, LLVM recomputed them from one base at every step, about one
-            // integer instruction a row, and on Intel's cores those share the ports of the
-            // AVX-512 multiply-adds (llvm-mca, skylake-avx512: 14.1 cycles a step for a
-            // 12 x 2 tile against 13.1 now, 12 at best). Listed steps keep the plain form:
-            // with opaque rows, LLVM rotated the AVX-512 listed loops' row pointers through
-            // eight register moves and back at every step.
-            let rows: [*const V::Elem; R] =
-                core::array::from_fn(|r| opaque(a.ptr.wrapping_add(r * a.rs)));
-            let (mut offset, mut bp) = (0, panel);
-            for _ in 0..kc {
-                step(&mut acc, rows.map(|row| row.add(offset)), bp);
-                offset += a.ps;
-                bp = bp.add(NV * V::LANES);
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        let mut acc = [[V::zero(); NV]; R];
+        match steps {
+            None => {
+                // Each row's own pointer, opaque to the optimiser, so that a step reads row `r` at
+                // `rows[r] + offset` with no arithmetic of its own. Given the rows as
+                // `ptr + r * rs`, LLVM recomputed them from one base at every step, about one
+                // integer instruction a row, and on Intel's cores those share the ports of the
+                // AVX-512 multiply-adds (llvm-mca, skylake-avx512: 14.1 cycles a step for a
+                // 12 x 2 tile against 13.1 now, 12 at best). Listed steps keep the plain form:
+                // with opaque rows, LLVM rotated the AVX-512 listed loops' row pointers through
+                // eight register moves and back at every step.
+                let rows: [*const V::Elem; R] =
+                    core::array::from_fn(|r| opaque(a.ptr.wrapping_add(r * a.rs)));
+                let (mut offset, mut bp) = (0, panel);
+                for _ in 0..kc {
+                    step(&mut acc, rows.map(|row| row.add(offset)), bp);
+                    offset += a.ps;
+                    bp = bp.add(NV * V::LANES);
+                }
+            }
+            Some(list) => {
+                for &p in list {
+                    let p = usize::from(p);
+                    let column = a.ptr.add(p * a.ps);
+                    step(
+                        &mut acc,
+                        core::array::from_fn(|r| column.add(r * a.rs)),
+                        panel.add(p * NV * V::LANES),
+                    );
+                }
             }
         }
-        Some(list) => {
-            for &p in list {
-                let p = usize::from(p);
-                let column = a.ptr.add(p * a.ps);
-                step(
-                    &mut acc,
-                    core::array::from_fn(|r| column.add(r * a.rs)),
-                    panel.add(p * NV * V::LANES),
-                );
-            }
-        }
+        store(&acc, out);
     }
-    store(&acc, out);
 }
 
 /// Writes (or adds) a tile's sums to its block of `C`.
@@ -107,42 +110,45 @@ pub(crate) unsafe fn tile<V: Vector, const R: usize, const NV: usize>(
 /// before every tile and loaded back.
 #[inline(always)]
 unsafe fn store<V: Vector, const R: usize, const NV: usize>(acc: &[[V; NV]; R], out: Out<V::Elem>) {
-    let at = |r: usize, v: usize| out.ptr.add(r * out.ldc + v * V::LANES);
-    if out.cols == NV * V::LANES {
-        if out.accumulate {
-            for (r, row) in acc.iter().enumerate() {
-                for (v, &x) in row.iter().enumerate() {
-                    V::add(x, V::load(at(r, v))).store(at(r, v));
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        let at = |r: usize, v: usize| out.ptr.add(r * out.ldc + v * V::LANES);
+        if out.cols == NV * V::LANES {
+            if out.accumulate {
+                for (r, row) in acc.iter().enumerate() {
+                    for (v, &x) in row.iter().enumerate() {
+                        V::add(x, V::load(at(r, v))).store(at(r, v));
+                    }
+                }
+            } else {
+                for (r, row) in acc.iter().enumerate() {
+                    for (v, &x) in row.iter().enumerate() {
+                        x.store(at(r, v));
+                    }
                 }
             }
-        } else {
-            for (r, row) in acc.iter().enumerate() {
-                for (v, &x) in row.iter().enumerate() {
-                    x.store(at(r, v));
-                }
-            }
+            return;
         }
-        return;
-    }
-    for (r, row) in acc.iter().enumerate() {
-        for (v, &x) in row.iter().enumerate() {
-            let start = v * V::LANES;
-            let p = at(r, v);
-            if start + V::LANES <= out.cols {
-                let x = if out.accumulate {
-                    V::add(x, V::load(p))
-                } else {
-                    x
-                };
-                x.store(p);
-            } else if start < out.cols {
-                let count = out.cols - start;
-                let x = if out.accumulate {
-                    V::add(x, V::load_partial(p, count))
-                } else {
-                    x
-                };
-                x.store_partial(p, count);
+        for (r, row) in acc.iter().enumerate() {
+            for (v, &x) in row.iter().enumerate() {
+                let start = v * V::LANES;
+                let p = at(r, v);
+                if start + V::LANES <= out.cols {
+                    let x = if out.accumulate {
+                        V::add(x, V::load(p))
+                    } else {
+                        x
+                    };
+                    x.store(p);
+                } else if start < out.cols {
+                    let count = out.cols - start;
+                    let x = if out.accumulate {
+                        V::add(x, V::load_partial(p, count))
+                    } else {
+                        x
+                    };
+                    x.store_partial(p, count);
+                }
             }
         }
     }
@@ -157,11 +163,14 @@ unsafe fn step<V: Vector, const R: usize, const NV: usize>(
     column: [*const V::Elem; R],
     bp: *const V::Elem,
 ) {
-    let w: [V; NV] = core::array::from_fn(|v| V::load(bp.add(v * V::LANES)));
-    for (row, a) in acc.iter_mut().zip(column) {
-        let s = V::splat(*a);
-        for (x, &w) in row.iter_mut().zip(&w) {
-            *x = V::mul_add(s, w, *x);
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        let w: [V; NV] = core::array::from_fn(|v| V::load(bp.add(v * V::LANES)));
+        for (row, a) in acc.iter_mut().zip(column) {
+            let s = V::splat(*a);
+            for (x, &w) in row.iter_mut().zip(&w) {
+                *x = V::mul_add(s, w, *x);
+            }
         }
     }
 }
@@ -180,6 +189,7 @@ fn opaque<T>(p: *const T) -> *const T {
             clippy::pointers_in_nomem_asm_block,
             reason = "the assembly never dereferences the pointer"
         )]
+        // SAFETY: this function's contract, which its caller upholds.
         unsafe {
             core::arch::asm!(
                 "/* {0} */",
@@ -213,26 +223,29 @@ pub(crate) unsafe fn column<V: Vector, const MR: usize, const NV: usize>(
     out: Out<V::Elem>,
     finish: Finish<V::Elem>,
 ) {
-    if NV > 1 && out.cols <= V::LANES {
-        return column::<V, MR, 1>(m, kc, steps, a, panel, out, finish);
-    }
-    // Counted here rather than through `tile_heights`: an iterator's extra state crowded the
-    // registers of the dense loop inside (callgrind: +13% instructions in the blocked kernel).
-    let tiles = m.div_ceil(MR);
-    let mut i = 0;
-    for t in 0..tiles {
-        let height = tile_height(m, tiles, t);
-        let a = Rows {
-            ptr: a.ptr.add(i * a.rs),
-            ..a
-        };
-        let out = Out {
-            ptr: out.ptr.add(i * out.ldc),
-            ..out
-        };
-        tile_of_height::<V, MR, NV>(height, kc, steps.of(t, kc), a, panel, out);
-        finish_tile::<V, NV>(height, out, finish);
-        i += height;
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        if NV > 1 && out.cols <= V::LANES {
+            return column::<V, MR, 1>(m, kc, steps, a, panel, out, finish);
+        }
+        // Counted here rather than through `tile_heights`: an iterator's extra state crowded the
+        // registers of the dense loop inside (callgrind: +13% instructions in the blocked kernel).
+        let tiles = m.div_ceil(MR);
+        let mut i = 0;
+        for t in 0..tiles {
+            let height = tile_height(m, tiles, t);
+            let a = Rows {
+                ptr: a.ptr.add(i * a.rs),
+                ..a
+            };
+            let out = Out {
+                ptr: out.ptr.add(i * out.ldc),
+                ..out
+            };
+            tile_of_height::<V, MR, NV>(height, kc, steps.of(t, kc), a, panel, out);
+            finish_tile::<V, NV>(height, out, finish);
+            i += height;
+        }
     }
 }
 
@@ -250,8 +263,10 @@ unsafe fn tile_of_height<V: Vector, const MR: usize, const NV: usize>(
     panel: *const V::Elem,
     out: Out<V::Elem>,
 ) {
-    const { assert!(MR <= 12, "tile_of_height instantiates heights up to 12") };
-    macro_rules! heights {
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        const { assert!(MR <= 12, "tile_of_height instantiates heights up to 12") };
+        macro_rules! heights {
         ($($r:literal)*) => {
             match height {
                 $($r if $r <= MR => tile::<V, $r, NV>(kc, steps, a, panel, out),)*
@@ -259,7 +274,8 @@ unsafe fn tile_of_height<V: Vector, const MR: usize, const NV: usize>(
             }
         };
     }
-    heights!(1 2 3 4 5 6 7 8 9 10 11 12)
+        heights!(1 2 3 4 5 6 7 8 9 10 11 12)
+    }
 }
 
 /// What [`super::PackedB::multiply_then`] does to each block of `C` that a tile has just
@@ -306,32 +322,35 @@ unsafe fn finish_tile<V: Vector, const NV: usize>(
     out: Out<V::Elem>,
     finish: Finish<V::Elem>,
 ) {
-    if finish.bias.is_null() && !finish.relu {
-        return;
-    }
-    let cols = out.cols;
-    let mut bias = [V::zero(); NV];
-    for (v, b) in bias.iter_mut().enumerate() {
-        let start = v * V::LANES;
-        if !finish.bias.is_null() && start < cols {
-            let p = finish.bias.add(start);
-            *b = if start + V::LANES <= cols {
-                V::load(p)
-            } else {
-                V::load_partial(p, cols - start)
-            };
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        if finish.bias.is_null() && !finish.relu {
+            return;
         }
-    }
-    for r in 0..m {
-        let row = out.ptr.add(r * out.ldc);
-        for (v, &b) in bias.iter().enumerate() {
+        let cols = out.cols;
+        let mut bias = [V::zero(); NV];
+        for (v, b) in bias.iter_mut().enumerate() {
             let start = v * V::LANES;
-            if start + V::LANES <= cols {
-                let p = row.add(start);
-                finished(V::load(p), b, finish).store(p);
-            } else if start < cols {
-                let (p, count) = (row.add(start), cols - start);
-                finished(V::load_partial(p, count), b, finish).store_partial(p, count);
+            if !finish.bias.is_null() && start < cols {
+                let p = finish.bias.add(start);
+                *b = if start + V::LANES <= cols {
+                    V::load(p)
+                } else {
+                    V::load_partial(p, cols - start)
+                };
+            }
+        }
+        for r in 0..m {
+            let row = out.ptr.add(r * out.ldc);
+            for (v, &b) in bias.iter().enumerate() {
+                let start = v * V::LANES;
+                if start + V::LANES <= cols {
+                    let p = row.add(start);
+                    finished(V::load(p), b, finish).store(p);
+                } else if start < cols {
+                    let (p, count) = (row.add(start), cols - start);
+                    finished(V::load_partial(p, count), b, finish).store_partial(p, count);
+                }
             }
         }
     }
@@ -341,15 +360,18 @@ unsafe fn finish_tile<V: Vector, const NV: usize>(
 /// function, not a closure, so that it inherits the caller's instruction set when inlined.
 #[inline(always)]
 unsafe fn finished<V: Vector>(x: V, b: V, finish: Finish<V::Elem>) -> V {
-    let x = if finish.bias.is_null() {
-        x
-    } else {
-        V::add(x, b)
-    };
-    if finish.relu {
-        V::max(V::zero(), x)
-    } else {
-        x
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        let x = if finish.bias.is_null() {
+            x
+        } else {
+            V::add(x, b)
+        };
+        if finish.relu {
+            V::max(V::zero(), x)
+        } else {
+            x
+        }
     }
 }
 

@@ -69,7 +69,7 @@ fn on_wide_registers<T: Float, R: Rule<T>>(w: &mut [T], g: &[T], slots: [&mut [T
 /// `rule.apply` with AVX2 enabled; the rule is inlined into it.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[target_feature(enable = "avx2")]
-unsafe fn avx2<T: Float, R: Rule<T>>(w: &mut [T], g: &[T], slots: [&mut [T]; 3], rule: &R) {
+fn avx2<T: Float, R: Rule<T>>(w: &mut [T], g: &[T], slots: [&mut [T]; 3], rule: &R) {
     rule.apply(w, g, slots)
 }
 

@@ -234,7 +234,6 @@ macro_rules! forward_callback {
 
 forward_callback!(Box<C>, &mut C);
 
-
 /// The data of a `fit` call, flattened.
 pub(crate) struct FitData<'a, T> {
     pub x: &'a [T],

@@ -15,7 +15,7 @@ pub use callbacks::{
     ReduceLROnPlateau, TensorBoard, TerminateOnNaN, UpdateFreq,
 };
 pub(crate) use fit::{run_fit, FitData};
-pub(crate) use trainee::Trainee;
 pub use fit::{Fit, NoValidation, Validation, ValidationSet};
 pub use history::History;
 pub use progress::Verbosity;
+pub(crate) use trainee::Trainee;

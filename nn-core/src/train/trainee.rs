@@ -41,16 +41,9 @@ pub(crate) trait Trainee<T: Float>: WeightAccess {
         losses: &mut [f64],
     ) -> T;
     /// Saves weights plus training state, atomically.
-    fn save_checkpoint(
-        &self,
-        path: &std::path::Path,
-        state: &TrainingState,
-    ) -> Result<(), Error>;
+    fn save_checkpoint(&self, path: &std::path::Path, state: &TrainingState) -> Result<(), Error>;
     /// Loads weights (all or nothing) and returns the training state saved with them.
-    fn load_checkpoint(
-        &mut self,
-        path: &std::path::Path,
-    ) -> Result<TrainingState, Error>;
+    fn load_checkpoint(&mut self, path: &std::path::Path) -> Result<TrainingState, Error>;
     /// The random stream for dropout, as it stands.
     fn training_rng(&mut self) -> ChaCha8Rng;
     /// Replaces the random stream for dropout.
