@@ -21,7 +21,7 @@ use crate::layers::Layer;
 #[cfg(feature = "std")]
 use crate::loss::TargetRows;
 #[allow(unused_imports)]
-use crate::loss::{Loss, LossParts, TargetSet, Targets};
+use crate::loss::{Loss, LossParts, TakesTargets, TargetSet, Targets};
 #[allow(unused_imports)]
 use crate::metrics::Metric;
 #[cfg(feature = "std")]
@@ -219,17 +219,17 @@ pub(crate) fn check_loss_weights(weights: &[f64], outputs: usize) -> Result<(), 
 /// `L`'s targets for `ys`, one set per output of `M` (one loss for every output gives targets
 /// shaped like the outputs' tuple, cut here into each output's).
 #[cfg(feature = "std")]
-fn targets_of<M: Model, L: Loss<M::Scalar, M::Output>>(
-    ys: &[L::Target],
+fn targets_of<M: Model, L: TakesTargets<Y, M::Scalar, M::Output>, Y>(
+    ys: &[Y],
 ) -> TargetSet<'_, M::Scalar> {
     if M::Output::part_offsets().len() == 1 {
-        return L::targets(ys);
+        return L::target_set(ys);
     }
     let sizes: Vec<usize> = M::Output::part_shapes()
         .iter()
         .map(|s| s.iter().product())
         .collect();
-    L::targets(ys).split(M::Output::SIZE, M::Output::part_offsets(), &sizes)
+    L::target_set(ys).split(M::Output::SIZE, M::Output::part_offsets(), &sizes)
 }
 
 pub(crate) fn records<M: Model>() -> Records {
@@ -536,15 +536,15 @@ pub trait Model: Sized + Send + Sync {
     /// samples, `xs` and `ys` of different lengths, a non-finite value, a label out of range,
     /// a target outside its loss's range, a learning rate that is not positive and finite.
     #[cfg(feature = "std")]
-    fn train_step<L, O>(
+    fn train_step<L, O, Y>(
         &mut self,
         optimizer: &mut O,
         loss: &L,
         xs: &[Self::Input],
-        ys: &[L::Target],
+        ys: &[Y],
     ) -> Self::Scalar
     where
-        L: Loss<Self::Scalar, Self::Output>,
+        L: Loss<Self::Scalar, Self::Output> + TakesTargets<Y, Self::Scalar, Self::Output>,
         O: Optimizer<Self::Scalar>,
     {
         self.try_train_step(optimizer, loss, xs, ys)
@@ -554,19 +554,19 @@ pub trait Model: Sized + Send + Sync {
     /// [`Model::train_step`], with bad data or settings reported as an `Err` before any
     /// weight changes.
     #[cfg(feature = "std")]
-    fn try_train_step<L, O>(
+    fn try_train_step<L, O, Y>(
         &mut self,
         optimizer: &mut O,
         loss: &L,
         xs: &[Self::Input],
-        ys: &[L::Target],
+        ys: &[Y],
     ) -> Result<Self::Scalar, Error>
     where
-        L: Loss<Self::Scalar, Self::Output>,
+        L: Loss<Self::Scalar, Self::Output> + TakesTargets<Y, Self::Scalar, Self::Output>,
         O: Optimizer<Self::Scalar>,
     {
         let x = Self::Input::flatten_slice(xs);
-        let targets = targets_of::<Self, L>(ys);
+        let targets = targets_of::<Self, L, Y>(ys);
         if xs.is_empty() {
             return Err(Error::NoSamples { what: "train_step" });
         }
@@ -588,23 +588,23 @@ pub trait Model: Sized + Send + Sync {
     /// Errors on mismatched lengths, non-finite data, out-of-range labels or invalid settings,
     /// before any weight changes.
     #[cfg(feature = "std")]
-    fn fit<'f, L, O, V>(
+    fn fit<'f, L, O, V, Y: 'f>(
         &mut self,
         x: &[Self::Input],
-        y: &[L::Target],
+        y: &[Y],
         mut fit: Fit<'f, L, O, V>,
     ) -> Result<History, Error>
     where
-        L: Loss<Self::Scalar, Self::Output>,
+        L: Loss<Self::Scalar, Self::Output> + TakesTargets<Y, Self::Scalar, Self::Output>,
         O: Optimizer<Self::Scalar>,
-        V: Validation<'f, Self::Input, L::Target>,
+        V: Validation<'f, Self::Input, Y>,
     {
         let flat_x = Self::Input::flatten_slice(x);
-        let targets = targets_of::<Self, L>(y);
+        let targets = targets_of::<Self, L, Y>(y);
         check_data::<Self>("fit", flat_x, &targets, &fit.loss)?;
         let validation = match fit.validation.data() {
             Some((vx, vy)) => {
-                let (vx, vt) = (Self::Input::flatten_slice(vx), targets_of::<Self, L>(vy));
+                let (vx, vt) = (Self::Input::flatten_slice(vx), targets_of::<Self, L, Y>(vy));
                 check_data::<Self>("validation data", vx, &vt, &fit.loss)?;
                 Some((vx, vt))
             }
@@ -627,15 +627,15 @@ pub trait Model: Sized + Send + Sync {
     /// On bad data (see [`Model::try_evaluate`] for an `Err` instead): no samples, mismatched
     /// lengths, non-finite values, labels out of range, targets outside their loss's range.
     #[cfg(feature = "std")]
-    fn evaluate<L>(
+    fn evaluate<L, Y>(
         &self,
         x: &[Self::Input],
-        y: &[L::Target],
+        y: &[Y],
         loss: &L,
         metrics: impl IntoIterator<Item = Metric>,
     ) -> Scores<Self::Scalar>
     where
-        L: Loss<Self::Scalar, Self::Output>,
+        L: Loss<Self::Scalar, Self::Output> + TakesTargets<Y, Self::Scalar, Self::Output>,
     {
         self.try_evaluate(x, y, loss, metrics)
             .unwrap_or_else(|e| panic!("{e}"))
@@ -643,18 +643,18 @@ pub trait Model: Sized + Send + Sync {
 
     /// [`Model::evaluate`], with bad data reported as an `Err`.
     #[cfg(feature = "std")]
-    fn try_evaluate<L>(
+    fn try_evaluate<L, Y>(
         &self,
         x: &[Self::Input],
-        y: &[L::Target],
+        y: &[Y],
         loss: &L,
         metrics: impl IntoIterator<Item = Metric>,
     ) -> Result<Scores<Self::Scalar>, Error>
     where
-        L: Loss<Self::Scalar, Self::Output>,
+        L: Loss<Self::Scalar, Self::Output> + TakesTargets<Y, Self::Scalar, Self::Output>,
     {
         let flat_x = Self::Input::flatten_slice(x);
-        let targets = targets_of::<Self, L>(y);
+        let targets = targets_of::<Self, L, Y>(y);
         if x.is_empty() {
             return Err(Error::NoSamples { what: "evaluate" });
         }

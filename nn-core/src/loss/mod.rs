@@ -28,13 +28,26 @@ pub(crate) use targets::{OwnedTargets, TargetRows};
     label = "expected a loss such as `&CategoricalCrossentropy` or `&MeanSquaredError`",
     note = "SparseCategoricalCrossentropy needs a one-axis output and `usize` targets; the other losses take targets shaped like the output; a model with several outputs takes a tuple of losses, one per output"
 )]
-pub trait Loss<T: Float, O: Tensor<T>>: LossParts<T> {
+pub trait Loss<T: Float, O: Tensor<T>>: LossParts<T> + TakesTargets<Self::Target, T, O> {
     /// One sample's target.
     type Target: Copy + Send + Sync + 'static;
+}
 
-    /// The targets of every output: borrowed from `ys` for one output, gathered per output from
-    /// a tuple.
-    fn targets(ys: &[Self::Target]) -> TargetSet<'_, T>;
+/// The targets `Y` a loss takes for a model whose output is `O`: `usize` (a class index) for
+/// [`SparseCategoricalCrossentropy`], the output's own type for the other losses, a tuple of
+/// each loss's targets for a tuple of losses ([`Loss::Target`] names it). `train_step`, `fit`
+/// and `evaluate` take their targets through it: each loss takes one type, which Rust then
+/// expects of the targets, so that targets of another type are an error that says which type
+/// the loss needs (`expected usize, found [f32; 3]`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not take targets of type `{Y}` (the model's output is `{O}`)",
+    label = "targets of the wrong type for this loss",
+    note = "SparseCategoricalCrossentropy takes class indices (`usize`); CategoricalCrossentropy, BinaryCrossentropy, MeanSquaredError and MeanAbsoluteError take targets shaped like the output (`{O}`), one-hot rows for a classifier; a tuple of losses takes a tuple of targets"
+)]
+pub trait TakesTargets<Y, T: Float, O: Tensor<T>> {
+    /// The targets of every output: borrowed from `ys` for one output, gathered per output
+    /// from a tuple.
+    fn target_set(ys: &[Y]) -> TargetSet<'_, T>;
 }
 
 macro_rules! dense_target_loss {
@@ -47,7 +60,10 @@ macro_rules! dense_target_loss {
 
         impl<T: Float, O: Tensor<T>> Loss<T, O> for $name {
             type Target = O;
-            fn targets(ys: &[O]) -> TargetSet<'_, T> {
+        }
+
+        impl<T: Float, O: Tensor<T>> TakesTargets<O, T, O> for $name {
+            fn target_set(ys: &[O]) -> TargetSet<'_, T> {
                 TargetSet::One(Targets::Dense(O::flatten_slice(ys)))
             }
         }
@@ -56,7 +72,7 @@ macro_rules! dense_target_loss {
 
 /// A tuple of losses for a model with as many outputs.
 macro_rules! tuple_loss {
-    ($($out:ident $loss:ident $index:tt),+) => {
+    ($($out:ident $loss:ident $target:ident $index:tt),+) => {
         impl<T: Float, $($loss: LossParts<T>),+> LossParts<T> for ($($loss,)+) {
             fn part(&self, i: usize) -> &dyn LossFn<T> {
                 [$(self.$index.part(0)),+][i]
@@ -67,19 +83,24 @@ macro_rules! tuple_loss {
             for ($($loss,)+)
         {
             type Target = ($($loss::Target,)+);
-            fn targets(ys: &[Self::Target]) -> TargetSet<'_, T> {
+        }
+
+        impl<T: Float, $($out: Tensor<T>, $target: Copy, $loss: TakesTargets<$target, T, $out>),+>
+            TakesTargets<($($target,)+), T, ($($out,)+)> for ($($loss,)+)
+        {
+            fn target_set(ys: &[($($target,)+)]) -> TargetSet<'_, T> {
                 TargetSet::Many(vec![$({
-                    let part: Vec<$loss::Target> = ys.iter().map(|y| y.$index).collect();
-                    $loss::targets(&part).part(0).to_owned()
+                    let part: Vec<$target> = ys.iter().map(|y| y.$index).collect();
+                    $loss::target_set(&part).part(0).to_owned()
                 }),+])
             }
         }
     };
 }
 
-tuple_loss!(A LA 0, B LB 1);
-tuple_loss!(A LA 0, B LB 1, C LC 2);
-tuple_loss!(A LA 0, B LB 1, C LC 2, D LD 3);
+tuple_loss!(A LA YA 0, B LB YB 1);
+tuple_loss!(A LA YA 0, B LB YB 1, C LC YC 2);
+tuple_loss!(A LA YA 0, B LB YB 1, C LC YC 2, D LD YD 3);
 
 /// Mean squared error: `mean((y - p)^2)` over the last axis.
 #[derive(Clone, Copy, Debug, Default)]
@@ -117,7 +138,10 @@ impl<T: Float> LossParts<T> for SparseCategoricalCrossentropy {
 
 impl<T: Float, const N: usize> Loss<T, [T; N]> for SparseCategoricalCrossentropy {
     type Target = usize;
-    fn targets(ys: &[usize]) -> TargetSet<'_, T> {
+}
+
+impl<T: Float, const N: usize> TakesTargets<usize, T, [T; N]> for SparseCategoricalCrossentropy {
+    fn target_set(ys: &[usize]) -> TargetSet<'_, T> {
         TargetSet::One(Targets::Sparse(ys))
     }
 }

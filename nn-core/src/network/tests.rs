@@ -8,7 +8,7 @@ use crate::init::Initializer;
 use crate::layers::Dense;
 use crate::layers::Upstream;
 use crate::loss::TargetRows;
-use crate::loss::{Loss, SparseCategoricalCrossentropy, TargetSet};
+use crate::loss::{SparseCategoricalCrossentropy, TakesTargets, TargetSet};
 use crate::regularizer::Regularizer;
 
 /// The graph and records of a chain of `layers` (leaked: tests only).
@@ -95,7 +95,8 @@ fn labels(rows: usize) -> Vec<usize> {
 
 fn gradients_of(layers: &[&dyn Layer<f64>], x: &[f64], labels: &[usize]) -> Workspace<f64> {
     let (graph, records) = chain(layers);
-    let set = <SparseCategoricalCrossentropy as Loss<f64, [f64; 3]>>::targets(labels);
+    let set =
+        <SparseCategoricalCrossentropy as TakesTargets<usize, f64, [f64; 3]>>::target_set(labels);
     let objective = Objective {
         losses: &SparseCategoricalCrossentropy,
         weights: &[],
@@ -177,7 +178,8 @@ fn assert_shards_add_up(layers: &[&dyn Layer<f64>], rows: usize, shards: usize) 
         .map(|_| rng.gen_range(-1.0..1.0))
         .collect();
     let labels = labels(rows);
-    let set = <SparseCategoricalCrossentropy as Loss<f64, [f64; 3]>>::targets(&labels);
+    let set =
+        <SparseCategoricalCrossentropy as TakesTargets<usize, f64, [f64; 3]>>::target_set(&labels);
     let targets = TargetRows::all(&set, rows);
     let objective = Objective {
         losses: &SparseCategoricalCrossentropy,
