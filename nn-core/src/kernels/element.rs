@@ -14,7 +14,7 @@ use core::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 #[cfg(target_arch = "x86_64")]
 use super::simd::{self, Vector};
 use super::tile::Finish;
-use super::{Gathered, Isa, Mat, PackedB};
+use super::{Gathered, Isa, Mat, PackedB, Update};
 
 /// A floating-point type the kernels know how to multiply fast: `f32` or `f64`.
 ///
@@ -97,6 +97,10 @@ pub trait Element:
 
     /// `non_finite::first_non_finite`: the index of the first NaN or infinity in `xs`.
     fn first_non_finite(xs: &[Self]) -> Option<usize>;
+
+    /// `update::update_here`: an optimizer's `rule` on one piece of the weights `w`, their
+    /// gradients `g` and up to three slot arrays (each as long as `w`, or empty).
+    fn update(rule: &Update<Self>, w: &mut [Self], g: &[Self], slots: [&mut [Self]; 3]);
 }
 
 /// The kinds of per-thread scratch [`Element::with_scratch`] keeps, one buffer each, so that a
@@ -179,6 +183,9 @@ macro_rules! impl_element {
             }
             fn first_non_finite(xs: &[Self]) -> Option<usize> {
                 super::non_finite::first_non_finite(xs)
+            }
+            fn update(rule: &Update<Self>, w: &mut [Self], g: &[Self], slots: [&mut [Self]; 3]) {
+                super::update::update_here(rule, w, g, slots)
             }
         }
     };

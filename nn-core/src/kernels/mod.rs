@@ -32,6 +32,7 @@ mod reference;
 pub mod simd;
 mod tanh;
 mod tile;
+mod update;
 mod zero_steps;
 
 pub use element::Element;
@@ -48,3 +49,4 @@ pub(crate) use operands::{Gathered, Offsets};
 #[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub use packed::PackedB;
 pub use tanh::tanh_f32;
+pub use update::{Accumulate, Average, Moments, Momentum, Plain, Update};

@@ -9,7 +9,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-mod activation;
+mod activation_layer;
 mod batch_norm;
 mod conv2d;
 mod custom;
@@ -23,7 +23,7 @@ pub(crate) mod merge;
 mod pool;
 mod row_split;
 
-pub use activation::ActivationLayer;
+pub use activation_layer::ActivationLayer;
 pub use batch_norm::BatchNorm;
 pub use conv2d::Conv2D;
 pub use custom::CustomLayer;

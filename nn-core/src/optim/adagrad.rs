@@ -3,8 +3,9 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use super::elementwise::{elementwise, Rule};
+use super::elementwise::elementwise;
 use super::{Optimizer, Slots};
+use crate::kernels::{Accumulate, Update};
 use crate::Float;
 
 /// Keras's `Adagrad(learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7)`:
@@ -56,7 +57,7 @@ impl<T: Float> Optimizer<T> for Adagrad<T> {
         let acc = self
             .accumulators
             .get(slot, w.len(), T::of(self.initial_accumulator));
-        elementwise(w, g, [acc, &mut [], &mut []], &rule);
+        elementwise(w, g, [acc, &mut [], &mut []], &Update::Adagrad(rule));
     }
     fn finish_step(&mut self) {
         self.iterations += 1;
@@ -69,23 +70,6 @@ impl<T: Float> Optimizer<T> for Adagrad<T> {
     fn set_state(&mut self, state: &[(String, Vec<f64>)]) -> Result<(), crate::Error> {
         self.accumulators.import("accumulator", state)?;
         Ok(())
-    }
-}
-
-/// Keras's Adagrad step: `a += g^2; w -= lr * g / sqrt(a + eps)`. The accumulator only grows,
-/// so it needs no flushing.
-struct Accumulate<T> {
-    lr: T,
-    eps: T,
-}
-
-impl<T: Float> Rule<T> for Accumulate<T> {
-    #[inline(always)]
-    fn apply(&self, w: &mut [T], g: &[T], [acc, _, _]: [&mut [T]; 3]) {
-        for ((w, &g), a) in w.iter_mut().zip(g).zip(acc.iter_mut()) {
-            *a += g * g;
-            *w -= self.lr * g / (*a + self.eps).sqrt();
-        }
     }
 }
 

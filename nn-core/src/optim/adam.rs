@@ -3,8 +3,9 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use super::elementwise::{elementwise, Rule};
-use super::{flush_subnormal, Optimizer, Slots};
+use super::elementwise::elementwise;
+use super::{Optimizer, Slots};
+use crate::kernels::{Moments, Update};
 use crate::Float;
 
 /// Keras's `Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False)`.
@@ -88,7 +89,7 @@ impl<T: Float> Optimizer<T> for Adam<T> {
         } else {
             &mut []
         };
-        elementwise(w, g, [m, v, v_hat], &rule);
+        elementwise(w, g, [m, v, v_hat], &Update::Adam(rule));
     }
     fn finish_step(&mut self) {
         self.iterations += 1;
@@ -105,53 +106,6 @@ impl<T: Float> Optimizer<T> for Adam<T> {
         self.v.import("v", state)?;
         self.v_hat.import("v_hat", state)?;
         Ok(())
-    }
-}
-
-/// Keras's Adam step with `alpha` the bias-corrected learning rate, `b1 = 1 - beta_1` and
-/// `b2 = 1 - beta_2`: `m += (g - m) * b1`, `v += (g^2 - v) * b2` (and, with AMSGrad,
-/// `v_hat = max(v_hat, v)`), then `w -= m * alpha / (sqrt(v or v_hat) + eps)`.
-///
-/// The first moment is flushed to zero below the normal range (see [`flush_subnormal`]): it
-/// decays by 0.9 a step where the gradient is zero and is the one seen sinking into
-/// subnormals. The second decays by 0.999 and takes some 70,000 such steps to get there;
-/// flushing it too made the dense update 40% slower.
-struct Moments<T> {
-    alpha: T,
-    b1: T,
-    b2: T,
-    eps: T,
-}
-
-impl<T: Float> Moments<T> {
-    /// The moments after gradient `g`.
-    #[inline(always)]
-    fn after(&self, m: T, v: T, g: T) -> (T, T) {
-        (
-            flush_subnormal(m + (g - m) * self.b1),
-            v + (g * g - v) * self.b2,
-        )
-    }
-}
-
-impl<T: Float> Rule<T> for Moments<T> {
-    #[inline(always)]
-    fn apply(&self, w: &mut [T], g: &[T], [m, v, v_hat]: [&mut [T]; 3]) {
-        let moments = w.iter_mut().zip(g).zip(m.iter_mut().zip(v.iter_mut()));
-        if v_hat.is_empty() {
-            for ((w, &g), (m, v)) in moments {
-                let (m_next, v_next) = self.after(*m, *v, g);
-                (*m, *v) = (m_next, v_next);
-                *w -= m_next * self.alpha / (v_next.sqrt() + self.eps);
-            }
-        } else {
-            for (((w, &g), (m, v)), vh) in moments.zip(v_hat.iter_mut()) {
-                let (m_next, v_next) = self.after(*m, *v, g);
-                (*m, *v) = (m_next, v_next);
-                *vh = vh.max(v_next);
-                *w -= m_next * self.alpha / (vh.sqrt() + self.eps);
-            }
-        }
     }
 }
 

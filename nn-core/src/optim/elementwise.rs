@@ -4,6 +4,7 @@
 //! cut at the same points and the pieces updated in parallel with identical results. Left on
 //! one thread, the update of a 784 x 300 kernel was a tenth of a training step on two cores.
 
+use crate::kernels::Update;
 use crate::Float;
 
 /// Arrays shorter than this are updated on the calling thread.
@@ -18,26 +19,9 @@ pub(crate) fn updated_in_pieces(len: usize) -> bool {
     crate::threads::thread_count() > 1 && len >= PARALLEL_MIN
 }
 
-/// An optimizer's update rule, element by element over matching pieces of the weights, their
-/// gradients and up to three slot arrays (each as long as the weights, or empty).
-///
-/// A type rather than a closure, with `apply` marked `#[inline(always)]` in every
-/// implementation, so that the rule is compiled into the AVX2 copy of the loop: closures were
-/// inlined there only while small, and Adam's, grown by a few instructions, fell back to four
-/// lanes and ran several times slower.
-pub(crate) trait Rule<T>: Sync {
-    /// Updates `w` in place.
-    fn apply(&self, w: &mut [T], g: &[T], slots: [&mut [T]; 3]);
-}
-
 /// Runs `rule` on matching pieces of `w`, `g` and the slot arrays (each either as long as `w`
 /// or empty), in parallel on the worker pool when the arrays are large.
-pub(crate) fn elementwise<T: Float, R: Rule<T>>(
-    w: &mut [T],
-    g: &[T],
-    slots: [&mut [T]; 3],
-    rule: &R,
-) {
+pub(crate) fn elementwise<T: Float>(w: &mut [T], g: &[T], slots: [&mut [T]; 3], rule: &Update<T>) {
     debug_assert!(slots.iter().all(|s| s.is_empty() || s.len() == w.len()));
     #[cfg(feature = "std")]
     if updated_in_pieces(w.len()) {
@@ -46,39 +30,15 @@ pub(crate) fn elementwise<T: Float, R: Rule<T>>(
         crate::threads::pool().install(|| split(w, g, slots, piece, rule));
         return;
     }
-    on_wide_registers(w, g, slots, rule)
-}
-
-/// Runs `rule` compiled for AVX2 where the CPU has it, so that an update rule runs on eight
-/// `f32` lanes instead of the baseline's four (Adam's square root and division are most of
-/// its arithmetic). The results are the same bits: roots, quotients, sums and products are
-/// correctly rounded either way, and Rust never fuses a multiply with an add.
-#[inline(always)]
-fn on_wide_registers<T: Float, R: Rule<T>>(w: &mut [T], g: &[T], slots: [&mut [T]; 3], rule: &R) {
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if matches!(
-        crate::kernels::Isa::detect(),
-        crate::kernels::Isa::Avx2Fma | crate::kernels::Isa::Avx512
-    ) {
-        // SAFETY: the CPU has AVX2.
-        return unsafe { avx2(w, g, slots, rule) };
-    }
-    rule.apply(w, g, slots)
-}
-
-/// `rule.apply` with AVX2 enabled; the rule is inlined into it.
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx2")]
-fn avx2<T: Float, R: Rule<T>>(w: &mut [T], g: &[T], slots: [&mut [T]; 3], rule: &R) {
-    rule.apply(w, g, slots)
+    T::update(rule, w, g, slots)
 }
 
 /// Halves the arrays until the pieces are at most `piece` long, running the halves with
 /// `rayon::join` (no allocation).
 #[cfg(feature = "std")]
-fn split<T: Float, R: Rule<T>>(w: &mut [T], g: &[T], slots: [&mut [T]; 3], piece: usize, rule: &R) {
+fn split<T: Float>(w: &mut [T], g: &[T], slots: [&mut [T]; 3], piece: usize, rule: &Update<T>) {
     if w.len() <= piece {
-        return on_wide_registers(w, g, slots, rule);
+        return T::update(rule, w, g, slots);
     }
     let mid = w.len() / 2;
     let (w0, w1) = w.split_at_mut(mid);
@@ -107,21 +67,20 @@ mod tests {
 
     #[test]
     fn pieces_cover_every_element_exactly_once() {
+        use crate::kernels::Momentum;
+        // Momentum 1 and a learning rate of -1: v = v + g and w = w + v, so each element that
+        // is updated exactly once ends with w = 1 + g and v = g.
         let n = 100_003;
         let mut w = vec![1.0f32; n];
         let g: Vec<f32> = (0..n).map(|i| i as f32).collect();
-        let mut m = vec![0.0f32; n];
-        struct AddAndCount;
-        impl Rule<f32> for AddAndCount {
-            fn apply(&self, w: &mut [f32], g: &[f32], [m, _, _]: [&mut [f32]; 3]) {
-                for ((w, &g), m) in w.iter_mut().zip(g).zip(m.iter_mut()) {
-                    *w += g;
-                    *m += 1.0;
-                }
-            }
-        }
-        elementwise(&mut w, &g, [&mut m, &mut [], &mut []], &AddAndCount);
+        let mut v = vec![0.0f32; n];
+        let rule = Update::Momentum(Momentum {
+            lr: -1.0,
+            momentum: 1.0,
+            nesterov: false,
+        });
+        elementwise(&mut w, &g, [&mut v, &mut [], &mut []], &rule);
         assert!(w.iter().zip(&g).all(|(w, g)| *w == g + 1.0));
-        assert!(m.iter().all(|&m| m == 1.0));
+        assert!(v.iter().zip(&g).all(|(v, g)| v == g));
     }
 }

@@ -116,23 +116,6 @@ pub(crate) use elementwise::updated_in_pieces;
 mod rmsprop;
 mod sgd;
 
-/// `x`, or zero where it is subnormal (nonzero but below the smallest normal magnitude).
-///
-/// Optimizer state that decays geometrically (Adam's moments, RMSprop's averages, momentum)
-/// sinks through the subnormal range for every weight whose gradient stays zero (an MNIST
-/// border pixel's), and arithmetic on subnormals is many times slower: after 1000 steps of
-/// the MNIST example's model, 40% of Adam's first moments were subnormal and its update of the
-/// 784 x 300 kernel took twice as long. TensorFlow runs its CPU kernels with
-/// subnormals flushed to zero, so Keras holds zeros there too.
-#[inline(always)]
-pub(crate) fn flush_subnormal<T: Float>(x: T) -> T {
-    if x.abs() < T::min_positive_value() {
-        T::zero()
-    } else {
-        x
-    }
-}
-
 /// Per-slot state arrays of one kind (e.g. Adam's first moments), created on first use.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Slots<T> {
@@ -233,17 +216,6 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn flushing_zeroes_only_subnormals() {
-        assert_eq!(flush_subnormal(f32::MIN_POSITIVE / 2.0), 0.0);
-        assert_eq!(flush_subnormal(-f32::MIN_POSITIVE / 4.0), 0.0);
-        assert_eq!(flush_subnormal(f32::MIN_POSITIVE), f32::MIN_POSITIVE);
-        assert_eq!(flush_subnormal(-1.5f32), -1.5);
-        assert_eq!(flush_subnormal(f64::MIN_POSITIVE / 2.0), 0.0);
-        assert!(flush_subnormal(f32::NAN).is_nan());
-        assert_eq!(flush_subnormal(f32::INFINITY), f32::INFINITY);
-    }
 
     /// Every decaying state array of `opt` after one step with gradient 1 and then `steps`
     /// with gradient 0 (the state decays geometrically through the subnormal range).

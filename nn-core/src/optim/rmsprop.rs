@@ -3,8 +3,9 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use super::elementwise::{elementwise, Rule};
-use super::{flush_subnormal, Optimizer, Slots};
+use super::elementwise::elementwise;
+use super::{Optimizer, Slots};
+use crate::kernels::{Average, Update};
 use crate::Float;
 
 /// Keras's `RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False)`.
@@ -88,7 +89,7 @@ impl<T: Float> Optimizer<T> for RmsProp<T> {
         } else {
             &mut []
         };
-        elementwise(w, g, [v, mg, m], &rule);
+        elementwise(w, g, [v, mg, m], &Update::RmsProp(rule));
     }
     fn finish_step(&mut self) {
         self.iterations += 1;
@@ -105,48 +106,6 @@ impl<T: Float> Optimizer<T> for RmsProp<T> {
         self.average_gradients.import("average_gradient", state)?;
         self.momenta.import("momentum", state)?;
         Ok(())
-    }
-}
-
-/// Keras's RMSprop step: `v = rho * v + (1 - rho) * g^2`; centered, also
-/// `mg = rho * mg + (1 - rho) * g` and the denominator `v - mg^2 + eps` instead of `v + eps`;
-/// `step = lr * g / sqrt(denominator)`, then `w -= step`, or with momentum
-/// `m = momentum * m + step; w -= m`. The averages and the momentum are flushed to zero below
-/// the normal range (see [`flush_subnormal`]): each decays geometrically where the gradient is
-/// zero.
-struct Average<T> {
-    lr: T,
-    rho: T,
-    eps: T,
-    momentum: T,
-}
-
-impl<T: Float> Rule<T> for Average<T> {
-    #[inline(always)]
-    fn apply(&self, w: &mut [T], g: &[T], [v, mg, m]: [&mut [T]; 3]) {
-        let (lr, rho, eps, mu, one) = (self.lr, self.rho, self.eps, self.momentum, T::one());
-        // Every slice cut to the same length up front, so that the loop has no bounds checks
-        // and vectorises.
-        let n = w.len();
-        let (g, v) = (&g[..n], &mut v[..n]);
-        let mg = if mg.is_empty() { mg } else { &mut mg[..n] };
-        let m = if m.is_empty() { m } else { &mut m[..n] };
-        for i in 0..n {
-            v[i] = flush_subnormal(rho * v[i] + (one - rho) * g[i] * g[i]);
-            let denominator = if mg.is_empty() {
-                v[i] + eps
-            } else {
-                mg[i] = flush_subnormal(rho * mg[i] + (one - rho) * g[i]);
-                v[i] - mg[i] * mg[i] + eps
-            };
-            let step = lr * g[i] / denominator.sqrt();
-            if m.is_empty() {
-                w[i] -= step;
-            } else {
-                m[i] = flush_subnormal(mu * m[i] + step);
-                w[i] -= m[i];
-            }
-        }
     }
 }
 

@@ -3,8 +3,9 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use super::elementwise::{elementwise, Rule};
-use super::{flush_subnormal, Optimizer, Slots};
+use super::elementwise::elementwise;
+use super::{Optimizer, Slots};
+use crate::kernels::{Momentum, Plain, Update};
 use crate::Float;
 
 /// Keras's `SGD(learning_rate=0.01, momentum=0.0, nesterov=False)`.
@@ -53,7 +54,12 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
     fn update(&mut self, slot: usize, w: &mut [T], g: &[T]) {
         let lr = T::of(self.lr);
         if self.momentum == 0.0 {
-            return elementwise(w, g, [&mut [], &mut [], &mut []], &Plain { lr });
+            return elementwise(
+                w,
+                g,
+                [&mut [], &mut [], &mut []],
+                &Update::Plain(Plain { lr }),
+            );
         }
         let rule = Momentum {
             lr,
@@ -61,7 +67,7 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
             nesterov: self.nesterov,
         };
         let v = self.velocity.get(slot, w.len(), T::zero());
-        elementwise(w, g, [v, &mut [], &mut []], &rule);
+        elementwise(w, g, [v, &mut [], &mut []], &Update::Momentum(rule));
     }
     fn finish_step(&mut self) {
         self.iterations += 1;
@@ -74,37 +80,6 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
     fn set_state(&mut self, state: &[(String, Vec<f64>)]) -> Result<(), crate::Error> {
         self.velocity.import("velocity", state)?;
         Ok(())
-    }
-}
-
-/// `w -= lr * g`.
-struct Plain<T> {
-    lr: T,
-}
-
-impl<T: Float> Rule<T> for Plain<T> {
-    #[inline(always)]
-    fn apply(&self, w: &mut [T], g: &[T], _: [&mut [T]; 3]) {
-        w.iter_mut().zip(g).for_each(|(w, &g)| *w -= self.lr * g)
-    }
-}
-
-/// `v = momentum * v - lr * g`, then `w += v` (or, with Nesterov, `w += momentum * v - lr * g`).
-/// The velocity is flushed to zero below the normal range (see [`flush_subnormal`]).
-struct Momentum<T> {
-    lr: T,
-    momentum: T,
-    nesterov: bool,
-}
-
-impl<T: Float> Rule<T> for Momentum<T> {
-    #[inline(always)]
-    fn apply(&self, w: &mut [T], g: &[T], [v, _, _]: [&mut [T]; 3]) {
-        let (lr, m) = (self.lr, self.momentum);
-        for ((w, &g), v) in w.iter_mut().zip(g).zip(v.iter_mut()) {
-            *v = flush_subnormal(m * *v - lr * g);
-            *w += if self.nesterov { m * *v - lr * g } else { *v };
-        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! Activation layers (`Relu`, `Softmax`, ... used on their own in a chain).
+//! The activation layer: an activation function of `activation.rs` (`Relu`, `Softmax`, ...)
+//! used on its own in a chain.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
