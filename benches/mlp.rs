@@ -19,10 +19,10 @@ fn card(c: &mut Criterion) {
     let mut net = Card::new(1);
     let xs = inputs::<784>(128);
     let ys: Vec<usize> = (0..128).map(|i| i % 10).collect();
-    c.bench_function("card_mlp/predict_batch1", |b| {
+    c.bench_function("mlp_784_300_10/predict_batch1", |b| {
         b.iter(|| net.predict(black_box(&xs[0])))
     });
-    let mut group = c.benchmark_group("card_mlp");
+    let mut group = c.benchmark_group("mlp_784_300_10");
     group.throughput(Throughput::Elements(128));
     group.bench_function("predict_batch128", |b| {
         b.iter(|| net.predict_batch(black_box(&xs)))
