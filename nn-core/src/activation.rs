@@ -90,42 +90,13 @@ impl Activation for Relu {
     const NAME: &'static str = "relu";
     const ELEMENTWISE: bool = true;
     fn forward<T: Float>(&self, row: &mut [T]) {
-        row.iter_mut().for_each(|v| *v = relu(*v));
+        T::relu(row);
     }
     fn backward<T: Float>(&self, y: &[T], dy: &mut [T]) {
-        for (d, &y) in dy.iter_mut().zip(y) {
-            *d = relu_gradient(y, *d);
-        }
+        T::relu_gradient_in_place(y, dy);
     }
     fn backward_rows_into<T: Float>(&self, y: &[T], dy: &mut [T], dz: &mut [T], _: usize) {
-        assert!(
-            dy.len() == y.len() && dz.len() == y.len(),
-            "relu: lengths differ"
-        );
-        for ((z, &d), &y) in dz.iter_mut().zip(dy.iter()).zip(y) {
-            *z = relu_gradient(y, d);
-        }
-    }
-}
-
-/// `x < 0 ? 0 : x`: TensorFlow's ReLU, which keeps a NaN (and a negative zero).
-#[inline(always)]
-pub(crate) fn relu<T: Float>(x: T) -> T {
-    if x < T::zero() {
-        T::zero()
-    } else {
-        x
-    }
-}
-
-/// ReLU's input gradient from its output `y` and output gradient `d`: a select rather than a
-/// conditional store, so that the loops over it vectorise.
-#[inline(always)]
-fn relu_gradient<T: Float>(y: T, d: T) -> T {
-    if y <= T::zero() {
-        T::zero()
-    } else {
-        d
+        T::relu_gradient(y, dy, dz);
     }
 }
 

@@ -101,6 +101,30 @@ pub trait Element:
     /// `update::update_here`: an optimizer's `rule` on one piece of the weights `w`, their
     /// gradients `g` and up to three slot arrays (each as long as `w`, or empty).
     fn update(rule: &Update<Self>, w: &mut [Self], g: &[Self], slots: [&mut [Self]; 3]);
+
+    /// `elementwise::relu`: ReLU in place.
+    fn relu(xs: &mut [Self]);
+
+    /// `elementwise::relu_gradient`: ReLU's input gradient from its output and output gradient.
+    fn relu_gradient(y: &[Self], dy: &[Self], dz: &mut [Self]);
+
+    /// `elementwise::relu_gradient_in_place`: the same, overwriting the output gradient.
+    fn relu_gradient_in_place(y: &[Self], dy: &mut [Self]);
+
+    /// `elementwise::add`: `sum += part`.
+    fn add_into(sum: &mut [Self], part: &[Self]);
+
+    /// `elementwise::dropout`: inverted dropout on one block of draws.
+    #[allow(clippy::too_many_arguments)]
+    fn dropout(
+        x: &[Self],
+        draws: &[u32],
+        threshold: u32,
+        keeps_any: bool,
+        scale: Self,
+        y: &mut [Self],
+        mask: &mut [Self],
+    );
 }
 
 /// The kinds of per-thread scratch [`Element::with_scratch`] keeps, one buffer each, so that a
@@ -186,6 +210,29 @@ macro_rules! impl_element {
             }
             fn update(rule: &Update<Self>, w: &mut [Self], g: &[Self], slots: [&mut [Self]; 3]) {
                 super::update::update_here(rule, w, g, slots)
+            }
+            fn relu(xs: &mut [Self]) {
+                super::elementwise::relu(xs)
+            }
+            fn relu_gradient(y: &[Self], dy: &[Self], dz: &mut [Self]) {
+                super::elementwise::relu_gradient(y, dy, dz)
+            }
+            fn relu_gradient_in_place(y: &[Self], dy: &mut [Self]) {
+                super::elementwise::relu_gradient_in_place(y, dy)
+            }
+            fn add_into(sum: &mut [Self], part: &[Self]) {
+                super::elementwise::add(sum, part)
+            }
+            fn dropout(
+                x: &[Self],
+                draws: &[u32],
+                threshold: u32,
+                keeps_any: bool,
+                scale: Self,
+                y: &mut [Self],
+                mask: &mut [Self],
+            ) {
+                super::elementwise::dropout(x, draws, threshold, keeps_any, scale, y, mask)
             }
         }
     };

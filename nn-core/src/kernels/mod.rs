@@ -16,6 +16,7 @@
 
 mod blocked;
 mod element;
+mod elementwise;
 mod gemv;
 mod isa;
 #[cfg(test)]

@@ -68,14 +68,7 @@ impl<T: Float, const N: usize> Layer<T> for Dropout<N> {
                 {
                     let draws = &mut draws[..y.len()];
                     rng.fill(draws);
-                    for (((y, &x), m), &u) in y.iter_mut().zip(x).zip(mask).zip(&*draws) {
-                        *m = if keeps_any && u >= threshold {
-                            scale
-                        } else {
-                            T::zero()
-                        };
-                        *y = x * *m;
-                    }
+                    T::dropout(x, draws, threshold, keeps_any, scale, y, mask);
                 }
             }
             Mode::Predict => y.copy_from_slice(x),

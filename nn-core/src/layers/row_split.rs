@@ -74,9 +74,9 @@ impl<'a, T: Float> ShardProducts<'a, T> {
                 .map(|part| &part[at..at + width]);
             row.copy_from_slice(parts.next().expect("at least one part"));
             for part in parts {
-                row.iter_mut().zip(part).for_each(|(y, &v)| *y += v);
+                T::add_into(row, part);
             }
-            row.iter_mut().zip(bias).for_each(|(y, &b)| *y += b);
+            T::add_into(row, bias);
         }
     }
 }

@@ -215,7 +215,7 @@ impl<T: Float> Workspace<T> {
                     .for_each(|(c, sum)| {
                         for other in others.iter() {
                             let part = &other.grads[i][c * REDUCE_CHUNK..][..sum.len()];
-                            sum.iter_mut().zip(part).for_each(|(g, &d)| *g += d);
+                            T::add_into(sum, part);
                         }
                     });
             }

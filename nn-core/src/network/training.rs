@@ -106,7 +106,7 @@ fn sized<T: Float>(buffer: &mut Vec<T>, len: usize) -> &mut [T] {
 }
 
 fn add_into<T: Float>(sum: &mut [T], part: &[T]) {
-    sum.iter_mut().zip(part).for_each(|(s, &p)| *s += p);
+    T::add_into(sum, part);
 }
 
 /// The output of node `k`: the batch itself for an input read directly, else its buffer.

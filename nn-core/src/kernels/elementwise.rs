@@ -1,0 +1,63 @@
+//! Element-wise loops that every training step runs over whole batches (ReLU and its gradient,
+//! dropout's mask, sums of arrays), compiled once per element type here through
+//! [`Element`]'s entry points: left generic in the layers, they were monomorphized into the
+//! user's crate, where a debug build runs them unoptimised.
+
+use super::Element;
+
+/// `x < 0 ? 0 : x` in place: TensorFlow's ReLU, which keeps a NaN (and a negative zero).
+pub(super) fn relu<T: Element>(xs: &mut [T]) {
+    xs.iter_mut()
+        .for_each(|v| *v = if *v < T::zero() { T::zero() } else { *v });
+}
+
+/// ReLU's input gradient `dz` from its output `y` and output gradient `dy`: a select rather
+/// than a conditional store, so that the loop vectorises.
+pub(super) fn relu_gradient<T: Element>(y: &[T], dy: &[T], dz: &mut [T]) {
+    assert!(
+        dy.len() == y.len() && dz.len() == y.len(),
+        "relu: lengths differ"
+    );
+    for ((z, &d), &y) in dz.iter_mut().zip(dy).zip(y) {
+        *z = if y <= T::zero() { T::zero() } else { d };
+    }
+}
+
+/// [`relu_gradient`] with the output gradient overwritten in place.
+pub(super) fn relu_gradient_in_place<T: Element>(y: &[T], dy: &mut [T]) {
+    assert_eq!(dy.len(), y.len(), "relu: lengths differ");
+    for (d, &y) in dy.iter_mut().zip(y) {
+        *d = if y <= T::zero() { T::zero() } else { *d };
+    }
+}
+
+/// `sum += part`, element by element.
+pub(super) fn add<T: Element>(sum: &mut [T], part: &[T]) {
+    assert_eq!(sum.len(), part.len(), "add: lengths differ");
+    sum.iter_mut().zip(part).for_each(|(s, &p)| *s += p);
+}
+
+/// Inverted dropout on one block: an element survives when its draw `u` is at least
+/// `threshold` (and `keeps_any`), its mask is then `scale`, else zero; `y = x * mask`.
+pub(super) fn dropout<T: Element>(
+    x: &[T],
+    draws: &[u32],
+    threshold: u32,
+    keeps_any: bool,
+    scale: T,
+    y: &mut [T],
+    mask: &mut [T],
+) {
+    assert!(
+        x.len() == y.len() && mask.len() == y.len() && draws.len() == y.len(),
+        "dropout: lengths differ"
+    );
+    for (((y, &x), m), &u) in y.iter_mut().zip(x).zip(mask).zip(draws) {
+        *m = if keeps_any && u >= threshold {
+            scale
+        } else {
+            T::zero()
+        };
+        *y = x * *m;
+    }
+}
