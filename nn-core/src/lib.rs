@@ -32,7 +32,6 @@ mod graph;
 mod init;
 #[cfg(feature = "std")]
 mod io;
-/// The matrix kernels, public with the `kernels` feature (for benchmarks and experiments).
 #[cfg(feature = "kernels")]
 pub mod kernels;
 #[cfg(not(feature = "kernels"))]

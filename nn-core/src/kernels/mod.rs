@@ -1,4 +1,5 @@
-//! Numeric kernels shared by the layers.
+//! Numeric kernels shared by the layers (public with the `kernels` feature, for benchmarks and
+//! experiments).
 //!
 //! Batched products go through [`gemm`]: products with a narrow right-hand side (up to four
 //! registers of columns: convolution filters, small layers) run a register-tiled kernel that

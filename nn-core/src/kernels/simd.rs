@@ -2,8 +2,8 @@
 //!
 //! Each kernel is written once over [`Vector`] and instantiated per instruction set: [`Scalar`]
 //! (one lane, plain `a * b + c`) for the portable build and the tails, and the AVX2 / AVX-512
-//! registers of `f32` and `f64` on x86-64, chosen through [`Element::Avx2`](super::Element::Avx2)
-//! and [`Element::Avx512`](super::Element::Avx512). The x86 methods wrap one intrinsic each; they
+//! registers of `f32` and `f64` on x86-64, chosen through [`Element::Avx2`]
+//! and [`Element::Avx512`]. The x86 methods wrap one intrinsic each; they
 //! must only run inside a function compiled with the matching `#[target_feature]`.
 
 use super::Element;

@@ -114,7 +114,7 @@ impl<T: Element> Rule<T> for Plain<T> {
 }
 
 /// `v = momentum * v - lr * g`, then `w += v` (or, with Nesterov, `w += momentum * v - lr * g`).
-/// The velocity is flushed to zero below the normal range (see [`flush_subnormal`]).
+/// The velocity is flushed to zero below the normal range (see `flush_subnormal`).
 pub struct Momentum<T> {
     /// The learning rate.
     pub lr: T,
@@ -139,7 +139,7 @@ impl<T: Element> Rule<T> for Momentum<T> {
 /// `b2 = 1 - beta_2`: `m += (g - m) * b1`, `v += (g^2 - v) * b2` (and, with AMSGrad,
 /// `v_hat = max(v_hat, v)`), then `w -= m * alpha / (sqrt(v or v_hat) + eps)`.
 ///
-/// The first moment is flushed to zero below the normal range (see [`flush_subnormal`]): it
+/// The first moment is flushed to zero below the normal range (see `flush_subnormal`): it
 /// decays by 0.9 a step where the gradient is zero and is the one seen sinking into
 /// subnormals. The second decays by 0.999 and takes some 70,000 such steps to get there;
 /// flushing it too made the dense update 40% slower.
@@ -190,7 +190,7 @@ impl<T: Element> Rule<T> for Moments<T> {
 /// `mg = rho * mg + (1 - rho) * g` and the denominator `v - mg^2 + eps` instead of `v + eps`;
 /// `step = lr * g / sqrt(denominator)`, then `w -= step`, or with momentum
 /// `m = momentum * m + step; w -= m`. The averages and the momentum are flushed to zero below
-/// the normal range (see [`flush_subnormal`]): each decays geometrically where the gradient is
+/// the normal range (see `flush_subnormal`): each decays geometrically where the gradient is
 /// zero.
 pub struct Average<T> {
     /// The learning rate.

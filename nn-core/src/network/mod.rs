@@ -132,7 +132,7 @@ pub(super) fn run_node<'a, T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>
     }
 }
 
-/// [`predict`] with caller-provided scratch of at least [`scratch_len`] elements; allocates
+/// `predict` with caller-provided scratch of at least `scratch_len` elements; allocates
 /// nothing itself (single-sample layers compute without allocating either).
 ///
 /// A model with one input reads it straight from `x`, and one with one output writes it
