@@ -73,7 +73,7 @@ def emit(engine, workload, seconds):
 
 
 def onnx_session(name, nodes, x_shape, y_shape, weights):
-    """An onnxruntime session for a graph from `x` to `y` with the named constant weights."""
+    """An onnxruntime InferenceSession for a graph from `x` to `y` with the named constant weights."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     import onnxruntime as ort
