@@ -51,7 +51,7 @@ impl Product {
         gemm(1.0, a, b, 0.0, c)
     }
 
-    /// `C = A · B` through `matrixmultiply`, via `Float::gemm_raw`, typed-nn's own entry point.
+    /// `C = A · B` through `matrixmultiply`, via `Element::gemm_raw`, typed-nn's own entry point.
     pub fn matrixmultiply(&self, c: &mut [f32]) {
         let (_, a_rs, a_cs) = view(&self.a, self.m, self.k, self.a_transposed);
         let (_, b_rs, b_cs) = view(&self.b, self.k, self.n, self.b_transposed);
