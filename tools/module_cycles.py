@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Import cycles between the modules of a crate's source tree (`python3 tools/module_cycles.py
 nn-core/src`; also nn-macros/src). A module is a file (`a/b.rs` or `a/b/mod.rs` is `a::b`); an
-edge is a `use` or path through `crate::`, `super::` or `self::`, doc links included, with the
-crate root's re-exports followed to the module that defines the name. Prints each cycle among
+edge is a `use` or path through `crate::`, `super::` or `self::`, doc links included, with
+re-exports (`pub use child::Name` in any module) followed to the module that defines the name. Prints each cycle among
 files, then among top-level modules; prints nothing and exits 0 when there is none."""
 import os
 import re
@@ -22,18 +22,26 @@ def modules(root):
     return found
 
 
-def root_reexports(root):
-    """Names the crate root re-exports, mapped to the module they come from."""
-    lib = open(os.path.join(root, "lib.rs")).read()
-    names = {}
-    for m in re.finditer(r"pub use ([a-z_]+)::(?:\{([^;]*?)\}|([A-Za-z_0-9]+));", lib, re.S):
-        for item in (m.group(2) or m.group(3)).split(","):
-            if item.strip():
-                names[item.strip()] = m.group(1)
-    return names
+def reexports(mods):
+    """For each module, the names it re-exports from a child module (`pub use child::Name`,
+    `pub(crate) use child::{A, B}`), mapped to that child."""
+    found = {}
+    for m, path in mods.items():
+        source = open(path).read()
+        names = {}
+        pattern = r"pub(?:\([a-z]+\))? use ([a-z_]+)::(?:\{([^;]*?)\}|([A-Za-z_0-9]+));"
+        for u in re.finditer(pattern, source, re.S):
+            child = (m + "::" if m else "") + u.group(1)
+            if child in mods:
+                for item in (u.group(2) or u.group(3)).split(","):
+                    item = item.strip().split(" as ")[-1].strip()
+                    if item:
+                        names[item] = child
+        found[m] = names
+    return found
 
 
-def resolve(mods, current, path):
+def resolve(mods, names, current, path):
     segs = path.split("::")
     if segs[0] == "crate":
         base, segs = [], segs[1:]
@@ -48,13 +56,17 @@ def resolve(mods, current, path):
     for i in range(len(segs), -1, -1):
         candidate = "::".join(base + segs[:i])
         if candidate in mods:
+            # A name the module re-exports from a child is that child's.
+            while i < len(segs) and segs[i] in names.get(candidate, {}):
+                candidate = names[candidate][segs[i]]
+                i += 1
             return candidate
     return None
 
 
 def edges_of(root):
     mods = modules(root)
-    names = root_reexports(root) if os.path.exists(os.path.join(root, "lib.rs")) else {}
+    names = reexports(mods)
     edges = {m: set() for m in mods}
     for m, path in mods.items():
         source = re.split(r"#\[cfg\(test\)\]\s*mod tests\s*\{", open(path).read())[0]
@@ -65,10 +77,7 @@ def edges_of(root):
                 if item and re.match(r"^[A-Za-z_0-9:]+$", item):
                     targets.append(u.group(1) + "::" + item)
             for t in targets:
-                segs = t.split("::")
-                if segs[0] == "crate" and len(segs) > 1 and segs[1] in names:
-                    t = "crate::" + names[segs[1]]
-                r = resolve(mods, m, t)
+                r = resolve(mods, names, m, t)
                 if r not in (None, "", m) and not m.startswith(r + "::"):
                     edges[m].add(r)
     return edges

@@ -80,10 +80,16 @@ pub trait Element:
     fn gemm(alpha: Self, a: Mat<'_, Self>, b: Mat<'_, Self>, beta: Self, c: &mut [Self]);
 
     /// `gemv::dispatch`: `y = x · B (+ bias)` on `isa`.
-    fn vec_mat_on_isa(isa: Isa, x: &[Self], b: &[Self], bias: &[Self], y: &mut [Self]);
+    ///
+    /// # Safety
+    /// `b` holds `x.len() * y.len()` elements, `bias` none or `y.len()`, and this CPU has `isa`.
+    unsafe fn vec_mat_on_isa(isa: Isa, x: &[Self], b: &[Self], bias: &[Self], y: &mut [Self]);
 
     /// `PackedB::product`.
-    fn packed_product(
+    ///
+    /// # Safety
+    /// `finish.bias`, when not null, points at `b`'s `n` columns of bias.
+    unsafe fn packed_product(
         b: &PackedB<Self>,
         a: &[Self],
         rs: usize,
@@ -184,10 +190,17 @@ macro_rules! impl_element {
             fn gemm(alpha: Self, a: Mat<'_, Self>, b: Mat<'_, Self>, beta: Self, c: &mut [Self]) {
                 super::matmul::product(alpha, a, b, beta, c)
             }
-            fn vec_mat_on_isa(isa: Isa, x: &[Self], b: &[Self], bias: &[Self], y: &mut [Self]) {
-                super::gemv::dispatch_here(isa, x, b, bias, y)
+            unsafe fn vec_mat_on_isa(
+                isa: Isa,
+                x: &[Self],
+                b: &[Self],
+                bias: &[Self],
+                y: &mut [Self],
+            ) {
+                // SAFETY: this function's `# Safety`, which its caller upholds.
+                unsafe { super::gemv::dispatch_here(isa, x, b, bias, y) }
             }
-            fn packed_product(
+            unsafe fn packed_product(
                 b: &PackedB<Self>,
                 a: &[Self],
                 rs: usize,
@@ -195,7 +208,8 @@ macro_rules! impl_element {
                 accumulate: bool,
                 finish: Finish<Self>,
             ) {
-                super::packed::product(b, a, rs, c, accumulate, finish)
+                // SAFETY: this function's `# Safety`, which its caller upholds.
+                unsafe { super::packed::product(b, a, rs, c, accumulate, finish) }
             }
             fn try_gathered(
                 a: Gathered<'_, Self>,

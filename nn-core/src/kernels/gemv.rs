@@ -31,7 +31,8 @@ use super::Element;
 /// If `B` does not have `x.len() * y.len()` elements.
 pub fn vec_mat<T: Element>(x: &[T], b: &[T], y: &mut [T]) {
     check_sizes(x, b, y);
-    dispatch(Isa::detect(), x, b, &[], y)
+    // SAFETY: sizes checked; the detected instruction set is this CPU's.
+    unsafe { dispatch(Isa::detect(), x, b, &[], y) }
 }
 
 /// [`vec_mat`] on a given instruction set, which the CPU must support (see [`Isa::available`]).
@@ -44,7 +45,8 @@ pub fn vec_mat_on<T: Element>(isa: Isa, x: &[T], b: &[T], y: &mut [T]) {
         Isa::available().any(|i| i == isa),
         "vec_mat: {isa:?} is not available on this CPU"
     );
-    dispatch(isa, x, b, &[], y)
+    // SAFETY: sizes checked, and the CPU has `isa`.
+    unsafe { dispatch(isa, x, b, &[], y) }
 }
 
 /// `y = x · B + bias` (a single-sample `Dense` before its activation) for a `K x N` matrix
@@ -111,14 +113,27 @@ fn check_sizes<T>(x: &[T], b: &[T], y: &[T]) {
     );
 }
 
-/// Runs the variant for `isa`; the caller has checked the sizes and that the CPU has `isa`.
+/// Runs the variant for `isa`.
+///
+/// # Safety
+/// `b` holds `x.len() * y.len()` elements, `bias` none or `y.len()`, and this CPU has `isa`.
 #[inline]
-fn dispatch<T: Element>(isa: Isa, x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
-    T::vec_mat_on_isa(isa, x, b, bias, y)
+unsafe fn dispatch<T: Element>(isa: Isa, x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
+    // SAFETY: passed on from the caller.
+    unsafe { T::vec_mat_on_isa(isa, x, b, bias, y) }
 }
 
 /// [`dispatch`]'s body, instantiated by [`Element::vec_mat_on_isa`].
-pub(super) fn dispatch_here<T: Element>(isa: Isa, x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
+///
+/// # Safety
+/// As for [`dispatch`].
+pub(super) unsafe fn dispatch_here<T: Element>(
+    isa: Isa,
+    x: &[T],
+    b: &[T],
+    bias: &[T],
+    y: &mut [T],
+) {
     // SAFETY: sizes checked by the caller; each instruction set runs only where available.
     unsafe {
         match isa {

@@ -145,7 +145,8 @@ impl<T: Element> PackedB<T> {
             a.len() / k * self.n,
             "PackedB: C has the wrong size"
         );
-        self.product(a, k, c, false, finish);
+        // SAFETY: `finish` comes from `multiply` (no bias) or `multiply_then` (checked `n`).
+        unsafe { self.product(a, k, c, false, finish) };
     }
 
     /// `C (+)= A · B` for `m = c.len() / n` rows of `A` that start `rs` elements apart in `a`,
@@ -155,19 +156,26 @@ impl<T: Element> PackedB<T> {
     /// # Panics
     /// If `c` is not a whole number of rows, `rs < k`, or `a` is too short for `m` rows.
     pub fn multiply_rows(&self, a: &[T], rs: usize, c: &mut [T], accumulate: bool) {
-        self.product(a, rs, c, accumulate, Finish::NONE);
+        // SAFETY: no bias.
+        unsafe { self.product(a, rs, c, accumulate, Finish::NONE) };
     }
 
-    /// [`PackedB::multiply_rows`], each stored tile finished by `finish` (whose bias, when
-    /// given, has `n` elements).
+    /// [`PackedB::multiply_rows`], each stored tile finished by `finish`.
+    ///
+    /// # Safety
+    /// `finish.bias`, when not null, points at `n` elements.
     #[inline]
-    fn product(&self, a: &[T], rs: usize, c: &mut [T], accumulate: bool, finish: Finish<T>) {
-        T::packed_product(self, a, rs, c, accumulate, finish)
+    unsafe fn product(&self, a: &[T], rs: usize, c: &mut [T], accumulate: bool, finish: Finish<T>) {
+        // SAFETY: passed on from the caller.
+        unsafe { T::packed_product(self, a, rs, c, accumulate, finish) }
     }
 }
 
 /// [`PackedB::product`]'s body, instantiated by [`Element::packed_product`].
-pub(super) fn product<T: Element>(
+///
+/// # Safety
+/// As for [`PackedB::product`].
+pub(super) unsafe fn product<T: Element>(
     packed: &PackedB<T>,
     a: &[T],
     rs: usize,

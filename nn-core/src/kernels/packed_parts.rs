@@ -25,7 +25,7 @@ const MAX_PARTS: usize = 8;
 /// Packing a part in the step costs several times more than packing it alone, since the
 /// other cores read the parts' lines in the step before. Two sets used in turn, so that lines
 /// were rewritten two steps after they were read, packed no faster and were not kept. A
-/// step's first layer is cut by rows instead (`row_split.rs`), and its parts are not packed
+/// step's first layer is cut by rows instead (`layers/row_split.rs`), and its parts are not packed
 /// here at all.
 #[derive(Debug, Default)]
 pub(crate) struct RowParts<T> {

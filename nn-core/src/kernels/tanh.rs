@@ -1,6 +1,6 @@
 //! A vectorisable `tanh` for `f32` rows (the `Tanh` activation's forward pass).
 //!
-//! The standard library's `tanhf` is a scalar libm call of ~20 ns; for a small model it costs
+//! The standard library's `tanhf` is a scalar libm call; for a small model it costs
 //! more than the matrix products. This is Eigen's rational approximation (the one TensorFlow
 //! uses on CPU): an odd degree-13 over an even degree-6 polynomial on `[-7.905, 7.905]`, exact
 //! to a few ulp, with `x` returned as is for `|x| < 4e-4`. It is branch-free, so the loop

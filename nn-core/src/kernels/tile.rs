@@ -184,12 +184,11 @@ fn opaque<T>(p: *const T) -> *const T {
     #[cfg(target_arch = "x86_64")]
     {
         let mut p = p;
-        // SAFETY: the assembly is empty; it reads and writes only the register holding `p`.
         #[allow(
             clippy::pointers_in_nomem_asm_block,
             reason = "the assembly never dereferences the pointer"
         )]
-        // SAFETY: this function's contract, which its caller upholds.
+        // SAFETY: the assembly is empty; it reads and writes only the register holding `p`.
         unsafe {
             core::arch::asm!(
                 "/* {0} */",

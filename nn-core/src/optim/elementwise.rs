@@ -1,6 +1,6 @@
 //! Running an optimizer's per-weight update over large arrays on all worker threads.
 //!
-//! Every update rule here is element by element, so a weight array and its slot arrays can be
+//! Every update rule (`kernels/update.rs`) is element by element, so a weight array and its slot arrays can be
 //! cut at the same points and the pieces updated in parallel with identical results. Left on
 //! one thread, the update of a 784 x 300 kernel was a tenth of a training step on two cores.
 
