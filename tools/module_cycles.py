@@ -29,7 +29,7 @@ def reexports(mods):
     for m, path in mods.items():
         source = open(path).read()
         names = {}
-        pattern = r"pub(?:\([a-z]+\))? use ([a-z_]+)::(?:\{([^;]*?)\}|([A-Za-z_0-9]+));"
+        pattern = r"(?:pub(?:\([a-z]+\))? )?use ([a-z_]+)::(?:\{([^;]*?)\}|([A-Za-z_0-9]+));"
         for u in re.finditer(pattern, source, re.S):
             child = (m + "::" if m else "") + u.group(1)
             if child in mods:
@@ -70,7 +70,9 @@ def edges_of(root):
     edges = {m: set() for m in mods}
     for m, path in mods.items():
         source = re.split(r"#\[cfg\(test\)\]\s*mod tests\s*\{", open(path).read())[0]
-        for u in re.finditer(r"\b((?:crate|super|self)(?:::[A-Za-z_0-9]+)+)(::\{([^;]*?)\})?", source, re.S):
+        for u in re.finditer(r"\b((?:crate|super|self)(?:::[A-Za-z_0-9]+)*)(::\{([^;]*?)\})?", source, re.S):
+            if "::" not in u.group(1) and u.group(3) is None:
+                continue  # the bare word, in prose
             targets = [u.group(1)]
             for item in (u.group(3) or "").split(","):
                 item = item.strip().split(" as ")[0].strip()

@@ -87,17 +87,6 @@ impl History {
         format!("{{\n{}\n}}\n", fields.join(",\n"))
     }
 
-    /// A chart of every metric per epoch, training against validation, as SVG.
-    pub fn to_svg(&self) -> String {
-        super::plot::render_svg(self)
-    }
-
-    /// A chart of `key` (`"val_loss"`) from several runs overlaid, each named, to compare
-    /// models (the course's overfitting experiment).
-    pub fn compare_svg(runs: &[(&str, &History)], key: &str) -> String {
-        super::plot::render_comparison(runs, key)
-    }
-
     /// Writes [`History::compare_svg`] to `path` (atomically).
     pub fn save_comparison_svg(
         runs: &[(&str, &History)],

@@ -8,9 +8,22 @@ const PANEL_W: f64 = 420.0;
 const PANEL_H: f64 = 260.0;
 const MARGIN: f64 = 48.0;
 
+impl History {
+    /// A chart of every metric per epoch, training against validation, as SVG.
+    pub fn to_svg(&self) -> String {
+        render_svg(self)
+    }
+
+    /// A chart of `key` (`"val_loss"`) from several runs overlaid, each named, to compare
+    /// models (the course's overfitting experiment).
+    pub fn compare_svg(runs: &[(&str, &History)], key: &str) -> String {
+        render_comparison(runs, key)
+    }
+}
+
 /// One panel per base metric (`loss`, `accuracy`, ...), the training curve solid and blue, the
 /// validation curve dashed and orange, epochs on the x axis (from 1).
-pub(crate) fn render_svg(history: &History) -> String {
+fn render_svg(history: &History) -> String {
     let bases: Vec<&str> = history
         .keys()
         .filter(|k| !k.starts_with("val_") && *k != "learning_rate")
@@ -114,7 +127,7 @@ const COLOURS: [&str; 8] = [
 
 /// One panel with the curve of `key` from each named run overlaid, a legend naming them
 /// (the course's chart comparing models' validation losses).
-pub(crate) fn render_comparison(runs: &[(&str, &History)], key: &str) -> String {
+fn render_comparison(runs: &[(&str, &History)], key: &str) -> String {
     let curves: Vec<(&str, &[f64])> = runs
         .iter()
         .map(|(name, h)| (*name, h.get(key).unwrap_or(&[])))
