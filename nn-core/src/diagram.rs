@@ -1,13 +1,25 @@
 //! Model diagrams, as Keras's `plot_model(model, show_shapes=True)` draws them: a box per
 //! input, layer (a shared layer once) and merge, naming it, its class and its input and output
 //! shapes, with an arrow from each tensor to each layer that reads it. [`dot`] writes the
-//! diagram as a Graphviz graph; [`plot_model`] lays it out (the `layout-rs` crate) and writes it
-//! as SVG.
+//! diagram as a Graphviz graph; [`svg`] lays it out (the `layout-rs` crate) for `plot_model`.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use crate::{Model, Tensor};
+use crate::summary::{LayerInfo, SummaryRow};
+
+/// What a diagram shows of a model (the `Model` trait's constants, as data, so that this
+/// module does not depend on the trait whose `to_dot` calls it).
+pub(crate) struct Outline<'a> {
+    /// The model's name.
+    pub name: &'a str,
+    /// Its (first) input's shape.
+    pub input_shape: &'static [usize],
+    /// A graph's summary rows (empty for a chain).
+    pub rows: &'static [SummaryRow],
+    /// Every layer's metadata.
+    pub layers: &'static [LayerInfo],
+}
 
 /// One box of a diagram.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,20 +34,21 @@ pub struct DiagramNode {
     pub output_shape: &'static [usize],
 }
 
-/// The boxes of model `M`'s diagram, each after the boxes it reads.
-pub fn nodes<M: Model>() -> Vec<DiagramNode> {
-    let rows = M::summary_rows();
+/// The boxes of a model's diagram, each after the boxes it reads.
+pub(crate) fn nodes(model: &Outline<'_>) -> Vec<DiagramNode> {
+    let rows = model.rows;
     if rows.is_empty() {
         // A chain: its input, then each layer reading the one before.
         let input = DiagramNode {
             name: "input_layer",
             class: "InputLayer",
             inputs: Vec::new(),
-            output_shape: M::Input::SHAPE,
+            output_shape: model.input_shape,
         };
         return core::iter::once(input)
             .chain(
-                M::layer_info()
+                model
+                    .layers
                     .iter()
                     .enumerate()
                     .map(|(i, info)| DiagramNode {
@@ -72,9 +85,9 @@ fn shape(dims: &[usize]) -> String {
 }
 
 /// The diagram as a Graphviz graph: record-shaped boxes, top to bottom.
-pub fn dot<M: Model>() -> String {
-    let nodes = nodes::<M>();
-    let mut out = format!("digraph {} {{\n  node [shape=record];\n", M::NAME);
+pub(crate) fn dot(model: &Outline<'_>) -> String {
+    let nodes = nodes(model);
+    let mut out = format!("digraph {} {{\n  node [shape=record];\n", model.name);
     for (i, node) in nodes.iter().enumerate() {
         let inputs: Vec<String> = node
             .inputs
@@ -116,17 +129,6 @@ pub fn svg(dot: &str) -> Result<String, crate::Error> {
     let mut writer = SVGWriter::new();
     visual.do_it(false, false, false, &mut writer);
     Ok(writer.finalize())
-}
-
-/// Keras's `plot_model(model, to_file, show_shapes=True)`: writes `model`'s diagram to `path`
-/// as SVG, atomically.
-#[cfg(feature = "std")]
-pub fn plot_model<M: Model>(
-    model: &M,
-    path: impl AsRef<std::path::Path>,
-) -> Result<(), crate::Error> {
-    let svg = svg(&model.to_dot())?;
-    crate::io::write_atomic(path.as_ref(), svg.as_bytes())
 }
 
 #[cfg(all(test, feature = "std"))]

@@ -65,11 +65,11 @@ pub mod __private {
     pub use crate::threads::{pool, thread_count, THREADS_ENV};
 }
 
-#[cfg(feature = "std")]
-pub use diagram::plot_model;
 pub use error::{Error, Result};
 pub use float::Float;
 pub use init::Initializer;
+#[cfg(feature = "std")]
+pub use model::plot_model;
 pub use model::{Model, Scores};
 pub use regularizer::Regularizer;
 pub use tensor::Tensor;

@@ -480,7 +480,12 @@ pub trait Model: Sized + Send + Sync {
     /// The model as a Graphviz graph: a box per input, layer and merge with its name, class
     /// and input and output shapes (see [`crate::plot_model`] for an SVG).
     fn to_dot(&self) -> String {
-        crate::diagram::dot::<Self>()
+        crate::diagram::dot(&crate::diagram::Outline {
+            name: Self::NAME,
+            input_shape: Self::Input::SHAPE,
+            rows: Self::summary_rows(),
+            layers: Self::layer_info(),
+        })
     }
 
     /// The trainable weight count.
@@ -856,4 +861,15 @@ impl<M: Model> Trainee<M::Scalar> for M {
     fn next_seed(&mut self) -> u64 {
         self.with_layers_mut(|_, rt| rt.rng.next_u64())
     }
+}
+
+/// Keras's `plot_model(model, to_file, show_shapes=True)`: writes `model`'s diagram to `path`
+/// as SVG, atomically.
+#[cfg(feature = "std")]
+pub fn plot_model<M: Model>(
+    model: &M,
+    path: impl AsRef<std::path::Path>,
+) -> Result<(), crate::Error> {
+    let svg = crate::diagram::svg(&model.to_dot())?;
+    crate::io::write_atomic(path.as_ref(), svg.as_bytes())
 }
