@@ -19,9 +19,11 @@ use crate::{Float, Tensor};
 #[cfg(feature = "std")]
 mod shards;
 #[cfg(feature = "std")]
+mod split;
+#[cfg(feature = "std")]
 mod training;
 #[cfg(feature = "std")]
-pub(crate) use shards::cached_rows;
+pub(crate) use split::cached_rows;
 #[cfg(feature = "std")]
 use training::SplitShard;
 #[cfg(feature = "std")]

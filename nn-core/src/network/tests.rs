@@ -155,7 +155,7 @@ fn batches_split_per_thread_and_further_where_a_shard_would_outgrow_the_cache() 
         // A one-layer model whose sample keeps `N` f32 activations (a weightless identity).
         let layers: [&dyn Layer<f32>; 1] = [&Flatten::<N>];
         let (graph, _) = chain(&layers);
-        shards::shard_count(&graph, &layers, rows)
+        split::shard_count(&graph, &layers, rows)
     }
     // 1 KB a sample: one shard per thread, none below 32 samples.
     assert_eq!(count::<256>(128), threads.min(4));
@@ -225,7 +225,7 @@ fn assert_shards_add_up(layers: &[&dyn Layer<f64>], rows: usize, shards: usize) 
         {
             assert!((g - h).abs() < 1e-12, "step {step}: {g} vs {h}");
         }
-        if shards::row_split(&graph, layers).is_none() {
+        if split::row_split(&graph, layers).is_none() {
             assert_eq!(whole.output(0), split.output(0), "step {step}");
             continue;
         }
@@ -259,7 +259,7 @@ fn steps_cut_by_rows_equal_whole_batch_gradients() {
     let layers: [&dyn Layer<f64>; 3] = [&flatten, &a, &b];
     let (graph, _) = chain(&layers);
     assert_eq!(
-        shards::row_split(&graph, &layers).map(|(node, l, _)| (node, l)),
+        split::row_split(&graph, &layers).map(|(node, l, _)| (node, l)),
         (crate::threads::thread_count() > 1).then_some((2, 1)),
         "cut by rows exactly when the update runs in pieces"
     );
@@ -268,5 +268,5 @@ fn steps_cut_by_rows_equal_whole_batch_gradients() {
     let tanh = crate::layers::ActivationLayer::<Tanh, 400, 400>::new(Tanh);
     let layers: [&dyn Layer<f64>; 3] = [&tanh, &a, &b];
     let (graph, _) = chain(&layers);
-    assert!(shards::row_split(&graph, &layers).is_none());
+    assert!(split::row_split(&graph, &layers).is_none());
 }

@@ -10,7 +10,9 @@ use core::ops::{Deref, DerefMut};
 
 use rand::RngCore;
 
-use super::{gather_part, run_node, shards, Records};
+#[cfg(feature = "std")]
+use super::split;
+use super::{gather_part, run_node, Records};
 use crate::graph::{Graph, Op};
 use crate::layers::{Layer, Mode, Upstream};
 use crate::layers::{RowSplit, ShardProducts};
@@ -488,7 +490,7 @@ impl<T: Float> Workspace<T> {
             return T::zero();
         }
         #[cfg(feature = "std")]
-        let shards = shards::shard_count(graph, layers, x.len() / records.input_size.max(1));
+        let shards = split::shard_count(graph, layers, x.len() / records.input_size.max(1));
         #[cfg(not(feature = "std"))]
         let shards = 1;
         let mut value = match shards {
