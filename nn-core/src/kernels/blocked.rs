@@ -27,12 +27,12 @@
 )]
 
 use super::isa::Isa;
+use super::operands::Finish;
 use super::operands::Steps;
 use super::operands::Strided;
 use super::simd::Vector;
 use super::tile::{
-    column, pack_panels, Finish, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512,
-    NV,
+    column, pack_panels, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512, NV,
 };
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use super::zero_steps::with_step_lists;

@@ -11,10 +11,8 @@ use core::fmt::Debug;
 use core::iter::Sum;
 use core::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
-#[cfg(target_arch = "x86_64")]
-use super::simd::{self, Vector};
-use super::tile::Finish;
-use super::{Gathered, Isa, Mat, PackedB, Update};
+use super::operands::{Finish, Gathered, Mat, PackedB, Update};
+use super::Isa;
 
 /// A floating-point type the kernels know how to multiply fast: `f32` or `f64`.
 ///
@@ -43,7 +41,7 @@ pub trait Element:
     type Avx512: Vector<Elem = Self>;
 
     /// Replaces every element by its hyperbolic tangent: the vectorised approximation of
-    /// [`super::tanh_f32`] for `f32`, the exact function for `f64`.
+    /// `tanh_f32` for `f32`, the exact function for `f64`.
     fn tanh_in_place(xs: &mut [Self]);
 
     /// Runs `f` on this thread's scratch buffer of kind `kind`, at least `len` elements, kept
@@ -55,7 +53,7 @@ pub trait Element:
     #[cfg(feature = "std")]
     fn with_scratch<R>(kind: Scratch, len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R;
 
-    /// `C = alpha * A * B + beta * C` on strided matrices; see [`super::gemm`].
+    /// `C = alpha * A * B + beta * C` on strided matrices; see `gemm`.
     ///
     /// # Safety
     /// Every index reached through the sizes and strides must be inside the allocations.
@@ -76,7 +74,7 @@ pub trait Element:
     // monomorphized into every crate that builds a model (where a debug build would run it
     // unoptimised). Each is the generic function it names, for `Self`.
 
-    /// [`super::gemm`].
+    /// `gemm`.
     fn gemm(alpha: Self, a: Mat<'_, Self>, b: Mat<'_, Self>, beta: Self, c: &mut [Self]);
 
     /// `gemv::dispatch`: `y = x · B (+ bias)` on `isa`.
@@ -144,125 +142,37 @@ pub enum Scratch {
     Activations = 1,
 }
 
-/// Implements [`Element`] for a primitive float.
-macro_rules! impl_element {
-    ($t:ty, $gemm:path, $avx2:ident, $avx512:ident, $tanh:expr) => {
-        impl Element for $t {
-            #[cfg(target_arch = "x86_64")]
-            type Avx2 = simd::$avx2;
-            #[cfg(target_arch = "x86_64")]
-            type Avx512 = simd::$avx512;
-            fn tanh_in_place(xs: &mut [Self]) {
-                $tanh(xs)
-            }
-            #[cfg(feature = "std")]
-            fn with_scratch<R>(kind: Scratch, len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
-                std::thread_local! {
-                    static SCRATCH: [core::cell::RefCell<Vec<$t>>; 2] = const {
-                        [core::cell::RefCell::new(Vec::new()), core::cell::RefCell::new(Vec::new())]
-                    };
-                }
-                SCRATCH.with(|kinds| {
-                    let mut buf = kinds[kind as usize].borrow_mut();
-                    if buf.len() < len {
-                        buf.resize(len, 0.0);
-                    }
-                    f(&mut buf[..len])
-                })
-            }
-            unsafe fn gemm_raw(
-                m: usize,
-                k: usize,
-                n: usize,
-                alpha: Self,
-                a: (*const Self, isize, isize),
-                b: (*const Self, isize, isize),
-                beta: Self,
-                c: (*mut Self, isize, isize),
-            ) {
-                // SAFETY: the caller keeps every index inside the allocations.
-                unsafe {
-                    $gemm(
-                        m, k, n, alpha, a.0, a.1, a.2, b.0, b.1, b.2, beta, c.0, c.1, c.2,
-                    )
-                }
-            }
-            fn gemm(alpha: Self, a: Mat<'_, Self>, b: Mat<'_, Self>, beta: Self, c: &mut [Self]) {
-                super::matmul::product(alpha, a, b, beta, c)
-            }
-            unsafe fn vec_mat_on_isa(
-                isa: Isa,
-                x: &[Self],
-                b: &[Self],
-                bias: &[Self],
-                y: &mut [Self],
-            ) {
-                // SAFETY: this function's `# Safety`, which its caller upholds.
-                unsafe { super::gemv::dispatch_here(isa, x, b, bias, y) }
-            }
-            unsafe fn packed_product(
-                b: &PackedB<Self>,
-                a: &[Self],
-                rs: usize,
-                c: &mut [Self],
-                accumulate: bool,
-                finish: Finish<Self>,
-            ) {
-                // SAFETY: this function's `# Safety`, which its caller upholds.
-                unsafe { super::packed::product(b, a, rs, c, accumulate, finish) }
-            }
-            fn try_gathered(
-                a: Gathered<'_, Self>,
-                b: &[Self],
-                c: &mut [Self],
-                accumulate: bool,
-            ) -> bool {
-                super::narrow::try_gathered_here(a, b, c, accumulate)
-            }
-            fn first_non_finite(xs: &[Self]) -> Option<usize> {
-                super::non_finite::first_non_finite(xs)
-            }
-            fn update(rule: &Update<Self>, w: &mut [Self], g: &[Self], slots: [&mut [Self]; 3]) {
-                super::update::update_here(rule, w, g, slots)
-            }
-            fn relu(xs: &mut [Self]) {
-                super::elementwise::relu(xs)
-            }
-            fn relu_gradient(y: &[Self], dy: &[Self], dz: &mut [Self]) {
-                super::elementwise::relu_gradient(y, dy, dz)
-            }
-            fn relu_gradient_in_place(y: &[Self], dy: &mut [Self]) {
-                super::elementwise::relu_gradient_in_place(y, dy)
-            }
-            fn add_into(sum: &mut [Self], part: &[Self]) {
-                super::elementwise::add(sum, part)
-            }
-            fn dropout(
-                x: &[Self],
-                draws: &[u32],
-                threshold: u32,
-                keeps_any: bool,
-                scale: Self,
-                y: &mut [Self],
-                mask: &mut [Self],
-            ) {
-                super::elementwise::dropout(x, draws, threshold, keeps_any, scale, y, mask)
-            }
-        }
-    };
+/// A SIMD register of `LANES` elements.
+///
+/// Every method is `unsafe` for the same reason: it may only run where the register's
+/// instruction set is available, and pointers must be valid for the elements it touches.
+///
+/// # Safety
+/// Implementations for an instruction set may only be used on CPUs that support it, from code
+/// compiled with that target feature; pointers must be valid for `LANES` elements.
+#[allow(clippy::missing_safety_doc)]
+pub unsafe trait Vector: Copy {
+    /// The element type.
+    type Elem: Element;
+    /// Elements per register.
+    const LANES: usize;
+    /// All lanes zero.
+    unsafe fn zero() -> Self;
+    /// All lanes `x`.
+    unsafe fn splat(x: Self::Elem) -> Self;
+    /// `LANES` elements from `p` (unaligned).
+    unsafe fn load(p: *const Self::Elem) -> Self;
+    /// Stores the lanes to `p` (unaligned).
+    unsafe fn store(self, p: *mut Self::Elem);
+    /// `a * b + c` lane by lane (fused on the x86 registers).
+    unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
+    /// `a + b` lane by lane.
+    unsafe fn add(a: Self, b: Self) -> Self;
+    /// `a` where `a > b`, else `b`, lane by lane: x86's `max`. ReLU is `max(0, x)`: `x` for a
+    /// NaN or a zero of either sign, as TensorFlow's `relu` (`x < 0 ? 0 : x`).
+    unsafe fn max(a: Self, b: Self) -> Self;
+    /// The first `count < LANES` elements from `p`, the other lanes zero.
+    unsafe fn load_partial(p: *const Self::Elem, count: usize) -> Self;
+    /// Stores the first `count < LANES` lanes to `p`.
+    unsafe fn store_partial(self, p: *mut Self::Elem, count: usize);
 }
-
-impl_element!(
-    f32,
-    matrixmultiply::sgemm,
-    Avx2F32,
-    Avx512F32,
-    super::tanh_f32
-);
-impl_element!(
-    f64,
-    matrixmultiply::dgemm,
-    Avx2F64,
-    Avx512F64,
-    |xs: &mut [f64]| xs.iter_mut().for_each(|v| *v = num_traits::Float::tanh(*v))
-);

@@ -2,78 +2,8 @@
 
 use super::blocked;
 use super::narrow;
-use super::operands::Strided;
+use super::operands::Mat;
 use super::Element;
-
-/// A read-only strided view of a `rows x cols` matrix inside a slice.
-#[derive(Clone, Copy, Debug)]
-pub struct Mat<'a, T> {
-    data: &'a [T],
-    rows: usize,
-    cols: usize,
-    row_stride: usize,
-    col_stride: usize,
-}
-
-impl<'a, T> Mat<'a, T> {
-    /// A row-major `rows x cols` matrix.
-    pub fn rows(data: &'a [T], rows: usize, cols: usize) -> Self {
-        Self {
-            data,
-            rows,
-            cols,
-            row_stride: cols,
-            col_stride: 1,
-        }
-    }
-
-    /// The transpose of a row-major `rows x cols` matrix, seen as `cols x rows`.
-    pub fn transposed(data: &'a [T], rows: usize, cols: usize) -> Self {
-        Self {
-            data,
-            rows: cols,
-            cols: rows,
-            row_stride: 1,
-            col_stride: cols,
-        }
-    }
-
-    /// A `rows x cols` matrix whose element `(i, j)` is `data[i * row_stride + j * col_stride]`:
-    /// a block of a larger matrix, or of its transpose.
-    pub fn view(
-        data: &'a [T],
-        rows: usize,
-        cols: usize,
-        row_stride: usize,
-        col_stride: usize,
-    ) -> Self {
-        Self {
-            data,
-            rows,
-            cols,
-            row_stride,
-            col_stride,
-        }
-    }
-
-    fn strided(self) -> Strided<'a, T> {
-        Strided {
-            data: self.data,
-            rs: self.row_stride,
-            cs: self.col_stride,
-        }
-    }
-
-    fn check(&self, what: &str) {
-        if self.rows > 0 && self.cols > 0 {
-            let last = (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride;
-            assert!(
-                last < self.data.len(),
-                "gemm: matrix {what} is larger than its slice"
-            );
-        }
-    }
-}
 
 /// `C = alpha * A * B + beta * C`, with `A` of shape `m x k`, `B` of shape `k x n` and `C` a
 /// row-major `m x n` matrix. With `beta == 0`, `C` is only written, never read.

@@ -45,10 +45,140 @@ pub use gemv::vec_mat_on;
 pub use gemv::{affine_sized, vec_mat};
 #[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub use isa::Isa;
-pub use matmul::{gemm, Mat};
+pub use matmul::gemm;
 pub(crate) use narrow::{max_columns as in_place_columns, try_gathered};
-pub(crate) use operands::{Gathered, Offsets};
+pub use operands::Mat;
 #[cfg_attr(not(feature = "std"), allow(unused_imports))]
-pub use packed::PackedB;
+pub use operands::PackedB;
+pub use operands::{Accumulate, Average, Moments, Momentum, Plain, Update};
+pub(crate) use operands::{Gathered, Offsets};
 pub use tanh::tanh_f32;
-pub use update::{Accumulate, Average, Moments, Momentum, Plain, Update};
+
+// `Element` for `f32` and `f64`: here, beside every kernel it calls, so that `element.rs`
+// (the trait) depends on none of them.
+#[allow(unused_imports)]
+use crate::prelude::*;
+use operands::Finish;
+
+/// Implements [`Element`] for a primitive float.
+macro_rules! impl_element {
+    ($t:ty, $gemm:path, $avx2:ident, $avx512:ident, $tanh:expr) => {
+        impl Element for $t {
+            #[cfg(target_arch = "x86_64")]
+            type Avx2 = simd::$avx2;
+            #[cfg(target_arch = "x86_64")]
+            type Avx512 = simd::$avx512;
+            fn tanh_in_place(xs: &mut [Self]) {
+                $tanh(xs)
+            }
+            #[cfg(feature = "std")]
+            fn with_scratch<R>(kind: Scratch, len: usize, f: impl FnOnce(&mut [Self]) -> R) -> R {
+                std::thread_local! {
+                    static SCRATCH: [core::cell::RefCell<Vec<$t>>; 2] = const {
+                        [core::cell::RefCell::new(Vec::new()), core::cell::RefCell::new(Vec::new())]
+                    };
+                }
+                SCRATCH.with(|kinds| {
+                    let mut buf = kinds[kind as usize].borrow_mut();
+                    if buf.len() < len {
+                        buf.resize(len, 0.0);
+                    }
+                    f(&mut buf[..len])
+                })
+            }
+            unsafe fn gemm_raw(
+                m: usize,
+                k: usize,
+                n: usize,
+                alpha: Self,
+                a: (*const Self, isize, isize),
+                b: (*const Self, isize, isize),
+                beta: Self,
+                c: (*mut Self, isize, isize),
+            ) {
+                // SAFETY: the caller keeps every index inside the allocations.
+                unsafe {
+                    $gemm(
+                        m, k, n, alpha, a.0, a.1, a.2, b.0, b.1, b.2, beta, c.0, c.1, c.2,
+                    )
+                }
+            }
+            fn gemm(alpha: Self, a: Mat<'_, Self>, b: Mat<'_, Self>, beta: Self, c: &mut [Self]) {
+                self::matmul::product(alpha, a, b, beta, c)
+            }
+            unsafe fn vec_mat_on_isa(
+                isa: Isa,
+                x: &[Self],
+                b: &[Self],
+                bias: &[Self],
+                y: &mut [Self],
+            ) {
+                // SAFETY: this function's `# Safety`, which its caller upholds.
+                unsafe { self::gemv::dispatch_here(isa, x, b, bias, y) }
+            }
+            unsafe fn packed_product(
+                b: &PackedB<Self>,
+                a: &[Self],
+                rs: usize,
+                c: &mut [Self],
+                accumulate: bool,
+                finish: Finish<Self>,
+            ) {
+                // SAFETY: this function's `# Safety`, which its caller upholds.
+                unsafe { self::packed::product(b, a, rs, c, accumulate, finish) }
+            }
+            fn try_gathered(
+                a: Gathered<'_, Self>,
+                b: &[Self],
+                c: &mut [Self],
+                accumulate: bool,
+            ) -> bool {
+                self::narrow::try_gathered_here(a, b, c, accumulate)
+            }
+            fn first_non_finite(xs: &[Self]) -> Option<usize> {
+                self::non_finite::first_non_finite(xs)
+            }
+            fn update(rule: &Update<Self>, w: &mut [Self], g: &[Self], slots: [&mut [Self]; 3]) {
+                self::update::update_here(rule, w, g, slots)
+            }
+            fn relu(xs: &mut [Self]) {
+                self::elementwise::relu(xs)
+            }
+            fn relu_gradient(y: &[Self], dy: &[Self], dz: &mut [Self]) {
+                self::elementwise::relu_gradient(y, dy, dz)
+            }
+            fn relu_gradient_in_place(y: &[Self], dy: &mut [Self]) {
+                self::elementwise::relu_gradient_in_place(y, dy)
+            }
+            fn add_into(sum: &mut [Self], part: &[Self]) {
+                self::elementwise::add(sum, part)
+            }
+            fn dropout(
+                x: &[Self],
+                draws: &[u32],
+                threshold: u32,
+                keeps_any: bool,
+                scale: Self,
+                y: &mut [Self],
+                mask: &mut [Self],
+            ) {
+                self::elementwise::dropout(x, draws, threshold, keeps_any, scale, y, mask)
+            }
+        }
+    };
+}
+
+impl_element!(
+    f32,
+    matrixmultiply::sgemm,
+    Avx2F32,
+    Avx512F32,
+    self::tanh_f32
+);
+impl_element!(
+    f64,
+    matrixmultiply::dgemm,
+    Avx2F64,
+    Avx512F64,
+    |xs: &mut [f64]| xs.iter_mut().for_each(|v| *v = num_traits::Float::tanh(*v))
+);

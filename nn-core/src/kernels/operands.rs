@@ -1,8 +1,12 @@
-//! The operand types the kernels share: strided and gathered matrices, the steps each tile
-//! runs, and how a product's rows are cut into tiles.
+//! The operand types the kernels share, as data: strided, gathered and packed matrices, the
+//! steps each tile runs and how a product's rows are cut into tiles, a tile's epilogue, and an
+//! optimizer's update rule. Their code lives with the kernels that use them; here they depend
+//! on nothing, so that `Element`'s entry points can name them.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
+
+use super::Isa;
 
 /// A strided read-only matrix: `at(i, j) = data[i * rs + j * cs]`.
 #[derive(Clone, Copy)]
@@ -130,4 +134,190 @@ impl<'a> Steps<'a> {
             }
         }
     }
+}
+
+/// A read-only strided view of a `rows x cols` matrix inside a slice.
+#[derive(Clone, Copy, Debug)]
+pub struct Mat<'a, T> {
+    pub(super) data: &'a [T],
+    pub(super) rows: usize,
+    pub(super) cols: usize,
+    pub(super) row_stride: usize,
+    pub(super) col_stride: usize,
+}
+
+impl<'a, T> Mat<'a, T> {
+    /// A row-major `rows x cols` matrix.
+    pub fn rows(data: &'a [T], rows: usize, cols: usize) -> Self {
+        Self {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transpose of a row-major `rows x cols` matrix, seen as `cols x rows`.
+    pub fn transposed(data: &'a [T], rows: usize, cols: usize) -> Self {
+        Self {
+            data,
+            rows: cols,
+            cols: rows,
+            row_stride: 1,
+            col_stride: cols,
+        }
+    }
+
+    /// A `rows x cols` matrix whose element `(i, j)` is `data[i * row_stride + j * col_stride]`:
+    /// a block of a larger matrix, or of its transpose.
+    pub fn view(
+        data: &'a [T],
+        rows: usize,
+        cols: usize,
+        row_stride: usize,
+        col_stride: usize,
+    ) -> Self {
+        Self {
+            data,
+            rows,
+            cols,
+            row_stride,
+            col_stride,
+        }
+    }
+
+    pub(super) fn strided(self) -> Strided<'a, T> {
+        Strided {
+            data: self.data,
+            rs: self.row_stride,
+            cs: self.col_stride,
+        }
+    }
+
+    pub(super) fn check(&self, what: &str) {
+        if self.rows > 0 && self.cols > 0 {
+            let last = (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride;
+            assert!(
+                last < self.data.len(),
+                "gemm: matrix {what} is larger than its slice"
+            );
+        }
+    }
+}
+
+/// A row-major `k x n` matrix rearranged into zero-padded panels of `width` columns, for the
+/// instruction set it was packed for.
+#[derive(Clone, Debug)]
+pub struct PackedB<T> {
+    pub(super) data: Box<[T]>,
+    pub(super) k: usize,
+    pub(super) n: usize,
+    pub(super) width: usize,
+    pub(super) isa: Isa,
+}
+
+/// What [`super::PackedB::multiply_then`] does to each block of `C` that a tile has just
+/// stored: add the bias of each column (`bias` points at the block's first column's; null for
+/// none), then clamp at zero when `relu`, in that order, as the layer's own passes do.
+#[derive(Clone, Copy)]
+pub struct Finish<T> {
+    pub bias: *const T,
+    pub relu: bool,
+}
+
+impl<T> Finish<T> {
+    /// Leaves the sums as they are.
+    pub const NONE: Self = Self {
+        bias: core::ptr::null(),
+        relu: false,
+    };
+
+    /// The same epilogue for the block `columns` further right.
+    pub fn shifted(self, columns: usize) -> Self {
+        Self {
+            bias: if self.bias.is_null() {
+                self.bias
+            } else {
+                self.bias.wrapping_add(columns)
+            },
+            ..self
+        }
+    }
+}
+
+/// One optimizer's rule for one step, as `Element::update` takes it.
+pub enum Update<T> {
+    /// Plain SGD.
+    Plain(Plain<T>),
+    /// SGD with momentum (and Nesterov's variant).
+    Momentum(Momentum<T>),
+    /// Adam (and AMSGrad).
+    Adam(Moments<T>),
+    /// RMSprop (centered or not, with or without momentum).
+    RmsProp(Average<T>),
+    /// Adagrad.
+    Adagrad(Accumulate<T>),
+}
+
+/// `w -= lr * g`.
+pub struct Plain<T> {
+    /// The learning rate.
+    pub lr: T,
+}
+
+/// `v = momentum * v - lr * g`, then `w += v` (or, with Nesterov, `w += momentum * v - lr * g`).
+/// The velocity is flushed to zero below the normal range (see `flush_subnormal`).
+pub struct Momentum<T> {
+    /// The learning rate.
+    pub lr: T,
+    /// The momentum (`0` for none).
+    pub momentum: T,
+    /// Nesterov's variant.
+    pub nesterov: bool,
+}
+
+/// Keras's Adam step with `alpha` the bias-corrected learning rate, `b1 = 1 - beta_1` and
+/// `b2 = 1 - beta_2`: `m += (g - m) * b1`, `v += (g^2 - v) * b2` (and, with AMSGrad,
+/// `v_hat = max(v_hat, v)`), then `w -= m * alpha / (sqrt(v or v_hat) + eps)`.
+///
+/// The first moment is flushed to zero below the normal range (see `flush_subnormal`): it
+/// decays by 0.9 a step where the gradient is zero and is the one seen sinking into
+/// subnormals. The second decays by 0.999 and takes some 70,000 such steps to get there;
+/// flushing it too made the dense update 40% slower.
+pub struct Moments<T> {
+    /// The bias-corrected learning rate.
+    pub alpha: T,
+    /// `1 - beta_1`.
+    pub b1: T,
+    /// `1 - beta_2`.
+    pub b2: T,
+    /// Epsilon, added to the denominator.
+    pub eps: T,
+}
+
+/// Keras's RMSprop step: `v = rho * v + (1 - rho) * g^2`; centered, also
+/// `mg = rho * mg + (1 - rho) * g` and the denominator `v - mg^2 + eps` instead of `v + eps`;
+/// `step = lr * g / sqrt(denominator)`, then `w -= step`, or with momentum
+/// `m = momentum * m + step; w -= m`. The averages and the momentum are flushed to zero below
+/// the normal range (see `flush_subnormal`): each decays geometrically where the gradient is
+/// zero.
+pub struct Average<T> {
+    /// The learning rate.
+    pub lr: T,
+    /// The decay of the average of squared gradients.
+    pub rho: T,
+    /// Epsilon, added to the denominator.
+    pub eps: T,
+    /// The momentum (`0` for none).
+    pub momentum: T,
+}
+
+/// Keras's Adagrad step: `a += g^2; w -= lr * g / sqrt(a + eps)`. The accumulator only grows,
+/// so it needs no flushing.
+pub struct Accumulate<T> {
+    /// The learning rate.
+    pub lr: T,
+    /// Epsilon, added to the denominator.
+    pub eps: T,
 }

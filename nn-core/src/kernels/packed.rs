@@ -19,25 +19,15 @@ use crate::prelude::*;
 use super::isa::Isa;
 use super::operands::Steps;
 use super::operands::Strided;
+use super::operands::{Finish, PackedB};
 use super::simd::Vector;
 use super::tile::{
-    column, pack_panels, packed_len, Finish, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2,
+    column, pack_panels, packed_len, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2,
     MR_LISTED_AVX512, NV,
 };
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use super::zero_steps::with_step_lists;
 use super::Element;
-
-/// A row-major `k x n` matrix rearranged into zero-padded panels of `width` columns, for the
-/// instruction set it was packed for.
-#[derive(Clone, Debug)]
-pub struct PackedB<T> {
-    data: Box<[T]>,
-    k: usize,
-    n: usize,
-    width: usize,
-    isa: Isa,
-}
 
 impl<T: Element> PackedB<T> {
     /// Packs `b` (`k x n`, row-major) for this CPU; `None` where no packed kernel runs (the

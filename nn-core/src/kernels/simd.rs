@@ -6,42 +6,8 @@
 //! and [`Element::Avx512`]. The x86 methods wrap one intrinsic each; they
 //! must only run inside a function compiled with the matching `#[target_feature]`.
 
+pub use super::element::Vector;
 use super::Element;
-
-/// A SIMD register of `LANES` elements.
-///
-/// Every method is `unsafe` for the same reason: it may only run where the register's
-/// instruction set is available, and pointers must be valid for the elements it touches.
-///
-/// # Safety
-/// Implementations for an instruction set may only be used on CPUs that support it, from code
-/// compiled with that target feature; pointers must be valid for `LANES` elements.
-#[allow(clippy::missing_safety_doc)]
-pub unsafe trait Vector: Copy {
-    /// The element type.
-    type Elem: Element;
-    /// Elements per register.
-    const LANES: usize;
-    /// All lanes zero.
-    unsafe fn zero() -> Self;
-    /// All lanes `x`.
-    unsafe fn splat(x: Self::Elem) -> Self;
-    /// `LANES` elements from `p` (unaligned).
-    unsafe fn load(p: *const Self::Elem) -> Self;
-    /// Stores the lanes to `p` (unaligned).
-    unsafe fn store(self, p: *mut Self::Elem);
-    /// `a * b + c` lane by lane (fused on the x86 registers).
-    unsafe fn mul_add(a: Self, b: Self, c: Self) -> Self;
-    /// `a + b` lane by lane.
-    unsafe fn add(a: Self, b: Self) -> Self;
-    /// `a` where `a > b`, else `b`, lane by lane: x86's `max`. ReLU is `max(0, x)`: `x` for a
-    /// NaN or a zero of either sign, as TensorFlow's `relu` (`x < 0 ? 0 : x`).
-    unsafe fn max(a: Self, b: Self) -> Self;
-    /// The first `count < LANES` elements from `p`, the other lanes zero.
-    unsafe fn load_partial(p: *const Self::Elem, count: usize) -> Self;
-    /// Stores the first `count < LANES` lanes to `p`.
-    unsafe fn store_partial(self, p: *mut Self::Elem, count: usize);
-}
 
 /// One element as a one-lane "register": the portable kernels and the column tails.
 #[derive(Clone, Copy, Debug)]

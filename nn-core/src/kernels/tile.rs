@@ -9,7 +9,7 @@
 // Only the x86 kernels tile; the portable build never calls this.
 #![cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
 
-use super::operands::{tile_height, Steps};
+use super::operands::{tile_height, Finish, Steps};
 use super::simd::Vector;
 use super::Element;
 
@@ -274,35 +274,6 @@ unsafe fn tile_of_height<V: Vector, const MR: usize, const NV: usize>(
         };
     }
         heights!(1 2 3 4 5 6 7 8 9 10 11 12)
-    }
-}
-
-/// What [`super::PackedB::multiply_then`] does to each block of `C` that a tile has just
-/// stored: add the bias of each column (`bias` points at the block's first column's; null for
-/// none), then clamp at zero when `relu`, in that order, as the layer's own passes do.
-#[derive(Clone, Copy)]
-pub struct Finish<T> {
-    pub bias: *const T,
-    pub relu: bool,
-}
-
-impl<T> Finish<T> {
-    /// Leaves the sums as they are.
-    pub const NONE: Self = Self {
-        bias: core::ptr::null(),
-        relu: false,
-    };
-
-    /// The same epilogue for the block `columns` further right.
-    pub fn shifted(self, columns: usize) -> Self {
-        Self {
-            bias: if self.bias.is_null() {
-                self.bias
-            } else {
-                self.bias.wrapping_add(columns)
-            },
-            ..self
-        }
     }
 }
 

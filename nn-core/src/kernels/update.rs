@@ -5,6 +5,7 @@
 //! element type in this crate, on AVX2 registers where the CPU has them, instead of in every
 //! crate that trains a model (where a debug build would run it unoptimised).
 
+use super::operands::{Accumulate, Average, Moments, Momentum, Plain, Update};
 use super::Element;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use super::Isa;
@@ -19,20 +20,6 @@ use super::Isa;
 pub trait Rule<T>: Sync {
     /// Updates `w` in place.
     fn apply(&self, w: &mut [T], g: &[T], slots: [&mut [T]; 3]);
-}
-
-/// One optimizer's rule for one step, as [`Element::update`] takes it.
-pub enum Update<T> {
-    /// Plain SGD.
-    Plain(Plain<T>),
-    /// SGD with momentum (and Nesterov's variant).
-    Momentum(Momentum<T>),
-    /// Adam (and AMSGrad).
-    Adam(Moments<T>),
-    /// RMSprop (centered or not, with or without momentum).
-    RmsProp(Average<T>),
-    /// Adagrad.
-    Adagrad(Accumulate<T>),
 }
 
 impl<T: Element> Rule<T> for Update<T> {
@@ -100,28 +87,11 @@ pub(crate) fn flush_subnormal<T: Element>(x: T) -> T {
     }
 }
 
-/// `w -= lr * g`.
-pub struct Plain<T> {
-    /// The learning rate.
-    pub lr: T,
-}
-
 impl<T: Element> Rule<T> for Plain<T> {
     #[inline(always)]
     fn apply(&self, w: &mut [T], g: &[T], _: [&mut [T]; 3]) {
         w.iter_mut().zip(g).for_each(|(w, &g)| *w -= self.lr * g)
     }
-}
-
-/// `v = momentum * v - lr * g`, then `w += v` (or, with Nesterov, `w += momentum * v - lr * g`).
-/// The velocity is flushed to zero below the normal range (see `flush_subnormal`).
-pub struct Momentum<T> {
-    /// The learning rate.
-    pub lr: T,
-    /// The momentum (`0` for none).
-    pub momentum: T,
-    /// Nesterov's variant.
-    pub nesterov: bool,
 }
 
 impl<T: Element> Rule<T> for Momentum<T> {
@@ -133,25 +103,6 @@ impl<T: Element> Rule<T> for Momentum<T> {
             *w += if self.nesterov { m * *v - lr * g } else { *v };
         }
     }
-}
-
-/// Keras's Adam step with `alpha` the bias-corrected learning rate, `b1 = 1 - beta_1` and
-/// `b2 = 1 - beta_2`: `m += (g - m) * b1`, `v += (g^2 - v) * b2` (and, with AMSGrad,
-/// `v_hat = max(v_hat, v)`), then `w -= m * alpha / (sqrt(v or v_hat) + eps)`.
-///
-/// The first moment is flushed to zero below the normal range (see `flush_subnormal`): it
-/// decays by 0.9 a step where the gradient is zero and is the one seen sinking into
-/// subnormals. The second decays by 0.999 and takes some 70,000 such steps to get there;
-/// flushing it too made the dense update 40% slower.
-pub struct Moments<T> {
-    /// The bias-corrected learning rate.
-    pub alpha: T,
-    /// `1 - beta_1`.
-    pub b1: T,
-    /// `1 - beta_2`.
-    pub b2: T,
-    /// Epsilon, added to the denominator.
-    pub eps: T,
 }
 
 impl<T: Element> Moments<T> {
@@ -186,23 +137,6 @@ impl<T: Element> Rule<T> for Moments<T> {
     }
 }
 
-/// Keras's RMSprop step: `v = rho * v + (1 - rho) * g^2`; centered, also
-/// `mg = rho * mg + (1 - rho) * g` and the denominator `v - mg^2 + eps` instead of `v + eps`;
-/// `step = lr * g / sqrt(denominator)`, then `w -= step`, or with momentum
-/// `m = momentum * m + step; w -= m`. The averages and the momentum are flushed to zero below
-/// the normal range (see `flush_subnormal`): each decays geometrically where the gradient is
-/// zero.
-pub struct Average<T> {
-    /// The learning rate.
-    pub lr: T,
-    /// The decay of the average of squared gradients.
-    pub rho: T,
-    /// Epsilon, added to the denominator.
-    pub eps: T,
-    /// The momentum (`0` for none).
-    pub momentum: T,
-}
-
 impl<T: Element> Rule<T> for Average<T> {
     #[inline(always)]
     fn apply(&self, w: &mut [T], g: &[T], [v, mg, m]: [&mut [T]; 3]) {
@@ -230,15 +164,6 @@ impl<T: Element> Rule<T> for Average<T> {
             }
         }
     }
-}
-
-/// Keras's Adagrad step: `a += g^2; w -= lr * g / sqrt(a + eps)`. The accumulator only grows,
-/// so it needs no flushing.
-pub struct Accumulate<T> {
-    /// The learning rate.
-    pub lr: T,
-    /// Epsilon, added to the denominator.
-    pub eps: T,
 }
 
 impl<T: Element> Rule<T> for Accumulate<T> {
