@@ -33,7 +33,7 @@ fn add_bias<T: Float, const W: usize>(z: &mut [T], bias: &[T]) {
         rest = quads.into_remainder();
     }
     for row in rest.chunks_exact_mut(W) {
-        row.iter_mut().zip(bias).for_each(|(v, &b)| *v += b);
+        T::add_into(row, bias);
     }
 }
 
@@ -102,7 +102,7 @@ pub(crate) fn bias_gradient<T: Float, const W: usize>(dz: &[T], g_bias: &mut [T]
     if W > NARROW_BIAS {
         g_bias.iter_mut().for_each(|g| *g = T::zero());
         for row in dz.chunks_exact(W) {
-            g_bias.iter_mut().zip(row).for_each(|(g, &d)| *g += d);
+            T::add_into(g_bias, row);
         }
         return;
     }

@@ -107,10 +107,6 @@ fn sized<T: Float>(buffer: &mut Vec<T>, len: usize) -> &mut [T] {
     &mut buffer[..len]
 }
 
-fn add_into<T: Float>(sum: &mut [T], part: &[T]) {
-    T::add_into(sum, part);
-}
-
 /// The output of node `k`: the batch itself for an input read directly, else its buffer.
 fn node_output<'a, T>(
     outputs: &'a [Vec<T>],
@@ -408,7 +404,7 @@ impl<T: Float> Workspace<T> {
                         self.grads[l] = grad;
                         self.grad_set[l] = true;
                     } else {
-                        add_into(&mut self.grads[l], &grad);
+                        T::add_into(&mut self.grads[l], &grad);
                         self.spare_grad = grad;
                     }
                     if let Some((dx, first)) = dx {
@@ -464,7 +460,7 @@ impl<T: Float> Workspace<T> {
             self.deltas[k] = dx;
             self.delta_set[k] = true;
         } else {
-            add_into(&mut self.deltas[k][..len], &dx[..len]);
+            T::add_into(&mut self.deltas[k][..len], &dx[..len]);
             self.spare = dx;
         }
     }
