@@ -38,7 +38,7 @@ pub trait Element:
 
     /// This type's AVX-512 register.
     #[cfg(target_arch = "x86_64")]
-    type Avx512: Vector<Elem = Self>;
+    type Avx512: Realign<Elem = Self>;
 
     /// Replaces every element by its hyperbolic tangent: the vectorised approximation of
     /// `tanh_f32` for `f32`, the exact function for `f64`.
@@ -175,4 +175,28 @@ pub unsafe trait Vector: Copy {
     unsafe fn load_partial(p: *const Self::Elem, count: usize) -> Self;
     /// Stores the first `count < LANES` lanes to `p`.
     unsafe fn store_partial(self, p: *mut Self::Elem, count: usize);
+}
+
+/// A register that reads aligned memory by lanes and shifts across a pair: what the batch-1
+/// product needs to read rows of `B` that do not start on a register boundary (AVX-512's
+/// masked loads and two-register permutes). Masks and shifts are values of their own so that
+/// a kernel can make them once per row offset rather than once per row.
+///
+/// # Safety
+/// As for [`Vector`].
+#[allow(clippy::missing_safety_doc)]
+pub unsafe trait Realign: Vector {
+    /// Which lanes a masked load reads.
+    type Mask: Copy;
+    /// How far [`Realign::realign`] shifts.
+    type Shift: Copy;
+    /// Lanes `from..to` (`from <= to <= LANES`).
+    unsafe fn mask(from: usize, to: usize) -> Self::Mask;
+    /// The lanes of `mask` from the register at `p`, the others zero; only those lanes are
+    /// read, so the rest of the register may lie outside any allocation.
+    unsafe fn load_masked(p: *const Self::Elem, mask: Self::Mask) -> Self;
+    /// A shift by `lanes < LANES`.
+    unsafe fn shift(lanes: usize) -> Self::Shift;
+    /// Lanes `shift..shift + LANES` of `lo` followed by `hi`.
+    unsafe fn realign(lo: Self, hi: Self, shift: Self::Shift) -> Self;
 }

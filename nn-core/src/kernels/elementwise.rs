@@ -1,7 +1,7 @@
 //! Element-wise loops that every training step runs over whole batches (ReLU and its gradient,
 //! dropout's mask, sums of arrays), compiled once per element type here through
 //! [`Element`]'s entry points: left generic in the layers, they were monomorphized into the
-//! user's crate, where a debug build runs them unoptimised.
+//! user's crate, where a debug build runs them unoptimised. Also the test the batch-1 products use to decide whether listing nonzero inputs pays.
 
 use super::Element;
 
@@ -60,4 +60,13 @@ pub(super) fn dropout<T: Element>(
         };
         *y = x * *m;
     }
+}
+
+/// Whether a quarter or more of `x` is zero, from which listing the nonzero inputs costs less
+/// than running every row.
+#[inline(always)]
+pub(super) fn mostly_zero<T: Element>(x: &[T]) -> bool {
+    // Summed as `u32`, which vectorises into whole registers of compare results.
+    let zeros: u32 = x.iter().map(|&v| u32::from(v == T::zero())).sum();
+    4 * zeros as usize >= x.len()
 }

@@ -21,7 +21,10 @@
 //! It is written once over [`Vector`] and compiled per instruction set (16 `f32` lanes on
 //! AVX-512, 8 on AVX2 + FMA, one in the portable build).
 
+use super::elementwise::mostly_zero;
 use super::isa::Isa;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+use super::realigned;
 use super::simd::{Scalar, Vector};
 use super::Element;
 
@@ -89,7 +92,10 @@ unsafe fn sized_avx512<T: Element, const K: usize, const N: usize>(
     // SAFETY: this function's contract, which its caller upholds.
     unsafe {
         // Re-slicing inside the target-feature function hands the constant lengths to `product`.
-        product::<T::Avx512>(&x[..K], &b[..K * N], &bias[..N], &mut y[..N])
+        let (x, b, bias, y) = (&x[..K], &b[..K * N], &bias[..N], &mut y[..N]);
+        if !realigned::try_product::<T::Avx512>(x, b, bias, y) {
+            product::<T::Avx512>(x, b, bias, y)
+        }
     }
 }
 
@@ -150,7 +156,11 @@ pub(super) unsafe fn dispatch_here<T: Element>(
 #[target_feature(enable = "avx512f")]
 unsafe fn vec_mat_avx512<T: Element>(x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
     // SAFETY: this function's contract, which its caller upholds.
-    unsafe { product::<T::Avx512>(x, b, bias, y) }
+    unsafe {
+        if !realigned::try_product::<T::Avx512>(x, b, bias, y) {
+            product::<T::Avx512>(x, b, bias, y)
+        }
+    }
 }
 
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -369,15 +379,6 @@ const LISTED_ROW_BYTES: usize = 128;
 
 /// See [`LISTED_ROW_BYTES`].
 const LISTED_FROM_BYTES: usize = 64 * 1024;
-
-/// Whether a quarter or more of `x` is zero, from which listing the nonzero inputs costs less
-/// than running every row.
-#[inline(always)]
-fn mostly_zero<T: Element>(x: &[T]) -> bool {
-    // Summed as `u32`, which vectorises into whole registers of compare results.
-    let zeros: u32 = x.iter().map(|&v| u32::from(v == T::zero())).sum();
-    4 * zeros as usize >= x.len()
-}
 
 /// Consecutive rows of `B` combined per pass over `y`.
 const ROWS: usize = 4;

@@ -15,7 +15,7 @@
 use core::cell::RefCell;
 use core::ops::Range;
 
-use super::simd::Vector;
+use super::simd::{Realign, Vector};
 use super::Element;
 
 std::thread_local! {
@@ -123,6 +123,46 @@ unsafe impl<T: Element, const N: usize> Vector for Lanes<T, N> {
                 .enumerate()
                 .for_each(|(i, &v)| *p.add(i) = v);
         }
+    }
+}
+
+// SAFETY: plain array arithmetic; only the lanes named are read.
+unsafe impl<T: Element, const N: usize> Realign for Lanes<T, N> {
+    type Mask = (usize, usize);
+    type Shift = usize;
+    unsafe fn mask(from: usize, to: usize) -> (usize, usize) {
+        assert!(from <= to && to <= N, "lanes {from}..{to} of {N}");
+        (from, to)
+    }
+    unsafe fn load_masked(p: *const T, (from, to): (usize, usize)) -> Self {
+        let mask = from..to;
+        // SAFETY: this function's contract, which its caller upholds.
+        unsafe {
+            if !mask.is_empty() {
+                check_access(p.wrapping_add(mask.start), mask.len(), "a masked load");
+            }
+            Lanes(core::array::from_fn(|i| {
+                if mask.contains(&i) {
+                    *p.wrapping_add(i)
+                } else {
+                    T::zero()
+                }
+            }))
+        }
+    }
+    unsafe fn shift(lanes: usize) -> usize {
+        assert!(lanes < N, "a shift of {lanes} lanes of {N}");
+        lanes
+    }
+    unsafe fn realign(lo: Self, hi: Self, shift: usize) -> Self {
+        Lanes(core::array::from_fn(|i| {
+            let j = i + shift;
+            if j < N {
+                lo.0[j]
+            } else {
+                hi.0[j - N]
+            }
+        }))
     }
 }
 

@@ -29,6 +29,8 @@ mod operands;
 mod packed;
 #[cfg(feature = "std")]
 pub(crate) mod packed_parts;
+#[cfg(any(test, all(feature = "std", target_arch = "x86_64")))]
+mod realigned;
 #[cfg(test)]
 mod reference;
 pub mod simd;

@@ -6,7 +6,7 @@
 //! and [`Element::Avx512`]. The x86 methods wrap one intrinsic each; they
 //! must only run inside a function compiled with the matching `#[target_feature]`.
 
-pub use super::element::Vector;
+pub use super::element::{Realign, Vector};
 use super::Element;
 
 /// One element as a one-lane "register": the portable kernels and the column tails.
@@ -282,4 +282,64 @@ x86_vector!(
     _mm512_max_pd,
     |p, count| _mm512_maskz_loadu_pd(((1u32 << count) - 1) as u8, p),
     |p, v, count| _mm512_mask_storeu_pd(p, ((1u32 << count) - 1) as u8, v)
+);
+
+/// Implements [`Realign`] for an AVX-512 register: `$mask` is its mask type, `$iota` its lane
+/// indices, `$add` and `$splat` the integer add and broadcast for them.
+#[cfg(target_arch = "x86_64")]
+macro_rules! avx512_realign {
+    ($name:ident, $elem:ty, $mask:ty, $load:ident, $permute:ident, $iota:expr, $add:ident, $splat:ident) => {
+        // SAFETY: see the trait; callers guarantee AVX-512F and pointers valid for the lanes
+        // they name (masked-off lanes are not accessed).
+        unsafe impl Realign for $name {
+            type Mask = $mask;
+            type Shift = core::arch::x86_64::__m512i;
+            #[inline(always)]
+            unsafe fn mask(from: usize, to: usize) -> $mask {
+                (((1u32 << to) - 1) & !((1u32 << from) - 1)) as $mask
+            }
+            #[inline(always)]
+            unsafe fn load_masked(p: *const $elem, mask: $mask) -> Self {
+                // SAFETY: the `Realign` contract: AVX-512F is available and the lanes in
+                // `mask` are readable.
+                unsafe { $name(core::arch::x86_64::$load(mask, p)) }
+            }
+            #[inline(always)]
+            unsafe fn shift(lanes: usize) -> Self::Shift {
+                // SAFETY: the `Realign` contract: AVX-512F is available.
+                unsafe {
+                    use core::arch::x86_64::*;
+                    $add($iota, $splat(lanes as _))
+                }
+            }
+            #[inline(always)]
+            unsafe fn realign(lo: Self, hi: Self, shift: Self::Shift) -> Self {
+                // SAFETY: the `Realign` contract: AVX-512F is available.
+                unsafe { $name(core::arch::x86_64::$permute(lo.0, shift, hi.0)) }
+            }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+avx512_realign!(
+    Avx512F32,
+    f32,
+    u16,
+    _mm512_maskz_loadu_ps,
+    _mm512_permutex2var_ps,
+    _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+    _mm512_add_epi32,
+    _mm512_set1_epi32
+);
+#[cfg(target_arch = "x86_64")]
+avx512_realign!(
+    Avx512F64,
+    f64,
+    u8,
+    _mm512_maskz_loadu_pd,
+    _mm512_permutex2var_pd,
+    _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0),
+    _mm512_add_epi64,
+    _mm512_set1_epi64
 );
