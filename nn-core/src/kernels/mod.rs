@@ -80,12 +80,15 @@ macro_rules! impl_element {
                         [core::cell::RefCell::new(Vec::new()), core::cell::RefCell::new(Vec::new())]
                     };
                 }
+                // A line more than asked for, so that the slice can start a cache line.
+                let room = len + operands::LINE / size_of::<$t>();
                 SCRATCH.with(|kinds| {
                     let mut buf = kinds[kind as usize].borrow_mut();
-                    if buf.len() < len {
-                        buf.resize(len, 0.0);
+                    if buf.len() < room {
+                        buf.resize(room, 0.0);
                     }
-                    f(&mut buf[..len])
+                    let start = operands::line_offset(&buf);
+                    f(&mut buf[start..start + len])
                 })
             }
             unsafe fn gemm_raw(
@@ -184,3 +187,21 @@ impl_element!(
     Avx512F64,
     |xs: &mut [f64]| xs.iter_mut().for_each(|v| *v = num_traits::Float::tanh(*v))
 );
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scratch_buffers_start_a_cache_line() {
+        for len in [1, 17, 4000, 3] {
+            f32::with_scratch(Scratch::Packing, len, |buf| {
+                assert_eq!(buf.len(), len);
+                assert_eq!(buf.as_ptr() as usize % operands::LINE, 0);
+            });
+            f64::with_scratch(Scratch::Activations, len, |buf| {
+                assert_eq!(buf.as_ptr() as usize % operands::LINE, 0);
+            });
+        }
+    }
+}

@@ -210,7 +210,7 @@ impl<'a, T> Mat<'a, T> {
 /// instruction set it was packed for.
 #[derive(Clone, Debug)]
 pub struct PackedB<T> {
-    pub(super) data: Box<[T]>,
+    pub(super) data: LineAligned<T>,
     pub(super) k: usize,
     pub(super) n: usize,
     pub(super) width: usize,
@@ -320,4 +320,79 @@ pub struct Accumulate<T> {
     pub lr: T,
     /// Epsilon, added to the denominator.
     pub eps: T,
+}
+
+/// Bytes per cache line: where the packed operands start, so that no register load of a panel
+/// straddles two lines (a split load costs two).
+pub(crate) const LINE: usize = 64;
+
+/// A boxed slice whose first element starts a cache line: the allocator only aligns to the
+/// element, so the box holds a line more and the slice starts where the line does.
+#[derive(Debug)]
+pub(crate) struct LineAligned<T> {
+    buf: Box<[T]>,
+    start: usize,
+}
+
+impl<T: Copy + Default> LineAligned<T> {
+    /// `len` default elements.
+    pub(crate) fn new(len: usize) -> Self {
+        let buf = vec![T::default(); len + LINE / size_of::<T>()].into_boxed_slice();
+        let start = line_offset(&buf);
+        Self { buf, start }
+    }
+}
+
+impl<T: Clone> Clone for LineAligned<T> {
+    /// The same elements in a new box, where the line may start elsewhere.
+    fn clone(&self) -> Self {
+        let mut buf = self.buf.clone();
+        let start = line_offset(&buf);
+        let len = self.len();
+        buf[start..start + len].clone_from_slice(self);
+        Self { buf, start }
+    }
+}
+
+/// Elements from the start of `buf` to its first one that starts a cache line.
+pub(crate) fn line_offset<T>(buf: &[T]) -> usize {
+    buf.as_ptr().align_offset(LINE).min(buf.len())
+}
+
+impl<T> core::ops::Deref for LineAligned<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        let len = self.buf.len() - LINE / size_of::<T>();
+        &self.buf[self.start..self.start + len]
+    }
+}
+
+impl<T> core::ops::DerefMut for LineAligned<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        let len = self.buf.len() - LINE / size_of::<T>();
+        &mut self.buf[self.start..self.start + len]
+    }
+}
+
+impl<T: PartialEq> PartialEq for LineAligned<T> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_aligned_slices_start_a_cache_line_and_hold_what_was_asked() {
+        for len in [0, 1, 15, 16, 17, 1000] {
+            let mut buf = LineAligned::<f32>::new(len);
+            assert_eq!(buf.len(), len);
+            assert_eq!(buf.as_ptr() as usize % LINE, 0, "len {len}");
+            buf.iter_mut().for_each(|v| *v = 1.0);
+            let copy = buf.clone();
+            assert!(copy == buf && copy.as_ptr() as usize % LINE == 0);
+        }
+    }
 }

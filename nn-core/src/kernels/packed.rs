@@ -19,7 +19,7 @@ use crate::prelude::*;
 use super::isa::Isa;
 use super::operands::Steps;
 use super::operands::Strided;
-use super::operands::{Finish, PackedB};
+use super::operands::{Finish, LineAligned, PackedB};
 use super::simd::Vector;
 use super::tile::{
     column, pack_panels, packed_len, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2,
@@ -87,7 +87,7 @@ impl<T: Element> PackedB<T> {
         isa: Isa,
     ) -> Self {
         let mut packed = Self {
-            data: vec![T::zero(); packed_len(rows.len(), n, width)].into_boxed_slice(),
+            data: LineAligned::new(packed_len(rows.len(), n, width)),
             k: rows.len(),
             n,
             width,
