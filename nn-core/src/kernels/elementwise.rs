@@ -70,3 +70,25 @@ pub(super) fn mostly_zero<T: Element>(x: &[T]) -> bool {
     let zeros: u32 = x.iter().map(|&v| u32::from(v == T::zero())).sum();
     4 * zeros as usize >= x.len()
 }
+
+/// Inputs [`list_nonzero`] lists at a time, on the stack of the batch-1 products.
+pub(super) const LIST_CHUNK: usize = 256;
+
+/// Writes the positions of `xs`'s nonzero elements to the start of `list` and returns how many
+/// there are. Branch-free: every position is written, only the nonzero ones are kept.
+///
+/// # Panics
+/// If `xs` is longer than `list`.
+#[inline(always)]
+pub(super) fn list_nonzero<T: Element>(xs: &[T], list: &mut [u16; LIST_CHUNK]) -> usize {
+    assert!(
+        xs.len() <= LIST_CHUNK,
+        "list_nonzero: more inputs than places"
+    );
+    let mut count = 0;
+    for (i, &v) in xs.iter().enumerate() {
+        list[count] = i as u16;
+        count += usize::from(v != T::zero());
+    }
+    count
+}

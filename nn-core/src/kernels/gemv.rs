@@ -21,7 +21,7 @@
 //! It is written once over [`Vector`] and compiled per instruction set (16 `f32` lanes on
 //! AVX-512, 8 on AVX2 + FMA, one in the portable build).
 
-use super::elementwise::mostly_zero;
+use super::elementwise::{list_nonzero, mostly_zero, LIST_CHUNK as CHUNK};
 use super::isa::Isa;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use super::realigned;
@@ -388,9 +388,6 @@ const ROWS: usize = 4;
 /// (`BENCHMARKS.md`, "Design measurements").
 const LISTED_ROWS: usize = 8;
 
-/// Inputs listed at a time on the stack, in [`listed_groups`].
-const CHUNK: usize = 256;
-
 /// `y = x · B (+ bias)`, reading `B` in row order a group of rows at a time and skipping rows
 /// whose input is zero: their weights are neither loaded nor multiplied.
 ///
@@ -480,15 +477,9 @@ unsafe fn listed_groups<V: Vector, const KR: usize>(
 ) {
     // SAFETY: this function's contract, which its caller upholds.
     unsafe {
-        let zero = <V::Elem as num_traits::Zero>::zero();
         let mut nonzero = [0u16; CHUNK];
         for (c, xs) in x.chunks(CHUNK).enumerate() {
-            // Branch-free listing: every position is written, only the nonzero ones are kept.
-            let mut count = 0;
-            for (i, &v) in xs.iter().enumerate() {
-                nonzero[count] = i as u16;
-                count += usize::from(v != zero);
-            }
+            let count = list_nonzero(xs, &mut nonzero);
             let first = b.add(c * CHUNK * n);
             let mut groups = nonzero[..count].chunks_exact(KR);
             for group in &mut groups {

@@ -15,11 +15,8 @@
 //! Zero inputs skip their rows as in `gemv`, and each sum takes its rows in order, so
 //! the result is the one `gemv`'s other forms give.
 
-use super::elementwise::mostly_zero;
+use super::elementwise::{list_nonzero, mostly_zero, LIST_CHUNK as CHUNK};
 use super::simd::Realign;
-
-/// Inputs listed at a time on the stack, when at least a quarter of them are zero.
-const CHUNK: usize = 256;
 
 /// `y = x · B (+ bias)` for a row-major `k x n` matrix `B`, `n = y.len()`, `k = x.len()`,
 /// where `y` spans 5 to 24 registers; returns false (doing nothing) for other widths, which
@@ -106,12 +103,7 @@ unsafe fn held<V: Realign, const NV: usize>(
         if mostly_zero(x) {
             let mut nonzero = [0u16; CHUNK];
             for (c, xs) in x.chunks(CHUNK).enumerate() {
-                // Branch-free listing: every position is written, only the nonzero ones kept.
-                let mut count = 0;
-                for (i, &v) in xs.iter().enumerate() {
-                    nonzero[count] = i as u16;
-                    count += usize::from(v != zero);
-                }
+                let count = list_nonzero(xs, &mut nonzero);
                 for &i in &nonzero[..count] {
                     let i = usize::from(i);
                     row!(c * CHUNK + i, xs[i]);
