@@ -392,7 +392,7 @@ mod tests {
             assert_eq!(buf.as_ptr() as usize % LINE, 0, "len {len}");
             buf.iter_mut().for_each(|v| *v = 1.0);
             let copy = buf.clone();
-            assert!(copy == buf && copy.as_ptr() as usize % LINE == 0);
+            assert!(copy == buf && (copy.as_ptr() as usize).is_multiple_of(LINE));
         }
     }
 }
