@@ -12,7 +12,14 @@ mod product;
 use product::Product;
 
 fn vec_mat(c: &mut Criterion) {
-    for (k, n) in [(784, 300), (256, 300), (512, 80), (16, 32), (32, 4), (300, 10)] {
+    for (k, n) in [
+        (784, 300),
+        (256, 300),
+        (512, 80),
+        (16, 32),
+        (32, 4),
+        (300, 10),
+    ] {
         let x: Vec<f32> = (0..k).map(|i| (i % 13) as f32 * 0.1 - 0.5).collect();
         let w: Vec<f32> = (0..k * n).map(|i| (i % 17) as f32 * 0.01 - 0.08).collect();
         let mut y = vec![0.0f32; n];
