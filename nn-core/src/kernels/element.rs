@@ -179,24 +179,15 @@ pub unsafe trait Vector: Copy {
 
 /// A register that reads aligned memory by lanes and shifts across a pair: what the batch-1
 /// product needs to read rows of `B` that do not start on a register boundary (AVX-512's
-/// masked loads and two-register permutes). Masks and shifts are values of their own so that
-/// a kernel can make them once per row offset rather than once per row.
+/// masked loads and two-register permutes).
 ///
 /// # Safety
 /// As for [`Vector`].
 #[allow(clippy::missing_safety_doc)]
 pub unsafe trait Realign: Vector {
-    /// Which lanes a masked load reads.
-    type Mask: Copy;
-    /// How far [`Realign::realign`] shifts.
-    type Shift: Copy;
-    /// Lanes `from..to` (`from <= to <= LANES`).
-    unsafe fn mask(from: usize, to: usize) -> Self::Mask;
-    /// The lanes of `mask` from the register at `p`, the others zero; only those lanes are
-    /// read, so the rest of the register may lie outside any allocation.
-    unsafe fn load_masked(p: *const Self::Elem, mask: Self::Mask) -> Self;
-    /// A shift by `lanes < LANES`.
-    unsafe fn shift(lanes: usize) -> Self::Shift;
-    /// Lanes `shift..shift + LANES` of `lo` followed by `hi`.
-    unsafe fn realign(lo: Self, hi: Self, shift: Self::Shift) -> Self;
+    /// Lanes `from..to` of the register at `p` (`from <= to <= LANES`), the others zero; only
+    /// those lanes are read, so the rest of the register may lie outside any allocation.
+    unsafe fn load_lanes(p: *const Self::Elem, from: usize, to: usize) -> Self;
+    /// Lanes `shift..shift + LANES` of `lo` followed by `hi` (`shift < LANES`).
+    unsafe fn realign(lo: Self, hi: Self, shift: usize) -> Self;
 }

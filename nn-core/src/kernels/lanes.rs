@@ -128,21 +128,15 @@ unsafe impl<T: Element, const N: usize> Vector for Lanes<T, N> {
 
 // SAFETY: plain array arithmetic; only the lanes named are read.
 unsafe impl<T: Element, const N: usize> Realign for Lanes<T, N> {
-    type Mask = (usize, usize);
-    type Shift = usize;
-    unsafe fn mask(from: usize, to: usize) -> (usize, usize) {
+    unsafe fn load_lanes(p: *const T, from: usize, to: usize) -> Self {
         assert!(from <= to && to <= N, "lanes {from}..{to} of {N}");
-        (from, to)
-    }
-    unsafe fn load_masked(p: *const T, (from, to): (usize, usize)) -> Self {
-        let mask = from..to;
         // SAFETY: this function's contract, which its caller upholds.
         unsafe {
-            if !mask.is_empty() {
-                check_access(p.wrapping_add(mask.start), mask.len(), "a masked load");
+            if to > from {
+                check_access(p.wrapping_add(from), to - from, "a masked load");
             }
             Lanes(core::array::from_fn(|i| {
-                if mask.contains(&i) {
+                if (from..to).contains(&i) {
                     *p.wrapping_add(i)
                 } else {
                     T::zero()
@@ -150,11 +144,8 @@ unsafe impl<T: Element, const N: usize> Realign for Lanes<T, N> {
             }))
         }
     }
-    unsafe fn shift(lanes: usize) -> usize {
-        assert!(lanes < N, "a shift of {lanes} lanes of {N}");
-        lanes
-    }
     unsafe fn realign(lo: Self, hi: Self, shift: usize) -> Self {
+        assert!(shift < N, "a shift of {shift} lanes of {N}");
         Lanes(core::array::from_fn(|i| {
             let j = i + shift;
             if j < N {

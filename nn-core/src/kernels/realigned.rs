@@ -83,7 +83,7 @@ unsafe fn held<V: Realign, const NV: usize>(
         if !bias.is_empty() {
             for (v, a) in acc.iter_mut().enumerate() {
                 let count = if v + 1 < NV { lanes } else { last };
-                *a = V::load_masked(bias.as_ptr().add(v * lanes), V::mask(0, count));
+                *a = V::load_lanes(bias.as_ptr().add(v * lanes), 0, count);
             }
         }
         // Row `k` starts `(lead + k * n) mod LANES` lanes (a power of two) past the aligned
@@ -152,25 +152,24 @@ unsafe fn add_row<V: Realign, const NV: usize>(
             for (v, a) in acc[..NV - 1].iter_mut().enumerate() {
                 *a = V::mul_add(s, V::load(row.add(v * lanes)), *a);
             }
-            let tail = V::load_masked(row.add((NV - 1) * lanes), V::mask(0, n - (NV - 1) * lanes));
+            let tail = V::load_lanes(row.add((NV - 1) * lanes), 0, n - (NV - 1) * lanes);
             acc[NV - 1] = V::mul_add(s, tail, acc[NV - 1]);
             return;
         }
         // Register `j` covers lanes `j * LANES..` from `first`; the row is lanes `shift..end`.
         let first = row.wrapping_sub(shift);
         let end = shift + n;
-        let by = V::shift(shift);
-        let mut lo = V::load_masked(first, V::mask(shift, lanes));
+        let mut lo = V::load_lanes(first, shift, lanes);
         // Registers 1 to NV - 2 lie wholly inside the row (`n > (NV - 1) * LANES`).
         for (v, a) in acc[..NV - 2].iter_mut().enumerate() {
             let hi = V::load(first.wrapping_add((v + 1) * lanes));
-            *a = V::mul_add(s, V::realign(lo, hi, by), *a);
+            *a = V::mul_add(s, V::realign(lo, hi, shift), *a);
             lo = hi;
         }
         for (v, a) in acc.iter_mut().enumerate().skip(NV - 2) {
             let to = end.saturating_sub((v + 1) * lanes).min(lanes);
-            let hi = V::load_masked(first.wrapping_add((v + 1) * lanes), V::mask(0, to));
-            *a = V::mul_add(s, V::realign(lo, hi, by), *a);
+            let hi = V::load_lanes(first.wrapping_add((v + 1) * lanes), 0, to);
+            *a = V::mul_add(s, V::realign(lo, hi, shift), *a);
             lo = hi;
         }
     }

@@ -292,30 +292,21 @@ macro_rules! avx512_realign {
         // SAFETY: see the trait; callers guarantee AVX-512F and pointers valid for the lanes
         // they name (masked-off lanes are not accessed).
         unsafe impl Realign for $name {
-            type Mask = $mask;
-            type Shift = core::arch::x86_64::__m512i;
             #[inline(always)]
-            unsafe fn mask(from: usize, to: usize) -> $mask {
-                (((1u32 << to) - 1) & !((1u32 << from) - 1)) as $mask
-            }
-            #[inline(always)]
-            unsafe fn load_masked(p: *const $elem, mask: $mask) -> Self {
+            unsafe fn load_lanes(p: *const $elem, from: usize, to: usize) -> Self {
+                let mask = ((1u32 << to) - 1) & !((1u32 << from) - 1);
                 // SAFETY: the `Realign` contract: AVX-512F is available and the lanes in
                 // `mask` are readable.
-                unsafe { $name(core::arch::x86_64::$load(mask, p)) }
+                unsafe { $name(core::arch::x86_64::$load(mask as $mask, p)) }
             }
             #[inline(always)]
-            unsafe fn shift(lanes: usize) -> Self::Shift {
+            unsafe fn realign(lo: Self, hi: Self, shift: usize) -> Self {
                 // SAFETY: the `Realign` contract: AVX-512F is available.
                 unsafe {
                     use core::arch::x86_64::*;
-                    $add($iota, $splat(lanes as _))
+                    let index = $add($iota, $splat(shift as _));
+                    $name($permute(lo.0, index, hi.0))
                 }
-            }
-            #[inline(always)]
-            unsafe fn realign(lo: Self, hi: Self, shift: Self::Shift) -> Self {
-                // SAFETY: the `Realign` contract: AVX-512F is available.
-                unsafe { $name(core::arch::x86_64::$permute(lo.0, shift, hi.0)) }
             }
         }
     };
