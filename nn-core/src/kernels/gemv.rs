@@ -25,6 +25,8 @@ use super::elementwise::{list_nonzero, mostly_zero, LIST_CHUNK as CHUNK};
 use super::isa::Isa;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use super::realigned;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+use super::simd::Realign;
 use super::simd::{Scalar, Vector};
 use super::Element;
 
@@ -92,10 +94,7 @@ unsafe fn sized_avx512<T: Element, const K: usize, const N: usize>(
     // SAFETY: this function's contract, which its caller upholds.
     unsafe {
         // Re-slicing inside the target-feature function hands the constant lengths to `product`.
-        let (x, b, bias, y) = (&x[..K], &b[..K * N], &bias[..N], &mut y[..N]);
-        if !realigned::try_product::<T::Avx512>(x, b, bias, y) {
-            product::<T::Avx512>(x, b, bias, y)
-        }
+        product_avx512::<T::Avx512>(&x[..K], &b[..K * N], &bias[..N], &mut y[..N])
     }
 }
 
@@ -156,9 +155,26 @@ pub(super) unsafe fn dispatch_here<T: Element>(
 #[target_feature(enable = "avx512f")]
 unsafe fn vec_mat_avx512<T: Element>(x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
     // SAFETY: this function's contract, which its caller upholds.
+    unsafe { product_avx512::<T::Avx512>(x, b, bias, y) }
+}
+
+/// [`product`] on AVX-512, where outputs 5 to 24 registers wide are held in registers with
+/// their rows realigned ([`realigned`]).
+///
+/// # Safety
+/// As for [`product`].
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[inline(always)]
+unsafe fn product_avx512<V: Realign>(
+    x: &[V::Elem],
+    b: &[V::Elem],
+    bias: &[V::Elem],
+    y: &mut [V::Elem],
+) {
+    // SAFETY: this function's contract, which its caller upholds.
     unsafe {
-        if !realigned::try_product::<T::Avx512>(x, b, bias, y) {
-            product::<T::Avx512>(x, b, bias, y)
+        if !realigned::try_product::<V>(x, b, bias, y) {
+            product::<V>(x, b, bias, y)
         }
     }
 }
