@@ -359,18 +359,24 @@ pub(crate) fn line_offset<T>(buf: &[T]) -> usize {
     buf.as_ptr().align_offset(LINE).min(buf.len())
 }
 
+impl<T> LineAligned<T> {
+    /// Where the slice lies in the box: from the line's start, as long as asked for.
+    fn range(&self) -> core::ops::Range<usize> {
+        self.start..self.start + self.buf.len() - LINE / size_of::<T>()
+    }
+}
+
 impl<T> core::ops::Deref for LineAligned<T> {
     type Target = [T];
     fn deref(&self) -> &[T] {
-        let len = self.buf.len() - LINE / size_of::<T>();
-        &self.buf[self.start..self.start + len]
+        &self.buf[self.range()]
     }
 }
 
 impl<T> core::ops::DerefMut for LineAligned<T> {
     fn deref_mut(&mut self) -> &mut [T] {
-        let len = self.buf.len() - LINE / size_of::<T>();
-        &mut self.buf[self.start..self.start + len]
+        let range = self.range();
+        &mut self.buf[range]
     }
 }
 
