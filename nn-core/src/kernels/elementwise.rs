@@ -1,7 +1,8 @@
 //! Element-wise loops that every training step runs over whole batches (ReLU and its gradient,
 //! dropout's mask, sums of arrays), compiled once per element type here through
 //! [`Element`]'s entry points: left generic in the layers, they were monomorphized into the
-//! user's crate, where a debug build runs them unoptimised. Also the test the batch-1 products use to decide whether listing nonzero inputs pays.
+//! user's crate, where a debug build runs them unoptimised. Also the batch-1 products'
+//! listing of nonzero inputs, and the test of whether it pays.
 
 use super::Element;
 
