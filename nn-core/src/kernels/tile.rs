@@ -66,8 +66,23 @@ pub(crate) unsafe fn tile<V: Vector, const R: usize, const NV: usize>(
 ) {
     // SAFETY: this function's contract, which its caller upholds.
     unsafe {
-        let mut acc = [[V::zero(); NV]; R];
+        // Each form holds and stores its own sums: sharing one array of sums across the three
+        // loops made LLVM keep it in memory, stored back at every step.
+        let zero = [[V::zero(); NV]; R];
         match steps {
+            None if a.rs == 1 => {
+                // A transposed `A` (the weight gradients' `xᵀ`): the tile's column is `R`
+                // contiguous elements, read from one pointer at fixed displacements. Through
+                // `R` row pointers, as below, the 12 x 2 loop ran out of general registers and
+                // moved three through the stack and six between registers at every step.
+                let (mut acc, mut column, mut bp) = (zero, opaque(a.ptr), panel);
+                for _ in 0..kc {
+                    step(&mut acc, core::array::from_fn(|r| column.add(r)), bp);
+                    column = column.add(a.ps);
+                    bp = bp.add(NV * V::LANES);
+                }
+                store(&acc, out);
+            }
             None => {
                 // Each row's own pointer, opaque to the optimiser, so that a step reads row `r` at
                 // `rows[r] + offset` with no arithmetic of its own. Given the rows as
@@ -79,14 +94,16 @@ pub(crate) unsafe fn tile<V: Vector, const R: usize, const NV: usize>(
                 // eight register moves and back at every step.
                 let rows: [*const V::Elem; R] =
                     core::array::from_fn(|r| opaque(a.ptr.wrapping_add(r * a.rs)));
-                let (mut offset, mut bp) = (0, panel);
+                let (mut acc, mut offset, mut bp) = (zero, 0, panel);
                 for _ in 0..kc {
                     step(&mut acc, rows.map(|row| row.add(offset)), bp);
                     offset += a.ps;
                     bp = bp.add(NV * V::LANES);
                 }
+                store(&acc, out);
             }
             Some(list) => {
+                let mut acc = zero;
                 for &p in list {
                     let p = usize::from(p);
                     let column = a.ptr.add(p * a.ps);
@@ -96,9 +113,9 @@ pub(crate) unsafe fn tile<V: Vector, const R: usize, const NV: usize>(
                         panel.add(p * NV * V::LANES),
                     );
                 }
+                store(&acc, out);
             }
         }
-        store(&acc, out);
     }
 }
 
