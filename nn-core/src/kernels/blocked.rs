@@ -31,9 +31,9 @@ use super::operands::Finish;
 use super::operands::Steps;
 use super::operands::Strided;
 use super::simd::Vector;
-use super::tile::{
-    column, pack_panels, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512, NV,
-};
+use super::tile::{column, listed_tile_rows, pack_panels, Out, Rows, Tiled, TiledKernel, NV};
+#[cfg(test)]
+use super::tile::{MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512};
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use super::zero_steps::with_step_lists;
 use super::Element;
@@ -62,115 +62,91 @@ pub(crate) fn try_gemm<T: Element>(
     if m == 0 || k == 0 || n == 0 {
         return false;
     }
-    match Isa::detect() {
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        Isa::Avx512 => {
-            let len = scratch_len::<T::Avx512>(k, n);
-            T::with_scratch(super::Scratch::Packing, len, |packed| {
-                with_step_lists(|lists| {
-                    let tiling = tiling::<T::Avx512, MR_LISTED_AVX512>(m, k, n);
-                    // SAFETY (both arms): the CPU has AVX-512F; the caller checked every index
-                    // against the slices; the lists were built for the listed tiling.
-                    match lists.build(a, m, k, tiling) {
-                        // SAFETY: as the comment on this match says.
-                        Steps::All => unsafe { blocked_avx512(m, k, n, a, b, c, packed) },
-                        // SAFETY: as the comment on this match says.
-                        steps => unsafe { listed_avx512(m, k, n, a, b, c, packed, steps) },
-                    }
-                })
-            });
-            true
+    let isa = Isa::detect();
+    let Some(lanes) = isa.lanes::<T>() else {
+        return false;
+    };
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    T::with_scratch(
+        super::Scratch::Packing,
+        scratch_len::<T>(k, n, lanes),
+        |packed| {
+            with_step_lists(|lists| {
+                let tiling = tiling::<T>(m, k, n, lanes, listed_tile_rows(isa));
+                let shape = (m, k, n);
+                // SAFETY (both arms): the CPU has `isa`; the caller checked every index against
+                // the slices; `packed` is as long as the blocks need; the lists were built for
+                // the listed tiling of `isa`.
+                match lists.build(a, m, k, tiling) {
+                    // SAFETY: as the comment on this match says.
+                    Steps::All => unsafe {
+                        let steps = Steps::All;
+                        isa.run(Tiled(Blocks::<T, false> {
+                            shape,
+                            a,
+                            b,
+                            c,
+                            packed,
+                            steps,
+                        }))
+                    },
+                    // SAFETY: as the comment on this match says.
+                    steps => unsafe {
+                        isa.run(Tiled(Blocks::<T, true> {
+                            shape,
+                            a,
+                            b,
+                            c,
+                            packed,
+                            steps,
+                        }))
+                    },
+                }
+            })
+        },
+    );
+    true
+}
+
+/// [`blocks`] as a [`TiledKernel`], on each instruction set's tiles: with `LISTED`, the listed ones
+/// over the steps `steps` lists; without, the dense ones over every step, with `Steps::All` a
+/// constant. Each is its own kernel, compiled into a function of its own, so that the listed
+/// loop cannot crowd the dense loop's registers. Its contract is that of [`blocks`].
+struct Blocks<'a, T, const LISTED: bool> {
+    shape: (usize, usize, usize),
+    a: Strided<'a, T>,
+    b: Strided<'a, T>,
+    c: &'a mut [T],
+    packed: &'a mut [T],
+    steps: Steps<'a>,
+}
+
+impl<T: Element, const LISTED: bool> TiledKernel<T> for Blocks<'_, T, LISTED> {
+    #[inline(always)]
+    unsafe fn run<V: Vector<Elem = T>, const MR: usize, const LISTED_MR: usize>(self) {
+        let Blocks {
+            shape: (m, k, n),
+            a,
+            b,
+            c,
+            packed,
+            steps,
+        } = self;
+        // SAFETY: the kernel's contract, which the caller upholds.
+        unsafe {
+            if LISTED {
+                blocks::<V, LISTED_MR>(m, k, n, a, b, c, packed, steps)
+            } else {
+                blocks::<V, MR>(m, k, n, a, b, c, packed, Steps::All)
+            }
         }
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        Isa::Avx2Fma => {
-            let len = scratch_len::<T::Avx2>(k, n);
-            T::with_scratch(super::Scratch::Packing, len, |packed| {
-                with_step_lists(|lists| {
-                    let tiling = tiling::<T::Avx2, MR_LISTED_AVX2>(m, k, n);
-                    // SAFETY (both arms): the CPU has AVX2 and FMA; indices checked by the
-                    // caller; the lists were built for the listed tiling.
-                    match lists.build(a, m, k, tiling) {
-                        // SAFETY: as the comment on this match says.
-                        Steps::All => unsafe { blocked_avx2(m, k, n, a, b, c, packed) },
-                        // SAFETY: as the comment on this match says.
-                        steps => unsafe { listed_avx2(m, k, n, a, b, c, packed, steps) },
-                    }
-                })
-            });
-            true
-        }
-        _ => false,
     }
 }
 
-/// Defines an instruction set's two entry points into [`blocks`]: `$dense` runs every step,
-/// with `Steps::All` a constant, so that the listed loop compiles away and cannot crowd the
-/// dense loop's registers; `$listed` runs the steps its lists give.
-macro_rules! entry_points {
-    (
-        $dense:ident,
-        $listed:ident,
-        $feature:literal,
-        $registers:ident,
-        $mr:ident,
-        $listed_mr:ident
-    ) => {
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        #[target_feature(enable = $feature)]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn $dense<T: Element>(
-            m: usize,
-            k: usize,
-            n: usize,
-            a: Strided<'_, T>,
-            b: Strided<'_, T>,
-            c: &mut [T],
-            packed: &mut [T],
-        ) {
-            // SAFETY: this function's contract, which its caller upholds.
-            unsafe { blocks::<T::$registers, $mr>(m, k, n, a, b, c, packed, Steps::All) }
-        }
-
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        #[target_feature(enable = $feature)]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn $listed<T: Element>(
-            m: usize,
-            k: usize,
-            n: usize,
-            a: Strided<'_, T>,
-            b: Strided<'_, T>,
-            c: &mut [T],
-            packed: &mut [T],
-            steps: Steps<'_>,
-        ) {
-            // SAFETY: this function's contract, which its caller upholds.
-            unsafe { blocks::<T::$registers, $listed_mr>(m, k, n, a, b, c, packed, steps) }
-        }
-    };
-}
-
-entry_points!(
-    blocked_avx512,
-    listed_avx512,
-    "avx512f",
-    Avx512,
-    MR_AVX512,
-    MR_LISTED_AVX512
-);
-entry_points!(
-    blocked_avx2,
-    listed_avx2,
-    "avx2,fma",
-    Avx2,
-    MR_AVX2,
-    MR_LISTED_AVX2
-);
-
-/// Columns of `B` per block for registers `V`: a multiple of the panel width.
-fn block_cols<V: Vector>(kc: usize) -> usize {
-    let width = NV * V::LANES;
-    (B_BLOCK_BYTES / (kc * size_of::<V::Elem>()) / width).max(1) * width
+/// Columns of `B` per block for registers of `lanes` elements: a multiple of the panel width.
+fn block_cols<T>(kc: usize, lanes: usize) -> usize {
+    let width = NV * lanes;
+    (B_BLOCK_BYTES / (kc * size_of::<T>()) / width).max(1) * width
 }
 
 /// `len` cut into the fewest blocks of at most `max`, all of the same size (rounded up to a
@@ -179,22 +155,24 @@ fn even_blocks(len: usize, max: usize, unit: usize) -> usize {
     len.div_ceil(len.div_ceil(max)).next_multiple_of(unit)
 }
 
-/// How [`blocks`] cuts an `m x k x n` product for [`StepLists::build`]: `(mc, kc, MR)`, the
-/// rows of `A` per band, the rows of `B` per block and the rows per tile.
-fn tiling<V: Vector, const MR: usize>(m: usize, k: usize, n: usize) -> (usize, usize, usize) {
-    (even_blocks(m, MC, MR), block_sizes::<V>(k, n).0, MR)
+/// How [`blocks`] cuts an `m x k x n` product on registers of `lanes` elements, in tiles of
+/// `mr` rows, for [`StepLists::build`]: `(mc, kc, mr)`, the rows of `A` per band, the rows of
+/// `B` per block and the rows per tile.
+fn tiling<T>(m: usize, k: usize, n: usize, lanes: usize, mr: usize) -> (usize, usize, usize) {
+    (even_blocks(m, MC, mr), block_sizes::<T>(k, n, lanes).0, mr)
 }
 
-/// The block sizes `(kc, nc)` for a `k x n` matrix `B`.
-fn block_sizes<V: Vector>(k: usize, n: usize) -> (usize, usize) {
+/// The block sizes `(kc, nc)` for a `k x n` matrix `B` on registers of `lanes` elements.
+fn block_sizes<T>(k: usize, n: usize, lanes: usize) -> (usize, usize) {
     let kc = even_blocks(k, KC, 1);
-    let nc = even_blocks(n, block_cols::<V>(kc), NV * V::LANES);
+    let nc = even_blocks(n, block_cols::<T>(kc, lanes), NV * lanes);
     (kc, nc)
 }
 
-/// Elements of packed `B` that [`blocks`] needs for a `k x n` matrix.
-fn scratch_len<V: Vector>(k: usize, n: usize) -> usize {
-    let (kc, nc) = block_sizes::<V>(k, n);
+/// Elements of packed `B` that [`blocks`] needs for a `k x n` matrix on registers of `lanes`
+/// elements.
+fn scratch_len<T>(k: usize, n: usize, lanes: usize) -> usize {
+    let (kc, nc) = block_sizes::<T>(k, n, lanes);
     kc * nc
 }
 
@@ -207,7 +185,6 @@ fn scratch_len<V: Vector>(k: usize, n: usize) -> usize {
 /// `a`, `b` and `c` cover the `m x k`, `k x n` and `m x n` shapes; `packed` holds
 /// [`scratch_len`] elements; `steps` was built for [`tiling`]; `V`'s instruction set is
 /// enabled.
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn blocks<V: Vector, const MR: usize>(
@@ -223,7 +200,7 @@ unsafe fn blocks<V: Vector, const MR: usize>(
     // SAFETY: this function's contract, which its caller upholds.
     unsafe {
         let width = NV * V::LANES;
-        let (kc_step, nc_step) = block_sizes::<V>(k, n);
+        let (kc_step, nc_step) = block_sizes::<V::Elem>(k, n, V::LANES);
         let mc_step = even_blocks(m, MC, MR);
         let c = c.as_mut_ptr();
         for jc in (0..n).step_by(nc_step) {
@@ -263,7 +240,6 @@ unsafe fn blocks<V: Vector, const MR: usize>(
 ///
 /// # Safety
 /// As [`pack_panels`]; `V`'s instruction set is enabled.
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
 #[inline(always)]
 unsafe fn pack_block<V: Vector>(
     b: Strided<'_, V::Elem>,
@@ -365,10 +341,10 @@ mod tests {
         for operands in both_operands() {
             check::<V::Elem>((m, k, n), operands, (a_t, b_t), &|a, b, c| {
                 let zero = <V::Elem as num_traits::Zero>::zero();
-                let mut packed = vec![zero; scratch_len::<V>(k, n)];
+                let mut packed = vec![zero; scratch_len::<V::Elem>(k, n, V::LANES)];
                 let spans = [span(a.data), span(b.data), span(c), span(&packed)];
                 let mut lists = StepLists::default();
-                let steps = lists.build(a, m, k, tiling::<V, MR>(m, k, n));
+                let steps = lists.build(a, m, k, tiling::<V::Elem>(m, k, n, V::LANES, MR));
                 // SAFETY: the views cover their shapes, `packed` is as long as `blocks` needs
                 // and the lists were built for its tiling; the emulated registers need no
                 // target feature.

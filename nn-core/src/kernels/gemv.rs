@@ -22,12 +22,10 @@
 //! AVX-512, 8 on AVX2 + FMA, one in the portable build).
 
 use super::elementwise::{list_nonzero, mostly_zero, LIST_CHUNK as CHUNK};
-use super::isa::Isa;
+use super::isa::{Isa, Kernel};
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use super::realigned;
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-use super::simd::Realign;
-use super::simd::{Scalar, Vector};
+use super::simd::{Realign, Scalar, Vector};
 use super::Element;
 
 /// `y = x · B` for a row `x` of `k` elements and a row-major `k x n` matrix `B`, `n = y.len()`.
@@ -70,44 +68,10 @@ pub fn affine_sized<T: Element, const K: usize, const N: usize>(
     y: &mut [T],
 ) {
     let (x, b, bias, y) = (&x[..K], &b[..K * N], &bias[..N], &mut y[..N]);
-    // SAFETY: the slices have the sizes `product` needs; each instruction set runs only where
-    // available.
-    unsafe {
-        match Isa::detect() {
-            #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            Isa::Avx512 => sized_avx512::<T, K, N>(x, b, bias, y),
-            #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            Isa::Avx2Fma => sized_avx2::<T, K, N>(x, b, bias, y),
-            _ => product::<Scalar<T>>(x, b, bias, y),
-        }
-    }
-}
-
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx512f")]
-unsafe fn sized_avx512<T: Element, const K: usize, const N: usize>(
-    x: &[T],
-    b: &[T],
-    bias: &[T],
-    y: &mut [T],
-) {
-    // SAFETY: this function's contract, which its caller upholds.
-    unsafe {
-        // Re-slicing inside the target-feature function hands the constant lengths to `product`.
-        product_avx512::<T::Avx512>(&x[..K], &b[..K * N], &bias[..N], &mut y[..N])
-    }
-}
-
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn sized_avx2<T: Element, const K: usize, const N: usize>(
-    x: &[T],
-    b: &[T],
-    bias: &[T],
-    y: &mut [T],
-) {
-    // SAFETY: this function's contract, which its caller upholds.
-    unsafe { product::<T::Avx2>(&x[..K], &b[..K * N], &bias[..N], &mut y[..N]) }
+    let kernel = FixedVecMat::<T, K, N>(VecMat { x, b, bias, y });
+    // SAFETY: the slices have the sizes `product` needs; the detected instruction set is this
+    // CPU's.
+    unsafe { Isa::detect().run(kernel) }
 }
 
 fn check_sizes<T>(x: &[T], b: &[T], y: &[T]) {
@@ -139,51 +103,86 @@ pub(super) unsafe fn dispatch_here<T: Element>(
     bias: &[T],
     y: &mut [T],
 ) {
-    // SAFETY: sizes checked by the caller; each instruction set runs only where available.
-    unsafe {
-        match isa {
+    // SAFETY: passed on from the caller.
+    unsafe { isa.run(VecMat { x, b, bias, y }) }
+}
+
+/// The product as a [`Kernel`]: `y = x · B`, the sums started from `bias` when it is not
+/// empty. Its contract: `b` holds `x.len() * y.len()` elements and `bias` none or `y.len()`.
+struct VecMat<'a, T> {
+    x: &'a [T],
+    b: &'a [T],
+    bias: &'a [T],
+    y: &'a mut [T],
+}
+
+impl<T: Element> Kernel<T> for VecMat<'_, T> {
+    type Output = ();
+
+    /// Outputs 5 to 24 registers wide are held in registers with their rows realigned
+    /// ([`realigned`]); the rest as on AVX2.
+    #[inline(always)]
+    unsafe fn avx512<V: Realign<Elem = T>>(self) {
+        // SAFETY: the kernel's contract, which the caller upholds.
+        unsafe {
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            Isa::Avx512 => vec_mat_avx512(x, b, bias, y),
-            #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            Isa::Avx2Fma => vec_mat_avx2(x, b, bias, y),
-            _ => product::<Scalar<T>>(x, b, bias, y),
+            if realigned::try_product::<V>(self.x, self.b, self.bias, self.y) {
+                return;
+            }
+            product::<V>(self.x, self.b, self.bias, self.y)
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn avx2<V: Vector<Elem = T>>(self) {
+        // SAFETY: the kernel's contract, which the caller upholds.
+        unsafe { product::<V>(self.x, self.b, self.bias, self.y) }
+    }
+
+    #[inline(always)]
+    unsafe fn portable(self) {
+        // SAFETY: the kernel's contract, which the caller upholds.
+        unsafe { product::<Scalar<T>>(self.x, self.b, self.bias, self.y) }
+    }
+}
+
+/// [`VecMat`] on slices of `K`, `K * N` and `N` elements: each body slices them again, so
+/// that the constant lengths reach the loops compiled for its instruction set.
+struct FixedVecMat<'a, T, const K: usize, const N: usize>(VecMat<'a, T>);
+
+impl<'a, T: Element, const K: usize, const N: usize> FixedVecMat<'a, T, K, N> {
+    #[inline(always)]
+    fn resliced(self) -> VecMat<'a, T> {
+        let VecMat { x, b, bias, y } = self.0;
+        VecMat {
+            x: &x[..K],
+            b: &b[..K * N],
+            bias: &bias[..N],
+            y: &mut y[..N],
         }
     }
 }
 
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx512f")]
-unsafe fn vec_mat_avx512<T: Element>(x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
-    // SAFETY: this function's contract, which its caller upholds.
-    unsafe { product_avx512::<T::Avx512>(x, b, bias, y) }
-}
+impl<T: Element, const K: usize, const N: usize> Kernel<T> for FixedVecMat<'_, T, K, N> {
+    type Output = ();
 
-/// [`product`] on AVX-512, where outputs 5 to 24 registers wide are held in registers with
-/// their rows realigned ([`realigned`]).
-///
-/// # Safety
-/// As for [`product`].
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[inline(always)]
-unsafe fn product_avx512<V: Realign>(
-    x: &[V::Elem],
-    b: &[V::Elem],
-    bias: &[V::Elem],
-    y: &mut [V::Elem],
-) {
-    // SAFETY: this function's contract, which its caller upholds.
-    unsafe {
-        if !realigned::try_product::<V>(x, b, bias, y) {
-            product::<V>(x, b, bias, y)
-        }
+    #[inline(always)]
+    unsafe fn avx512<V: Realign<Elem = T>>(self) {
+        // SAFETY: the kernel's contract, which the caller upholds.
+        unsafe { self.resliced().avx512::<V>() }
     }
-}
 
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn vec_mat_avx2<T: Element>(x: &[T], b: &[T], bias: &[T], y: &mut [T]) {
-    // SAFETY: this function's contract, which its caller upholds.
-    unsafe { product::<T::Avx2>(x, b, bias, y) }
+    #[inline(always)]
+    unsafe fn avx2<V: Vector<Elem = T>>(self) {
+        // SAFETY: the kernel's contract, which the caller upholds.
+        unsafe { self.resliced().avx2::<V>() }
+    }
+
+    #[inline(always)]
+    unsafe fn portable(self) {
+        // SAFETY: the kernel's contract, which the caller upholds.
+        unsafe { self.resliced().portable() }
+    }
 }
 
 /// Narrow outputs (up to four registers) stay in registers for the whole product; wider ones

@@ -1,9 +1,49 @@
-//! Which vector instruction set the kernels run on, chosen once at run time.
+//! Which vector instruction set the kernels run on, chosen once at run time, and the one way
+//! a kernel is run on it.
 //!
 //! The default build targets baseline x86-64 (SSE2), so the fast paths are compiled separately
 //! with `#[target_feature]` and picked here from what the CPU reports. Each kernel is written
-//! once, generically over its tile width, and instantiated per instruction set; see
-//! `gemv.rs` for the pattern.
+//! once over the register type ([`Vector`]) as a [`Kernel`], and [`Isa::run`] runs it inside
+//! the one function here compiled for the chosen set: the only `#[target_feature]` sites of the
+//! kernels. Everything the body calls is `#[inline(always)]`, so it is compiled into that
+//! function with the set's instructions (a call to a function not inlined would run the
+//! baseline's code).
+
+use super::element::{Realign, Vector};
+use super::Element;
+
+/// A kernel written once, with a body per kind of instruction set. Implementations mark each
+/// method `#[inline(always)]`, so that the body is compiled into [`Isa::run`]'s function for
+/// the set.
+pub(crate) trait Kernel<T: Element>: Sized {
+    /// What the kernel returns.
+    type Output;
+
+    /// The body on AVX-512's 32 registers `V`, which can also realign rows (see
+    /// [`Realign`]). By default the AVX2 body, which suits loops the compiler vectorises itself;
+    /// register-tiled kernels choose their own tiles here.
+    ///
+    /// # Safety
+    /// `V`'s instruction set is enabled, and the kernel's own contract holds.
+    #[inline(always)]
+    unsafe fn avx512<V: Realign<Elem = T>>(self) -> Self::Output {
+        // SAFETY: this function's contract, which its caller upholds.
+        unsafe { self.avx2::<V>() }
+    }
+
+    /// The body on AVX2's 16 registers `V` (with FMA), or on AVX-512's where
+    /// [`Kernel::avx512`] leaves it the job.
+    ///
+    /// # Safety
+    /// As for [`Kernel::avx512`].
+    unsafe fn avx2<V: Vector<Elem = T>>(self) -> Self::Output;
+
+    /// The body without vector instructions: the portable build, or a CPU without AVX2 + FMA.
+    ///
+    /// # Safety
+    /// The kernel's own contract.
+    unsafe fn portable(self) -> Self::Output;
+}
 
 /// The instruction sets the kernels are compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +89,41 @@ impl Isa {
         Isa::Portable
     }
 
+    /// Runs `kernel`'s body for this instruction set, compiled for it.
+    ///
+    /// # Safety
+    /// This CPU has the instruction set (it is [`Isa::detect`] or one of [`Isa::available`]),
+    /// and `kernel`'s own contract holds.
+    #[inline]
+    pub(crate) unsafe fn run<T: Element, K: Kernel<T>>(self, kernel: K) -> K::Output {
+        // SAFETY: this function's contract, which its caller upholds.
+        unsafe {
+            match self {
+                #[cfg(all(feature = "std", target_arch = "x86_64"))]
+                Isa::Avx512 => on_avx512(kernel),
+                #[cfg(all(feature = "std", target_arch = "x86_64"))]
+                Isa::Avx2Fma => on_avx2(kernel),
+                _ => kernel.portable(),
+            }
+        }
+    }
+
+    /// Lanes of `T` per register on this instruction set; `None` for the portable build, which
+    /// has no vector kernels.
+    #[cfg_attr(
+        not(all(feature = "std", target_arch = "x86_64")),
+        allow(clippy::extra_unused_type_parameters)
+    )]
+    pub(crate) fn lanes<T: Element>(self) -> Option<usize> {
+        match self {
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            Isa::Avx512 => Some(<T::Avx512 as Vector>::LANES),
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            Isa::Avx2Fma => Some(<T::Avx2 as Vector>::LANES),
+            _ => None,
+        }
+    }
+
     /// Every instruction set this CPU can run, best first (tests compare them all).
     pub fn available() -> impl Iterator<Item = Isa> {
         let best = Isa::detect();
@@ -69,4 +144,27 @@ impl Isa {
             Isa::Avx512 => 2,
         }
     }
+}
+
+/// [`Kernel::avx512`] on `T`'s AVX-512 register, compiled for AVX-512F (which brings AVX2 and
+/// FMA with it).
+///
+/// # Safety
+/// As for [`Isa::run`] with [`Isa::Avx512`].
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f")]
+unsafe fn on_avx512<T: Element, K: Kernel<T>>(kernel: K) -> K::Output {
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe { kernel.avx512::<T::Avx512>() }
+}
+
+/// [`Kernel::avx2`] on `T`'s AVX2 register, compiled for AVX2 and FMA.
+///
+/// # Safety
+/// As for [`Isa::run`] with [`Isa::Avx2Fma`].
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn on_avx2<T: Element, K: Kernel<T>>(kernel: K) -> K::Output {
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe { kernel.avx2::<T::Avx2>() }
 }

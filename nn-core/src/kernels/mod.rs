@@ -13,7 +13,9 @@
 //! is mostly zero (images, `zero_steps`). Single samples use the register-tiled [`vec_mat`],
 //! which skips the rows of `B` that face zero inputs.
 //! Element-wise math that the standard library does not vectorise (`tanh`) has its own
-//! kernel. Each kernel dispatches on [`Isa`].
+//! kernel. Each kernel is written once as an `isa::Kernel`, with a body per kind of
+//! instruction set, and runs through [`Isa`]'s one dispatch, the only place compiled with
+//! `#[target_feature]`.
 
 mod blocked;
 mod element;

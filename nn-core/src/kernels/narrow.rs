@@ -19,11 +19,11 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use super::isa::Isa;
+use super::isa::{Isa, Kernel};
 #[cfg(test)]
 use super::operands::Offsets;
 use super::operands::{Gathered, Strided};
-use super::simd::Vector;
+use super::simd::{Realign, Vector};
 use super::Element;
 
 /// The left operand as the micro-kernel reads it: element `(i, p)` at
@@ -148,34 +148,72 @@ unsafe fn run<T: Element, L: Left<T>>(
     c: &mut [T],
     accumulate: bool,
 ) -> bool {
-    // SAFETY: this function's contract, which its caller upholds.
-    unsafe {
-        match Isa::detect() {
-            #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            // All the columns fit in one 256-bit register: the AVX2 tiles, whose multiply-adds do
-            // as many lanes a cycle as 512-bit ones on Zen 4 (a 512-bit one takes both 256-bit
-            // units) and on Intel's two-unit cores, so a 16-lane register that is mostly padding
-            // would waste half of Zen 4's arithmetic (LeNet's first convolution ran half as fast
-            // again in 256-bit tiles there: `BENCHMARKS.md`, "Design measurements").
-            Isa::Avx512 if n <= <T::Avx2 as Vector>::LANES => {
-                // SAFETY: `Isa::Avx512` includes AVX2 and FMA; the caller checked the rest.
-                narrow_avx2(m, k, n, a, b, c, accumulate);
-                true
-            }
-            #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            Isa::Avx512 => {
-                // SAFETY: the CPU has AVX-512F; the caller checked the rest.
-                narrow_avx512(m, k, n, a, b, c, accumulate);
-                true
-            }
-            #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            Isa::Avx2Fma => {
-                // SAFETY: the CPU has AVX2 and FMA; the caller checked the rest.
-                narrow_avx2(m, k, n, a, b, c, accumulate);
-                true
-            }
-            _ => false,
-        }
+    let isa = match Isa::detect() {
+        // All the columns fit in one 256-bit register: the AVX2 tiles, whose multiply-adds do
+        // as many lanes a cycle as 512-bit ones on Zen 4 (a 512-bit one takes both 256-bit
+        // units) and on Intel's two-unit cores, so a 16-lane register that is mostly padding
+        // would waste half of Zen 4's arithmetic (LeNet's first convolution ran half as fast
+        // again in 256-bit tiles there: `BENCHMARKS.md`, "Design measurements").
+        Isa::Avx512 if Isa::Avx2Fma.lanes::<T>().is_some_and(|lanes| n <= lanes) => Isa::Avx2Fma,
+        isa => isa,
+    };
+    if isa.lanes::<T>().is_none() {
+        return false;
+    }
+    let kernel = Narrow {
+        shape: (m, k, n),
+        a,
+        b,
+        c,
+        accumulate,
+    };
+    // SAFETY: the CPU has `isa` (every AVX-512 CPU has AVX2 and FMA); the caller upholds the
+    // rest.
+    unsafe { isa.run(kernel) };
+    true
+}
+
+/// [`rows`] as a [`Kernel`], in tiles for each instruction set's registers. Its contract is
+/// [`run`]'s.
+struct Narrow<'a, T, L> {
+    shape: (usize, usize, usize),
+    a: L,
+    b: Strided<'a, T>,
+    c: &'a mut [T],
+    accumulate: bool,
+}
+
+impl<T: Element, L: Left<T>> Kernel<T> for Narrow<'_, T, L> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn avx512<V: Realign<Elem = T>>(self) {
+        let Narrow {
+            shape: (m, k, n),
+            a,
+            b,
+            c,
+            accumulate,
+        } = self;
+        // SAFETY: the kernel's contract, which the caller upholds.
+        unsafe { tiles_32::<V, L>(m, k, n, a, b, c, accumulate) }
+    }
+
+    #[inline(always)]
+    unsafe fn avx2<V: Vector<Elem = T>>(self) {
+        let Narrow {
+            shape: (m, k, n),
+            a,
+            b,
+            c,
+            accumulate,
+        } = self;
+        // SAFETY: the kernel's contract, which the caller upholds.
+        unsafe { tiles_16::<V, L>(m, k, n, a, b, c, accumulate) }
+    }
+
+    unsafe fn portable(self) {
+        unreachable!("narrow only where a vector kernel runs")
     }
 }
 
@@ -233,48 +271,8 @@ pub(super) fn try_gathered_here<T: Element>(
 
 /// The widest `B` (in columns) this kernel takes on this CPU: four registers; 0 where it does
 /// not run. Products it takes read their operands in place and never allocate.
-#[cfg_attr(
-    not(all(feature = "std", target_arch = "x86_64")),
-    allow(clippy::extra_unused_type_parameters)
-)]
 pub(crate) fn max_columns<T: Element>() -> usize {
-    match Isa::detect() {
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        Isa::Avx512 => 4 * <T::Avx512 as Vector>::LANES,
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        Isa::Avx2Fma => 4 * <T::Avx2 as Vector>::LANES,
-        _ => 0,
-    }
-}
-
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx512f")]
-unsafe fn narrow_avx512<T: Element, L: Left<T>>(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: L,
-    b: Strided<'_, T>,
-    c: &mut [T],
-    accumulate: bool,
-) {
-    // SAFETY: this function's contract, which its caller upholds.
-    unsafe { tiles_32::<T::Avx512, L>(m, k, n, a, b, c, accumulate) }
-}
-
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn narrow_avx2<T: Element, L: Left<T>>(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: L,
-    b: Strided<'_, T>,
-    c: &mut [T],
-    accumulate: bool,
-) {
-    // SAFETY: this function's contract, which its caller upholds.
-    unsafe { tiles_16::<T::Avx2, L>(m, k, n, a, b, c, accumulate) }
+    4 * Isa::detect().lanes::<T>().unwrap_or(0)
 }
 
 /// [`rows`] with tiles for 32 registers (AVX-512): up to 24 accumulators.

@@ -1,27 +1,34 @@
 //! Finding the first NaN or infinity in a batch, which every training step and evaluation
 //! checks before it runs.
 
+use super::isa::{Isa, Kernel};
+use super::simd::Vector;
 use super::Element;
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-use super::Isa;
 
-/// The index of the first NaN or infinity in `xs`, compiled for AVX2 where the CPU has it:
+/// The index of the first NaN or infinity in `xs`, compiled for the CPU's widest registers:
 /// every training step checks its batch, and the baseline's four lanes made the scan a
 /// noticeable part of a small step. Instantiated by [`Element::first_non_finite`].
 pub(super) fn first_non_finite<T: Element>(xs: &[T]) -> Option<usize> {
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if matches!(Isa::detect(), Isa::Avx2Fma | Isa::Avx512) {
-        // SAFETY: the CPU has AVX2.
-        return unsafe { first_non_finite_avx2(xs) };
-    }
-    scan_for_non_finite(xs)
+    // SAFETY: the detected instruction set is this CPU's; the scan has no contract of its own.
+    unsafe { Isa::detect().run(Scan(xs)) }
 }
 
-/// [`scan_for_non_finite`] with AVX2 enabled; the scan is inlined into it.
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx2")]
-fn first_non_finite_avx2<T: Element>(xs: &[T]) -> Option<usize> {
-    scan_for_non_finite(xs)
+/// [`scan_for_non_finite`] as a [`Kernel`]: the same loop on every instruction set, which the
+/// compiler vectorises for it.
+struct Scan<'a, T>(&'a [T]);
+
+impl<T: Element> Kernel<T> for Scan<'_, T> {
+    type Output = Option<usize>;
+
+    #[inline(always)]
+    unsafe fn avx2<V: Vector<Elem = T>>(self) -> Option<usize> {
+        scan_for_non_finite(self.0)
+    }
+
+    #[inline(always)]
+    unsafe fn portable(self) -> Option<usize> {
+        scan_for_non_finite(self.0)
+    }
 }
 
 /// Scans blocks with a loop that vectorises (`v * 0` is zero exactly when `v` is finite), in

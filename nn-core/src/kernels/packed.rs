@@ -22,10 +22,11 @@ use super::operands::Strided;
 use super::operands::{Finish, LineAligned, PackedB};
 use super::simd::Vector;
 use super::tile::{
-    column, pack_panels, packed_len, Out, Rows, MR_AVX2, MR_AVX512, MR_LISTED_AVX2,
-    MR_LISTED_AVX512, NV,
+    column, listed_tile_rows, pack_panels, packed_len, Out, Rows, Tiled, TiledKernel, NV,
 };
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[cfg(test)]
+use super::tile::{MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512};
+#[cfg(feature = "std")]
 use super::zero_steps::with_step_lists;
 use super::Element;
 
@@ -38,7 +39,7 @@ impl<T: Element> PackedB<T> {
     pub fn new(b: &[T], k: usize, n: usize) -> Option<Self> {
         assert_eq!(b.len(), k * n, "PackedB: matrix has the wrong size");
         let isa = Isa::detect();
-        Some(Self::with_width(b, 0..k, n, NV * lanes::<T>(isa)?, isa))
+        Some(Self::with_width(b, 0..k, n, NV * isa.lanes::<T>()?, isa))
     }
 
     /// Packs rows `rows` of `b` (row-major, `n` columns) for this CPU: the `k = rows.len()`
@@ -49,7 +50,7 @@ impl<T: Element> PackedB<T> {
     /// If `b` has fewer rows than `rows` reaches.
     pub fn for_rows(b: &[T], n: usize, rows: core::ops::Range<usize>) -> Option<Self> {
         let isa = Isa::detect();
-        Some(Self::with_width(b, rows, n, NV * lanes::<T>(isa)?, isa))
+        Some(Self::with_width(b, rows, n, NV * isa.lanes::<T>()?, isa))
     }
 
     /// The steps of the product: rows of `B` packed.
@@ -187,112 +188,83 @@ pub(super) unsafe fn product<T: Element>(
         return;
     }
     let view = Strided { data: a, rs, cs: 1 };
-    // SAFETY (every arm): sizes checked above; the panels were packed for an instruction
-    // set this CPU reported, with this type's lane count; the lists were built for one
-    // band of all `m` rows and one block of all `k` steps, in tiles of the listed entry's
-    // `MR` rows.
-    match packed.isa {
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        Isa::Avx512 => {
-            with_step_lists(
-                |lists| match lists.build(view, m, k, (m, k, MR_LISTED_AVX512)) {
-                    // SAFETY: as the comment on this match says.
-                    Steps::All => unsafe {
-                        multiply_avx512(packed, view, m, c, accumulate, finish)
-                    },
-                    // SAFETY: as the comment on this match says.
-                    steps => unsafe {
-                        listed_avx512(packed, view, m, c, accumulate, finish, steps)
-                    },
-                },
-            )
+    // Without `std` nothing is packed (`PackedB::new` returns `None`).
+    #[cfg(not(feature = "std"))]
+    unreachable!("packed only where a vector kernel runs");
+    #[cfg(feature = "std")]
+    with_step_lists(|lists| {
+        let steps = lists.build(view, m, k, (m, k, listed_tile_rows(packed.isa)));
+        let (b, a) = (packed, view);
+        // SAFETY (both arms): sizes checked above; the panels were packed for an instruction
+        // set this CPU reported, with this type's lane count; the lists were built for one band
+        // of all `m` rows and one block of all `k` steps, in the listed tiles of that set.
+        match steps {
+            // SAFETY: as the comment on this match says.
+            Steps::All => unsafe {
+                let kernel = Panels::<T, false> {
+                    b,
+                    a,
+                    m,
+                    c,
+                    accumulate,
+                    finish,
+                    steps,
+                };
+                packed.isa.run(Tiled(kernel))
+            },
+            // SAFETY: as the comment on this match says.
+            steps => unsafe {
+                let kernel = Panels::<T, true> {
+                    b,
+                    a,
+                    m,
+                    c,
+                    accumulate,
+                    finish,
+                    steps,
+                };
+                packed.isa.run(Tiled(kernel))
+            },
         }
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        Isa::Avx2Fma => {
-            with_step_lists(
-                |lists| match lists.build(view, m, k, (m, k, MR_LISTED_AVX2)) {
-                    // SAFETY: as the comment on this match says.
-                    Steps::All => unsafe { multiply_avx2(packed, view, m, c, accumulate, finish) },
-                    // SAFETY: as the comment on this match says.
-                    steps => unsafe { listed_avx2(packed, view, m, c, accumulate, finish, steps) },
-                },
-            )
+    })
+}
+
+/// [`panels`] as a [`TiledKernel`], on each instruction set's tiles: with `LISTED`, the listed ones
+/// over the steps `steps` lists; without, the dense ones over every step, with `Steps::All` a
+/// constant. Each is its own kernel, compiled into a function of its own, so that the listed
+/// loop cannot crowd the dense loop's registers. Its contract is that of [`panels`]; the lists were
+/// built with [`listed_tile_rows`] for the instruction set it runs on.
+struct Panels<'a, T, const LISTED: bool> {
+    b: &'a PackedB<T>,
+    a: Strided<'a, T>,
+    m: usize,
+    c: &'a mut [T],
+    accumulate: bool,
+    finish: Finish<T>,
+    steps: Steps<'a>,
+}
+
+impl<T: Element, const LISTED: bool> TiledKernel<T> for Panels<'_, T, LISTED> {
+    #[inline(always)]
+    unsafe fn run<V: Vector<Elem = T>, const MR: usize, const LISTED_MR: usize>(self) {
+        let Panels {
+            b,
+            a,
+            m,
+            c,
+            accumulate,
+            finish,
+            steps,
+        } = self;
+        // SAFETY: the kernel's contract, which the caller upholds.
+        unsafe {
+            if LISTED {
+                panels::<V, LISTED_MR>(b, a, m, c, accumulate, finish, steps)
+            } else {
+                panels::<V, MR>(b, a, m, c, accumulate, finish, Steps::All)
+            }
         }
-        _ => unreachable!("packed only where a vector kernel runs"),
     }
-}
-
-/// Lanes of `T` per register on `isa`, where a packed kernel exists for it.
-#[cfg_attr(
-    not(all(feature = "std", target_arch = "x86_64")),
-    allow(clippy::extra_unused_type_parameters)
-)]
-fn lanes<T: Element>(isa: Isa) -> Option<usize> {
-    match isa {
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        Isa::Avx512 => Some(<T::Avx512 as Vector>::LANES),
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        Isa::Avx2Fma => Some(<T::Avx2 as Vector>::LANES),
-        _ => None,
-    }
-}
-
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx512f")]
-unsafe fn multiply_avx512<T: Element>(
-    b: &PackedB<T>,
-    a: Strided<'_, T>,
-    m: usize,
-    c: &mut [T],
-    accumulate: bool,
-    finish: Finish<T>,
-) {
-    // SAFETY: this function's contract, which its caller upholds.
-    unsafe { panels::<T::Avx512, MR_AVX512>(b, a, m, c, accumulate, finish, Steps::All) }
-}
-
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx512f")]
-unsafe fn listed_avx512<T: Element>(
-    b: &PackedB<T>,
-    a: Strided<'_, T>,
-    m: usize,
-    c: &mut [T],
-    accumulate: bool,
-    finish: Finish<T>,
-    steps: Steps<'_>,
-) {
-    // SAFETY: this function's contract, which its caller upholds.
-    unsafe { panels::<T::Avx512, MR_LISTED_AVX512>(b, a, m, c, accumulate, finish, steps) }
-}
-
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn multiply_avx2<T: Element>(
-    b: &PackedB<T>,
-    a: Strided<'_, T>,
-    m: usize,
-    c: &mut [T],
-    accumulate: bool,
-    finish: Finish<T>,
-) {
-    // SAFETY: this function's contract, which its caller upholds.
-    unsafe { panels::<T::Avx2, MR_AVX2>(b, a, m, c, accumulate, finish, Steps::All) }
-}
-
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn listed_avx2<T: Element>(
-    b: &PackedB<T>,
-    a: Strided<'_, T>,
-    m: usize,
-    c: &mut [T],
-    accumulate: bool,
-    finish: Finish<T>,
-    steps: Steps<'_>,
-) {
-    // SAFETY: this function's contract, which its caller upholds.
-    unsafe { panels::<T::Avx2, MR_LISTED_AVX2>(b, a, m, c, accumulate, finish, steps) }
 }
 
 /// Panel by panel (each stays in cache), all of `A` down each panel, each tile over the steps

@@ -7,26 +7,31 @@
 //! vectorises; it is compiled for AVX2 + FMA as well as the baseline and picked at run time
 //! (the two differ by rounding only).
 
-use super::isa::Isa;
+use super::isa::{Isa, Kernel};
+use super::simd::Vector;
 
 /// Replaces every element of `xs` by its hyperbolic tangent (NaN stays NaN).
 pub fn tanh_f32(xs: &mut [f32]) {
-    match Isa::detect() {
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        // SAFETY: the CPU has AVX2 (and AVX-512 implies it).
-        Isa::Avx512 | Isa::Avx2Fma => unsafe { tanh_avx2(xs) },
-        _ => tanh_rows(xs),
+    // SAFETY: the detected instruction set is this CPU's; the loop has no contract of its own.
+    unsafe { Isa::detect().run(Tanh(xs)) }
+}
+
+/// [`tanh_f32`] as a [`Kernel`]: one loop the compiler vectorises, with fused multiply-adds
+/// where the instruction set has them.
+struct Tanh<'a>(&'a mut [f32]);
+
+impl Kernel<f32> for Tanh<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn avx2<V: Vector<Elem = f32>>(self) {
+        self.0.iter_mut().for_each(|v| *v = tanh_with::<true>(*v));
     }
-}
 
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx2,fma")]
-fn tanh_avx2(xs: &mut [f32]) {
-    xs.iter_mut().for_each(|v| *v = tanh_with::<true>(*v));
-}
-
-fn tanh_rows(xs: &mut [f32]) {
-    xs.iter_mut().for_each(|v| *v = tanh(*v));
+    #[inline(always)]
+    unsafe fn portable(self) {
+        self.0.iter_mut().for_each(|v| *v = tanh(*v));
+    }
 }
 
 /// One element of [`tanh_f32`] (the portable, unfused arithmetic).

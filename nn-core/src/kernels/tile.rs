@@ -9,8 +9,9 @@
 // Only the x86 kernels tile; the portable build never calls this.
 #![cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
 
+use super::isa::Kernel;
 use super::operands::{tile_height, Finish, Steps};
-use super::simd::Vector;
+use super::simd::{Realign, Vector};
 use super::Element;
 
 /// Registers of columns per panel.
@@ -30,6 +31,50 @@ pub(crate) const MR_LISTED_AVX2: usize = 4;
 /// the blocked kernel's listed loop moved 24 registers through the stack each step. Eight rows
 /// need 16 + 2 + 8 of the 32 registers.
 pub(crate) const MR_LISTED_AVX512: usize = 8;
+
+/// Rows per tile where the steps are listed, on `isa`: what [`super::zero_steps`] lists
+/// them for.
+pub(crate) fn listed_tile_rows(isa: super::Isa) -> usize {
+    match isa {
+        super::Isa::Avx512 => MR_LISTED_AVX512,
+        _ => MR_LISTED_AVX2,
+    }
+}
+
+/// A register-tiled kernel, written once over its tile height: [`Tiled`] runs it on each
+/// instruction set's.
+pub(crate) trait TiledKernel<T> {
+    /// The kernel on registers `V`, in tiles of `MR` rows, or `LISTED_MR` where it runs only
+    /// the steps [`super::zero_steps`] lists.
+    ///
+    /// # Safety
+    /// `V`'s instruction set is enabled, and the kernel's own contract holds.
+    unsafe fn run<V: Vector<Elem = T>, const MR: usize, const LISTED_MR: usize>(self);
+}
+
+/// A [`TiledKernel`] as a [`Kernel`], with each instruction set's tile heights: the one choice
+/// of tile shape per instruction set.
+pub(crate) struct Tiled<K>(pub K);
+
+impl<T: Element, K: TiledKernel<T>> Kernel<T> for Tiled<K> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn avx512<V: Realign<Elem = T>>(self) {
+        // SAFETY: the kernel's contract, which the caller upholds.
+        unsafe { self.0.run::<V, MR_AVX512, MR_LISTED_AVX512>() }
+    }
+
+    #[inline(always)]
+    unsafe fn avx2<V: Vector<Elem = T>>(self) {
+        // SAFETY: the kernel's contract, which the caller upholds.
+        unsafe { self.0.run::<V, MR_AVX2, MR_LISTED_AVX2>() }
+    }
+
+    unsafe fn portable(self) {
+        unreachable!("tiled kernels run only where vector registers do")
+    }
+}
 
 /// Where the tile's rows of `A` are: `A(r, p) = ptr[r * rs + p * ps]`.
 #[derive(Clone, Copy)]
@@ -124,7 +169,7 @@ pub(crate) unsafe fn tile<V: Vector, const R: usize, const NV: usize>(
 /// A full-width block takes loops with no test inside, which LLVM unrolls, so the sums stay
 /// in registers. One loop deciding each register's store inside was left rolled for 12 x 2
 /// tiles; it indexed the sums, so they lived in memory: 1.5 KB zeroed by a `memset` call
-/// before every tile and loaded back.
+/// before every tile and loaded back. Narrower blocks take that loop on a copy.
 #[inline(always)]
 unsafe fn store<V: Vector, const R: usize, const NV: usize>(acc: &[[V; NV]; R], out: Out<V::Elem>) {
     // SAFETY: this function's contract, which its caller upholds.
@@ -146,7 +191,11 @@ unsafe fn store<V: Vector, const R: usize, const NV: usize>(acc: &[[V; NV]; R], 
             }
             return;
         }
-        for (r, row) in acc.iter().enumerate() {
+        // A narrower block reads a copy of the sums made in memory: LLVM may leave this loop
+        // rolled, and where it indexed the sums themselves it kept them in memory through the
+        // whole tile, stored back at every step (the packed product ran at half speed).
+        let copy = core::hint::black_box(*acc);
+        for (r, row) in copy.iter().enumerate() {
             for (v, &x) in row.iter().enumerate() {
                 let start = v * V::LANES;
                 let p = at(r, v);

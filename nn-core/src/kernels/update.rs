@@ -5,10 +5,10 @@
 //! element type in this crate, on AVX2 registers where the CPU has them, instead of in every
 //! crate that trains a model (where a debug build would run it unoptimised).
 
+use super::isa::{Isa, Kernel};
 use super::operands::{Accumulate, Average, Moments, Momentum, Plain, Update};
+use super::simd::Vector;
 use super::Element;
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-use super::Isa;
 
 /// An optimizer's update rule, element by element over matching pieces of the weights, their
 /// gradients and up to three slot arrays (each as long as the weights, or empty).
@@ -45,29 +45,41 @@ pub(super) fn update_here<T: Element>(
     on_wide_registers(w, g, slots, rule)
 }
 
-/// Runs `rule` compiled for AVX2 where the CPU has it, so that an update rule runs on eight
-/// `f32` lanes instead of the baseline's four (Adam's square root and division are most of
-/// its arithmetic). The results are the same bits: roots, quotients, sums and products are
-/// correctly rounded either way, and Rust never fuses a multiply with an add.
+/// Runs `rule` compiled for the CPU's widest registers, so that an update rule runs on eight
+/// or sixteen `f32` lanes instead of the baseline's four (Adam's square root and division are
+/// most of its arithmetic). The results are the same bits: roots, quotients, sums and products
+/// are correctly rounded either way, and Rust never fuses a multiply with an add.
 pub(super) fn on_wide_registers<T: Element, R: Rule<T>>(
     w: &mut [T],
     g: &[T],
     slots: [&mut [T]; 3],
     rule: &R,
 ) {
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if matches!(Isa::detect(), Isa::Avx2Fma | Isa::Avx512) {
-        // SAFETY: the CPU has AVX2.
-        return unsafe { avx2(w, g, slots, rule) };
-    }
-    rule.apply(w, g, slots)
+    // SAFETY: the detected instruction set is this CPU's; the rule has no contract of its own.
+    unsafe { Isa::detect().run(Apply { rule, w, g, slots }) }
 }
 
-/// `rule.apply` with AVX2 enabled; the rule is inlined into it.
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-#[target_feature(enable = "avx2")]
-fn avx2<T: Element, R: Rule<T>>(w: &mut [T], g: &[T], slots: [&mut [T]; 3], rule: &R) {
-    rule.apply(w, g, slots)
+/// `rule.apply` as a [`Kernel`]: the same loop on every instruction set, with the rule
+/// inlined into it.
+struct Apply<'a, T, R> {
+    rule: &'a R,
+    w: &'a mut [T],
+    g: &'a [T],
+    slots: [&'a mut [T]; 3],
+}
+
+impl<T: Element, R: Rule<T>> Kernel<T> for Apply<'_, T, R> {
+    type Output = ();
+
+    #[inline(always)]
+    unsafe fn avx2<V: Vector<Elem = T>>(self) {
+        self.rule.apply(self.w, self.g, self.slots)
+    }
+
+    #[inline(always)]
+    unsafe fn portable(self) {
+        self.rule.apply(self.w, self.g, self.slots)
+    }
 }
 
 /// `x`, or zero where it is subnormal (nonzero but below the smallest normal magnitude).

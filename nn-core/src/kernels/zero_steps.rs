@@ -20,8 +20,10 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
+use super::isa::{Isa, Kernel};
 use super::operands::tile_heights;
 use super::operands::{Steps, Strided};
+use super::simd::Vector;
 use super::Element;
 
 /// The most list entries worth keeping for one product (2 MiB of `u16`); larger products run
@@ -57,32 +59,20 @@ impl StepLists {
         k: usize,
         tiling: (usize, usize, usize),
     ) -> Steps<'_> {
-        #[cfg(all(feature = "std", target_arch = "x86_64"))]
-        if matches!(
-            super::Isa::detect(),
-            super::Isa::Avx2Fma | super::Isa::Avx512
-        ) {
-            // SAFETY: the CPU has AVX2 (every AVX-512 CPU does).
-            return unsafe { self.build_avx2(a, m, k, tiling) };
+        // SAFETY: the detected instruction set is this CPU's; listing has no contract of its
+        // own.
+        unsafe {
+            Isa::detect().run(Build {
+                lists: self,
+                a,
+                m,
+                k,
+                tiling,
+            })
         }
-        self.build_here(a, m, k, tiling)
     }
 
-    /// [`StepLists::build`] with the marking loops on AVX2's 8-lane compares (the baseline's
-    /// SSE2 compares 4 lanes): 26-35% fewer instructions to list the MNIST model's steps.
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    #[target_feature(enable = "avx2")]
-    unsafe fn build_avx2<T: Element>(
-        &mut self,
-        a: Strided<'_, T>,
-        m: usize,
-        k: usize,
-        tiling: (usize, usize, usize),
-    ) -> Steps<'_> {
-        self.build_here(a, m, k, tiling)
-    }
-
-    /// The body of [`StepLists::build`], inlined into each instruction set's entry.
+    /// The body of [`StepLists::build`], inlined into each instruction set's [`Build`].
     #[inline(always)]
     fn build_here<T: Element>(
         &mut self,
@@ -193,6 +183,31 @@ impl StepLists {
                 }
             }
         }
+    }
+}
+
+/// [`StepLists::build`] as a [`Kernel`]: its marking loops vectorised for the CPU's widest
+/// compares (the baseline's SSE2 compares 4 lanes; AVX2's 8 listed the MNIST model's steps in
+/// 26-35% fewer instructions).
+struct Build<'a, 'b, T> {
+    lists: &'a mut StepLists,
+    a: Strided<'b, T>,
+    m: usize,
+    k: usize,
+    tiling: (usize, usize, usize),
+}
+
+impl<'a, T: Element> Kernel<T> for Build<'a, '_, T> {
+    type Output = Steps<'a>;
+
+    #[inline(always)]
+    unsafe fn avx2<V: Vector<Elem = T>>(self) -> Steps<'a> {
+        self.lists.build_here(self.a, self.m, self.k, self.tiling)
+    }
+
+    #[inline(always)]
+    unsafe fn portable(self) -> Steps<'a> {
+        self.lists.build_here(self.a, self.m, self.k, self.tiling)
     }
 }
 
