@@ -139,11 +139,23 @@ pub(crate) unsafe fn tile<V: Vector, const R: usize, const NV: usize>(
                 // eight register moves and back at every step.
                 let rows: [*const V::Elem; R] =
                     core::array::from_fn(|r| opaque(a.ptr.wrapping_add(r * a.rs)));
-                let (mut acc, mut offset, mut bp) = (zero, 0, panel);
-                for _ in 0..kc {
-                    step(&mut acc, rows.map(|row| row.add(offset)), bp);
-                    offset += a.ps;
-                    bp = bp.add(NV * V::LANES);
+                let (mut acc, mut bp) = (zero, panel);
+                if a.ps == 1 {
+                    // A row-major `A` (`x` in the forward product): the offset counts the steps
+                    // too. Stepped by a stride LLVM could not see was 1, the 12 x 2 loop lacked
+                    // one general register and rotated its row pointers through 26 moves and
+                    // two loads from the stack at every step.
+                    for offset in 0..kc {
+                        step(&mut acc, rows.map(|row| row.add(offset)), bp);
+                        bp = bp.add(NV * V::LANES);
+                    }
+                } else {
+                    let mut offset = 0;
+                    for _ in 0..kc {
+                        step(&mut acc, rows.map(|row| row.add(offset)), bp);
+                        offset += a.ps;
+                        bp = bp.add(NV * V::LANES);
+                    }
                 }
                 store(&acc, out);
             }
