@@ -147,7 +147,7 @@ fn typed_nn_rows(xs: &[[f32; 784]], ys: &[usize]) -> Vec<(&'static str, f64)> {
 fn main() {
     let wanted: Vec<String> = std::env::args().skip(1).collect();
     let runs = |engine: &str| wanted.is_empty() || wanted.iter().any(|w| w == engine);
-    let threads = typed_nn::threads::thread_count();
+    let threads = typed_nn::__private::thread_count();
     let xs: Vec<[f32; 784]> = (0..128)
         .map(|s| std::array::from_fn(|i| ((i * 31 + s * 17) % 255) as f32 / 255.0))
         .collect();
