@@ -1,5 +1,6 @@
 //! The worker pool for batch work, sized by `TYPED_NN_THREADS` (default: all cores).
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 /// The environment variable that caps the threads used for batch work.
@@ -51,6 +52,73 @@ pub fn pool() -> &'static rayon::ThreadPool {
     })
 }
 
+/// Runs `f` with the pool's other threads kept awake until it returns, each spinning and
+/// taking any work handed to the pool. A training step hands work over several times (its
+/// batch's parts, shards, gradients and update), and a hand-off to a thread that has gone to
+/// sleep in between waits for the system to wake it: in a virtual machine, tens of
+/// microseconds each time. Only for batch work, which may take every core. Called from a
+/// thread that is not one of the pool's (the pool was built from another thread, or `f` runs
+/// inside another pool), `f` just runs.
+pub(crate) fn awake<R>(f: impl FnOnce() -> R) -> R {
+    let pool = pool();
+    let others = pool.current_num_threads().saturating_sub(1);
+    if others == 0 || pool.current_thread_index().is_none() {
+        return f();
+    }
+    let (done, started) = (AtomicBool::new(false), AtomicUsize::new(0));
+    let spin = || {
+        started.fetch_add(1, Ordering::AcqRel);
+        while !done.load(Ordering::Acquire) {
+            if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                core::hint::spin_loop();
+            }
+        }
+    };
+    let work = || {
+        // The spinners stop when `f` returns or unwinds (`join` waits for them either way).
+        let _stop = StopOnDrop(&done);
+        // Each spinner must have a thread of its own before `f` runs: one left in this
+        // thread's queue would be taken by this thread while it waits in a join, and spin
+        // until `f` returned, which it then never would.
+        while started.load(Ordering::Acquire) < others {
+            core::hint::spin_loop();
+        }
+        f()
+    };
+    with_spinners(others, OnThisThread(work), &spin).0
+}
+
+/// `work`, with `n` spinners offered to the pool's other threads beside it (the second half
+/// of a `rayon::join` each, which allocates nothing where a spawned task would).
+fn with_spinners<R>(
+    n: usize,
+    work: OnThisThread<impl FnOnce() -> R>,
+    spin: &(impl Fn() + Sync),
+) -> OnThisThread<R> {
+    if n == 0 {
+        return OnThisThread((work.0)());
+    }
+    rayon::join(|| with_spinners(n - 1, work, spin), spin).0
+}
+
+/// Sets its flag when dropped.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// A closure, or its result, that stays on the thread that made it: the first half of a
+/// `rayon::join` called on one of the pool's own threads runs on that thread.
+struct OnThisThread<T>(T);
+
+// SAFETY: an `OnThisThread` is only handed to `rayon::join` as its first closure or that
+// closure's result, from one of the pool's threads (checked in `awake`), where rayon runs the
+// first closure on the calling thread and returns its result there: nothing crosses threads.
+unsafe impl<T> Send for OnThisThread<T> {}
+
 /// Calls `f` with every part in `parts`, halving the range with `rayon::join` as the
 /// optimizer's update halves the weights (`optim::elementwise`), so that part `i` most likely
 /// runs on the thread that later updates piece `i` of the weights. Call it on the pool.
@@ -79,4 +147,31 @@ pub(crate) fn for_each_part_mut<T: Send>(
         || for_each_part_mut(parts.start..mid, low, start, f),
         || for_each_part_mut(mid..parts.end, high, start, f),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// From one of the pool's threads, `awake` runs `f` on that thread while the others spin
+    /// and take its work, returns what `f` returns, and passes on a panic without hanging.
+    #[test]
+    fn awake_runs_its_work_and_lets_the_spinners_go() {
+        let pool = pool();
+        let (here, sum) = pool.install(|| {
+            let me = pool.current_thread_index();
+            awake(|| {
+                let (a, b) = rayon::join(|| (1..=100).sum::<u64>(), || (101..=200).sum::<u64>());
+                (pool.current_thread_index() == me, a + b)
+            })
+        });
+        assert!(here);
+        assert_eq!(sum, 20_100);
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.install(|| awake(|| panic!("inside")))
+        }));
+        assert!(caught.is_err());
+        // Off the pool it just runs.
+        assert_eq!(awake(|| 7), 7);
+    }
 }

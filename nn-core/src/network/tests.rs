@@ -270,3 +270,66 @@ fn steps_cut_by_rows_equal_whole_batch_gradients() {
     let (graph, _) = chain(&layers);
     assert!(split::row_split(&graph, &layers).is_none());
 }
+
+/// A split step run from one of the pool's own threads, where `threads::awake` keeps the
+/// other threads spinning through it, leaves the same weights and loss, to the bit, as the
+/// same step run from a thread outside the pool (where it does not); and it returns, so the
+/// spinners stopped.
+#[test]
+fn a_step_with_the_pool_kept_awake_is_the_same_step() {
+    let run = |on_pool: bool| {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let flatten = crate::layers::Flatten::<400>::new();
+        let mut a =
+            Dense::<f64, 400, 330, Tanh>::new(Tanh, Initializer::GlorotUniform, Regularizer::NONE);
+        let mut b = Dense::<f64, 330, 3, Softmax>::new(
+            Softmax,
+            Initializer::GlorotUniform,
+            Regularizer::NONE,
+        );
+        a.initialize(&mut rng);
+        b.initialize(&mut rng);
+        let rows = 96;
+        let x: Vec<f64> = (0..rows * 400).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let labels = labels(rows);
+        let set = <SparseCategoricalCrossentropy as TakesTargets<usize, f64, [f64; 3]>>::target_set(
+            &labels,
+        );
+        let objective = Objective {
+            losses: &SparseCategoricalCrossentropy,
+            weights: &[],
+        };
+        let (graph, records) = chain::<f64>(&[&flatten, &a, &b]);
+        let mut sgd = crate::optim::Sgd::<f64>::new(0.1);
+        let mut workspace = Workspace::new();
+        let mut losses = Vec::new();
+        {
+            let mut layers: [&mut dyn Layer<f64>; 3] = [&mut { flatten }, &mut a, &mut b];
+            for _ in 0..2 {
+                let mut step = || {
+                    workspace.train_step(
+                        &graph,
+                        &records,
+                        &mut layers,
+                        &x,
+                        &objective,
+                        TargetRows::all(&set, rows),
+                        &mut sgd,
+                        &mut rng,
+                    )
+                };
+                losses.push(if on_pool {
+                    crate::threads::pool().install(step)
+                } else {
+                    step()
+                });
+            }
+        }
+        (losses, a.weights().to_vec(), b.weights().to_vec())
+    };
+    // The test thread is not one of the pool's; inside `install` the step runs on one.
+    assert!(crate::threads::pool().current_thread_index().is_none());
+    let (outside, inside) = (run(false), run(true));
+    assert_eq!(outside.0, inside.0);
+    assert!(outside.1 == inside.1 && outside.2 == inside.2);
+}

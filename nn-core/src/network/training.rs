@@ -489,6 +489,35 @@ impl<T: Float> Workspace<T> {
         let shards = split::shard_count(graph, layers, x.len() / records.input_size.max(1));
         #[cfg(not(feature = "std"))]
         let shards = 1;
+        #[cfg(feature = "std")]
+        if shards > 1 {
+            // The whole step, update included, with the pool's threads kept awake between
+            // the hand-offs.
+            return crate::threads::awake(|| {
+                self.step_with(
+                    graph, records, layers, x, objective, targets, optimizer, rng, shards,
+                )
+            });
+        }
+        self.step_with(
+            graph, records, layers, x, objective, targets, optimizer, rng, shards,
+        )
+    }
+
+    /// [`Workspace::train_step`] on `shards` shards.
+    #[allow(clippy::too_many_arguments)]
+    fn step_with<L: DerefMut<Target = D> + Sync, D: Layer<T> + ?Sized>(
+        &mut self,
+        graph: &Graph,
+        records: &Records,
+        layers: &mut [L],
+        x: &[T],
+        objective: &Objective<'_, T>,
+        targets: TargetRows<'_, T>,
+        optimizer: &mut dyn Optimizer<T>,
+        rng: &mut dyn RngCore,
+        shards: usize,
+    ) -> T {
         let mut value = match shards {
             #[cfg(feature = "std")]
             s if s > 1 => {
