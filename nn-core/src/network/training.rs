@@ -489,65 +489,45 @@ impl<T: Float> Workspace<T> {
         let shards = split::shard_count(graph, layers, x.len() / records.input_size.max(1));
         #[cfg(not(feature = "std"))]
         let shards = 1;
-        #[cfg(feature = "std")]
-        if shards > 1 {
-            // The whole step, update included, with the pool's threads kept awake between
-            // the hand-offs.
-            return crate::threads::awake(|| {
-                self.step_with(
-                    graph, records, layers, x, objective, targets, optimizer, rng, shards,
-                )
-            });
-        }
-        self.step_with(
-            graph, records, layers, x, objective, targets, optimizer, rng, shards,
-        )
-    }
-
-    /// [`Workspace::train_step`] on `shards` shards.
-    #[allow(clippy::too_many_arguments)]
-    fn step_with<L: DerefMut<Target = D> + Sync, D: Layer<T> + ?Sized>(
-        &mut self,
-        graph: &Graph,
-        records: &Records,
-        layers: &mut [L],
-        x: &[T],
-        objective: &Objective<'_, T>,
-        targets: TargetRows<'_, T>,
-        optimizer: &mut dyn Optimizer<T>,
-        rng: &mut dyn RngCore,
-        shards: usize,
-    ) -> T {
-        let mut value = match shards {
-            #[cfg(feature = "std")]
-            s if s > 1 => {
-                self.sharded_gradients(graph, records, layers, x, objective, targets, rng, s)
-            }
-            _ => {
-                let whole = T::one();
-                self.gradients(
-                    graph, records, layers, x, objective, targets, rng, whole, None,
-                )
-            }
-        };
-        value += layers.iter().map(|l| l.penalty()).sum();
-        for (i, layer) in layers.iter_mut().enumerate() {
-            layer.add_penalty_gradient(&mut self.grads[i]);
-            if shards <= 1 {
-                if let Some(node) = graph.node_of_layer(i) {
-                    layer.finish_train_batch(&self.caches[node]);
+        let mut step = || {
+            let mut value = match shards {
+                #[cfg(feature = "std")]
+                s if s > 1 => {
+                    self.sharded_gradients(graph, records, layers, x, objective, targets, rng, s)
+                }
+                _ => {
+                    let whole = T::one();
+                    self.gradients(
+                        graph, records, layers, x, objective, targets, rng, whole, None,
+                    )
+                }
+            };
+            value += layers.iter().map(|l| l.penalty()).sum();
+            for (i, layer) in layers.iter_mut().enumerate() {
+                layer.add_penalty_gradient(&mut self.grads[i]);
+                if shards <= 1 {
+                    if let Some(node) = graph.node_of_layer(i) {
+                        layer.finish_train_batch(&self.caches[node]);
+                    }
+                }
+                let trainable = layer.trainable_len();
+                if trainable > 0 {
+                    optimizer.update(
+                        i,
+                        &mut layer.weights_mut()[..trainable],
+                        &self.grads[i][..trainable],
+                    );
                 }
             }
-            let trainable = layer.trainable_len();
-            if trainable > 0 {
-                optimizer.update(
-                    i,
-                    &mut layer.weights_mut()[..trainable],
-                    &self.grads[i][..trainable],
-                );
-            }
+            optimizer.finish_step();
+            value
+        };
+        // A split step, update included, runs with the pool's threads kept awake between its
+        // hand-offs.
+        #[cfg(feature = "std")]
+        if shards > 1 {
+            return crate::threads::awake(step);
         }
-        optimizer.finish_step();
-        value
+        step()
     }
 }
