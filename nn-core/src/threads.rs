@@ -1,6 +1,6 @@
 //! The worker pool for batch work, sized by `TYPED_NN_THREADS` (default: all cores).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 /// The environment variable that caps the threads used for batch work.
@@ -59,15 +59,24 @@ pub fn pool() -> &'static rayon::ThreadPool {
 /// microseconds each time. Only for batch work, which may take every core. Called from a
 /// thread that is not one of the pool's (the pool was built from another thread, or `f` runs
 /// inside another pool), `f` just runs.
+///
+/// The spinners are offered, never awaited: rayon does not promise that a job pushed to this
+/// thread's queue wakes a sleeping thread (it counts on the pushing thread to run the job
+/// itself in the end), so `f` starts at once, and a spinner that this thread takes back, in
+/// one of `f`'s joins or after `f`, returns at once instead of spinning on the thread that
+/// has to set its stop flag.
 pub(crate) fn awake<R>(f: impl FnOnce() -> R) -> R {
     let pool = pool();
     let others = pool.current_num_threads().saturating_sub(1);
-    if others == 0 || pool.current_thread_index().is_none() {
+    let here = pool.current_thread_index();
+    if others == 0 || here.is_none() {
         return f();
     }
-    let (done, started) = (AtomicBool::new(false), AtomicUsize::new(0));
+    let done = AtomicBool::new(false);
     let spin = || {
-        started.fetch_add(1, Ordering::AcqRel);
+        if rayon::current_thread_index() == here {
+            return;
+        }
         while !done.load(Ordering::Acquire) {
             if rayon::yield_now() != Some(rayon::Yield::Executed) {
                 core::hint::spin_loop();
@@ -77,12 +86,6 @@ pub(crate) fn awake<R>(f: impl FnOnce() -> R) -> R {
     let work = || {
         // The spinners stop when `f` returns or unwinds (`join` waits for them either way).
         let _stop = StopOnDrop(&done);
-        // Each spinner must have a thread of its own before `f` runs: one left in this
-        // thread's queue would be taken by this thread while it waits in a join, and spin
-        // until `f` returned, which it then never would.
-        while started.load(Ordering::Acquire) < others {
-            core::hint::spin_loop();
-        }
         f()
     };
     with_spinners(others, OnThisThread(work), &spin).0
@@ -173,5 +176,56 @@ mod tests {
         assert!(caught.is_err());
         // Off the pool it just runs.
         assert_eq!(awake(|| 7), 7);
+    }
+
+    /// With every other thread of the pool busy, nobody takes the spinners: `awake` still runs
+    /// `f` and returns, taking its own spinners back, instead of waiting for a thread that
+    /// never comes. (A thread asleep when the spinners are offered may miss them the same
+    /// way: rayon does not promise to wake it.) The busy threads are let go by a watchdog
+    /// after 20 s at the latest, so a wait for the spinners shows as a failure, not a hang.
+    #[test]
+    fn awake_does_not_wait_for_threads_that_never_come() {
+        use std::sync::{atomic::AtomicUsize, Arc};
+        use std::time::{Duration, Instant};
+        let pool = pool();
+        let others = pool.current_num_threads() - 1;
+        if others == 0 {
+            return;
+        }
+        let release = Arc::new(AtomicBool::new(false));
+        let watchdog = {
+            let release = Arc::clone(&release);
+            std::thread::spawn(move || {
+                let start = Instant::now();
+                while !release.load(Ordering::Acquire) {
+                    if start.elapsed() > Duration::from_secs(20) {
+                        release.store(true, Ordering::Release);
+                        return true;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                false
+            })
+        };
+        let busy = Arc::new(AtomicUsize::new(0));
+        let returned = pool.install(|| {
+            for _ in 0..others {
+                let (release, busy) = (Arc::clone(&release), Arc::clone(&busy));
+                pool.spawn(move || {
+                    busy.fetch_add(1, Ordering::AcqRel);
+                    while !release.load(Ordering::Acquire) {
+                        std::thread::yield_now();
+                    }
+                });
+            }
+            while busy.load(Ordering::Acquire) < others && !release.load(Ordering::Acquire) {
+                std::thread::yield_now();
+            }
+            let value = awake(|| 7);
+            (value, !release.swap(true, Ordering::AcqRel))
+        });
+        let fired = watchdog.join().unwrap();
+        assert_eq!(returned, (7, true));
+        assert!(!fired, "the pool's other threads were never all busy");
     }
 }
