@@ -50,7 +50,7 @@ pub use gemv::{affine_sized, vec_mat};
 #[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub use isa::Isa;
 pub use matmul::gemm;
-pub(crate) use narrow::{max_columns as in_place_columns, try_gathered};
+pub(crate) use narrow::{max_columns as in_place_columns, narrower_than_packed, try_gathered};
 pub use operands::Mat;
 #[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub use operands::PackedB;

@@ -275,6 +275,13 @@ pub(crate) fn max_columns<T: Element>() -> usize {
     4 * Isa::detect().lanes::<T>().unwrap_or(0)
 }
 
+/// Whether a product of `n` columns runs here on narrower registers than the packed
+/// product's: on AVX-512, up to one 256-bit register of columns goes to the AVX2 tiles (see
+/// [`run`]) while the packed product's tiles are 512 bits wide.
+pub(crate) fn narrower_than_packed<T: Element>(n: usize) -> bool {
+    Isa::detect() == Isa::Avx512 && Isa::Avx2Fma.lanes::<T>().is_some_and(|lanes| n <= lanes)
+}
+
 /// [`rows`] with tiles for 32 registers (AVX-512): up to 24 accumulators.
 ///
 /// # Safety

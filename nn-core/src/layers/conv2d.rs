@@ -11,9 +11,10 @@
 //! the stack in prediction, with a direct loop for what chunking does not suit; prediction
 //! allocates nothing either way. With stride 1 the input gradient is itself a convolution: of
 //! the output gradient, zero-padded, with the kernel flipped and its channels swapped, gathered
-//! the same way sample by sample. Otherwise (strides, or more input channels than that kernel
-//! takes) the output gradient is multiplied by the kernel's transpose and the rows are folded
-//! back onto the input (col2im).
+//! the same way sample by sample. Otherwise (strides, more input channels than that kernel
+//! takes, or so few that it would run on narrower registers than the packed product) the
+//! output gradient is multiplied by the kernel's transpose and the rows are folded back onto
+//! the input (col2im).
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -26,7 +27,9 @@ use super::epilogue::{bias_gradient, finish_forward, pre_activation_gradient};
 use super::{Layer, Logits, Mode, Upstream, WeightSpec};
 use crate::activation::Activation;
 use crate::init::Initializer;
-use crate::kernels::{gemm, in_place_columns, try_gathered, Gathered, Mat, Offsets};
+use crate::kernels::{
+    gemm, in_place_columns, narrower_than_packed, try_gathered, Gathered, Mat, Offsets,
+};
 use crate::regularizer::Regularizer;
 use crate::Float;
 
@@ -316,10 +319,20 @@ impl<
         true
     }
 
-    /// Whether the input gradient is gathered as a convolution (see [`Self::FLIPS`]): where the
-    /// geometry allows and the input channels fit the register-tiled kernel on this CPU.
-    fn flips() -> bool {
+    /// Whether the input gradient can be gathered as a convolution (see [`Self::FLIPS`]):
+    /// where the geometry allows and the input channels fit the register-tiled kernel on this
+    /// CPU.
+    fn can_flip() -> bool {
         Self::FLIPS && C <= in_place_columns::<T>()
+    }
+
+    /// Whether the input gradient is gathered as a convolution: where it can be, unless its
+    /// `C` columns would run on narrower registers than col2im's product (a few input channels
+    /// on AVX-512). The correlation also multiplies the padding's zeros (LeNet-5's second
+    /// layer: twice the arithmetic of col2im's product), which only the narrow kernel's lead
+    /// on the same registers pays for (`BENCHMARKS.md`, "Design measurements").
+    fn flips() -> bool {
+        Self::can_flip() && !narrower_than_packed::<T>(C)
     }
 
     /// The cache's first region for a batch. The forward pass keeps there what the kernel
@@ -891,7 +904,8 @@ mod tests {
             Cv::<H, W, C, F, KH, KW, 1, 1, PT, PL, OH, OW, Linear>::FLIPS,
             "{geometry}"
         );
-        if !Cv::<H, W, C, F, KH, KW, 1, 1, PT, PL, OH, OW, Linear>::flips() {
+        // Tested wherever it can run, also where col2im is preferred.
+        if !Cv::<H, W, C, F, KH, KW, 1, 1, PT, PL, OH, OW, Linear>::can_flip() {
             return; // no register-tiled kernel on this CPU
         }
         let mut conv = new::<Linear, H, W, C, F, KH, KW, 1, 1, PT, PL, OH, OW>(Linear);
