@@ -114,7 +114,7 @@ macro_rules! pool_layer {
                                 out.fill(if $max { T::neg_infinity() } else { T::zero() });
                             } else if !$max {
                                 let n = T::of(count as f64);
-                                out.iter_mut().for_each(|o| *o = *o / n);
+                                out.iter_mut().for_each(|o| *o /= n);
                             }
                             if record {
                                 let stored = &mut cache[b * OH * OW * C + o..][..C];
