@@ -75,50 +75,36 @@ macro_rules! pool_layer {
             fn cache_len(&self, batch: usize) -> usize {
                 if $max { batch * OH * OW * C } else { 0 }
             }
-            /// Window by window, each cell's channels at once: a cell's `C` values lie side by
-            /// side, so the comparisons run along contiguous memory.
             fn forward(&self, x: &[T], y: &mut [T], cache: &mut [T], _mode: Mode<'_>) {
                 let g = Self::WINDOW;
-                let record = $max && !cache.is_empty();
+                let record = !cache.is_empty();
                 for (b, (sample, out)) in x.chunks_exact(H * W * C).zip(y.chunks_exact_mut(OH * OW * C)).enumerate() {
                     for i in 0..OH {
                         for j in 0..OW {
-                            let o = (i * OW + j) * C;
-                            let out = &mut out[o..o + C];
-                            // Each channel's winning input index (max pooling).
-                            let mut args = [0usize; C];
-                            let mut count = 0usize;
-                            for u in 0..PH {
-                                for v in 0..PW {
-                                    let Some((yy, xx)) = g.cell(i, j, u, v) else { continue };
-                                    let at = (yy * W + xx) * C;
-                                    let cell = &sample[at..at + C];
-                                    if count == 0 {
-                                        out.copy_from_slice(cell);
-                                        args.iter_mut().enumerate().for_each(|(c, a)| *a = at + c);
-                                    } else if $max {
-                                        // Strictly greater: a tie stays with the first cell.
-                                        for c in 0..C {
-                                            if cell[c] > out[c] {
-                                                out[c] = cell[c];
-                                                args[c] = at + c;
+                            for c in 0..C {
+                                let mut best = T::neg_infinity();
+                                let mut arg = 0;
+                                let mut sum = T::zero();
+                                let mut count = 0usize;
+                                for u in 0..PH {
+                                    for v in 0..PW {
+                                        if let Some((yy, xx)) = g.cell(i, j, u, v) {
+                                            let idx = (yy * W + xx) * C + c;
+                                            let value = sample[idx];
+                                            if value > best || count == 0 {
+                                                best = value;
+                                                arg = idx;
                                             }
+                                            sum += value;
+                                            count += 1;
                                         }
-                                    } else {
-                                        out.iter_mut().zip(cell).for_each(|(o, &v)| *o += v);
                                     }
-                                    count += 1;
                                 }
-                            }
-                            if count == 0 {
-                                out.fill(if $max { T::neg_infinity() } else { T::zero() });
-                            } else if !$max {
-                                let n = T::of(count as f64);
-                                out.iter_mut().for_each(|o| *o /= n);
-                            }
-                            if record {
-                                let stored = &mut cache[b * OH * OW * C + o..][..C];
-                                stored.iter_mut().zip(args).for_each(|(s, a)| *s = T::of(a as f64));
+                                let o = (i * OW + j) * C + c;
+                                out[o] = if $max { best } else { sum / T::of(count.max(1) as f64) };
+                                if $max && record {
+                                    cache[b * OH * OW * C + o] = T::of(arg as f64);
+                                }
                             }
                         }
                     }
@@ -144,8 +130,7 @@ macro_rules! pool_layer {
                     if $max {
                         let args = &cache[b * OH * OW * C..(b + 1) * OH * OW * C];
                         for (&d, &arg) in d_out.iter().zip(args) {
-                            // Written by `forward` from an index inside the sample.
-                            d_in[arg.as_f64() as usize] += d;
+                            d_in[arg.to_usize().unwrap_or(0)] += d;
                         }
                         continue;
                     }
