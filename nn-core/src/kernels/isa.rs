@@ -32,13 +32,20 @@ pub(crate) trait Kernel<T: Element>: Sized {
     }
 
     /// The body on AVX2's 16 registers `V` (with FMA), or on AVX-512's where
-    /// [`Kernel::avx512`] leaves it the job.
+    /// [`Kernel::avx512`] leaves it the job. By default the portable body, compiled here for
+    /// the set: a plain loop that the compiler vectorises itself.
     ///
     /// # Safety
     /// As for [`Kernel::avx512`].
-    unsafe fn avx2<V: Vector<Elem = T>>(self) -> Self::Output;
+    #[inline(always)]
+    unsafe fn avx2<V: Vector<Elem = T>>(self) -> Self::Output {
+        // SAFETY: this function's contract, which its caller upholds.
+        unsafe { self.portable() }
+    }
 
-    /// The body without vector instructions: the portable build, or a CPU without AVX2 + FMA.
+    /// The body without vector intrinsics: the portable build, or a CPU without AVX2 + FMA
+    /// (and, by default, every instruction set's, compiled for it). Marked
+    /// `#[inline(always)]` where it is that default.
     ///
     /// # Safety
     /// The kernel's own contract.

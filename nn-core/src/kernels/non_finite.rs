@@ -2,7 +2,6 @@
 //! checks before it runs.
 
 use super::isa::{Isa, Kernel};
-use super::simd::Vector;
 use super::Element;
 
 /// The index of the first NaN or infinity in `xs`, compiled for the CPU's widest registers:
@@ -19,11 +18,6 @@ struct Scan<'a, T>(&'a [T]);
 
 impl<T: Element> Kernel<T> for Scan<'_, T> {
     type Output = Option<usize>;
-
-    #[inline(always)]
-    unsafe fn avx2<V: Vector<Elem = T>>(self) -> Option<usize> {
-        scan_for_non_finite(self.0)
-    }
 
     #[inline(always)]
     unsafe fn portable(self) -> Option<usize> {

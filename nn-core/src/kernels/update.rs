@@ -7,7 +7,6 @@
 
 use super::isa::{Isa, Kernel};
 use super::operands::{Accumulate, Average, Moments, Momentum, Plain, Update};
-use super::simd::Vector;
 use super::Element;
 
 /// An optimizer's update rule, element by element over matching pieces of the weights, their
@@ -70,11 +69,6 @@ struct Apply<'a, T, R> {
 
 impl<T: Element, R: Rule<T>> Kernel<T> for Apply<'_, T, R> {
     type Output = ();
-
-    #[inline(always)]
-    unsafe fn avx2<V: Vector<Elem = T>>(self) {
-        self.rule.apply(self.w, self.g, self.slots)
-    }
 
     #[inline(always)]
     unsafe fn portable(self) {

@@ -23,7 +23,6 @@ use crate::prelude::*;
 use super::isa::{Isa, Kernel};
 use super::operands::tile_heights;
 use super::operands::{Steps, Strided};
-use super::simd::Vector;
 use super::Element;
 
 /// The most list entries worth keeping for one product (2 MiB of `u16`); larger products run
@@ -199,11 +198,6 @@ struct Build<'a, 'b, T> {
 
 impl<'a, T: Element> Kernel<T> for Build<'a, '_, T> {
     type Output = Steps<'a>;
-
-    #[inline(always)]
-    unsafe fn avx2<V: Vector<Elem = T>>(self) -> Steps<'a> {
-        self.lists.build_here(self.a, self.m, self.k, self.tiling)
-    }
 
     #[inline(always)]
     unsafe fn portable(self) -> Steps<'a> {
