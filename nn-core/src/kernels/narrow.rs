@@ -148,14 +148,16 @@ unsafe fn run<T: Element, L: Left<T>>(
     c: &mut [T],
     accumulate: bool,
 ) -> bool {
-    let isa = match Isa::detect() {
-        // All the columns fit in one 256-bit register: the AVX2 tiles, whose multiply-adds do
-        // as many lanes a cycle as 512-bit ones on Zen 4 (a 512-bit one takes both 256-bit
-        // units) and on Intel's two-unit cores, so a 16-lane register that is mostly padding
-        // would waste half of Zen 4's arithmetic (LeNet's first convolution ran half as fast
-        // again in 256-bit tiles there: `BENCHMARKS.md`, "Design measurements").
-        Isa::Avx512 if Isa::Avx2Fma.lanes::<T>().is_some_and(|lanes| n <= lanes) => Isa::Avx2Fma,
-        isa => isa,
+    // All the columns fit in one 256-bit register: the AVX2 tiles. On Zen 4 their
+    // multiply-adds do as many lanes a cycle as 512-bit ones (a 512-bit one takes both 256-bit
+    // units), so a 16-lane register that is half padding or more would waste half its
+    // arithmetic (LeNet's first convolution ran half as fast again in 256-bit tiles there:
+    // `BENCHMARKS.md`, "Design measurements"); on Intel's two-port cores they do half as many
+    // lanes, as many as that register's useful ones.
+    let isa = if narrower_than_packed::<T>(n) {
+        Isa::Avx2Fma
+    } else {
+        Isa::detect()
     };
     if isa.lanes::<T>().is_none() {
         return false;
