@@ -439,39 +439,55 @@ impl<
         }
     }
 
-    /// The adjoint of [`Self::im2col`]: adds each patch row back onto the input cells it came from.
+    /// The adjoint of [`Self::im2col`]: each input cell's gradient is the sum of the patch
+    /// cells it was copied to, gathered cell by cell and written once. (Adding each patch row
+    /// back in place instead has each load overlap the previous window's stores at another
+    /// offset, which the CPU cannot forward: measured slower on LeNet-5's second layer.)
     fn col2im(patches: &[T], dx: &mut [T]) {
-        let g = Self::WINDOW;
-        dx.iter_mut().for_each(|d| *d = T::zero());
         for (sample, rows) in dx
             .chunks_exact_mut(H * W * C)
             .zip(patches.chunks_exact(OH * OW * Self::PATCH))
         {
-            for (pos, row) in rows.chunks_exact(Self::PATCH).enumerate() {
-                let (i, j) = (pos / OW, pos % OW);
-                // As in `im2col`: a window row inside the image is one contiguous run.
-                let left = (j * SW).checked_sub(PL).filter(|&x0| x0 + KW <= W);
-                for (u, src) in row.chunks_exact(KW * C).enumerate() {
-                    let top = (i * SH + u).checked_sub(PT).filter(|&y| y < H);
-                    match (top, left) {
-                        (Some(y), Some(x0)) => sample[(y * W + x0) * C..(y * W + x0 + KW) * C]
-                            .iter_mut()
-                            .zip(src)
-                            .for_each(|(d, &s)| *d += s),
-                        (None, _) => {}
-                        (Some(_), None) => {
-                            for (v, src) in src.chunks_exact(C).enumerate() {
-                                if let Some((y, xx)) = g.cell(i, j, u, v) {
-                                    let dst = &mut sample[(y * W + xx) * C..(y * W + xx + 1) * C];
-                                    dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
-                                }
-                            }
+            for (cells, y) in sample.chunks_exact_mut(W * C).zip(0..) {
+                let window_rows = covering(y, PT, SH, KH, OH);
+                for (cell, x) in cells.chunks_exact_mut(C).zip(0..) {
+                    let window_columns = covering(x, PL, SW, KW, OW);
+                    let mut sum = [T::zero(); C];
+                    for (i, u) in window_rows.clone() {
+                        // Each window row summed on its own: one running sum over all the
+                        // taps would be a chain of dependent additions as long as the window.
+                        let mut row = [T::zero(); C];
+                        for (j, v) in window_columns.clone() {
+                            let at = (i * OW + j) * Self::PATCH + (u * KW + v) * C;
+                            row.iter_mut()
+                                .zip(&rows[at..at + C])
+                                .for_each(|(s, &p)| *s += p);
                         }
+                        sum.iter_mut().zip(row).for_each(|(s, r)| *s += r);
                     }
+                    cell.copy_from_slice(&sum);
                 }
             }
         }
     }
+}
+
+/// The windows that cover input row (or column) `y`: each output index `i` whose window,
+/// starting at `i * stride - pad`, holds `y` at its offset `u < k`, as `(i, u)` pairs.
+#[inline(always)]
+fn covering(
+    y: usize,
+    pad: usize,
+    stride: usize,
+    k: usize,
+    out: usize,
+) -> impl Iterator<Item = (usize, usize)> + Clone {
+    // `y + pad = i * stride + u`: from the first `i` whose offset fits the window to the last
+    // whose window starts at or before `y`.
+    let t = y + pad;
+    let first = t.saturating_sub(k - 1).div_ceil(stride);
+    let last = (t / stride + 1).min(out);
+    (first..last).map(move |i| (i, t - i * stride))
 }
 
 /// Writes an `h x w` image of `ch` channels into `buffer` with zero padding and returns it:
@@ -952,6 +968,71 @@ mod tests {
         flipped_input_gradient_agrees::<5, 4, 9, 2, 3, 2, 0, 0, 3, 3>(2);
         // One output position per sample: every input cell sees one window cell.
         flipped_input_gradient_agrees::<3, 3, 2, 4, 3, 3, 0, 0, 1, 1>(4);
+    }
+
+    /// col2im is im2col's adjoint: `<im2col(x), p> = <x, col2im(p)>` for any `x` and `p`, on
+    /// `batch` samples of one geometry (every input cell written, also those no window reaches).
+    fn col2im_is_the_adjoint_of_im2col<
+        const H: usize,
+        const W: usize,
+        const C: usize,
+        const KH: usize,
+        const KW: usize,
+        const SH: usize,
+        const SW: usize,
+        const PT: usize,
+        const PL: usize,
+        const OH: usize,
+        const OW: usize,
+    >(
+        batch: usize,
+    ) {
+        type Geometry<
+            const H: usize,
+            const W: usize,
+            const C: usize,
+            const KH: usize,
+            const KW: usize,
+            const SH: usize,
+            const SW: usize,
+            const PT: usize,
+            const PL: usize,
+            const OH: usize,
+            const OW: usize,
+        > = Cv<H, W, C, 1, KH, KW, SH, SW, PT, PL, OH, OW, Linear>;
+        let rows = batch * OH * OW * KH * KW * C;
+        let x: Vec<f64> = (0..batch * H * W * C)
+            .map(|i| ((i * 5 % 13) as f64 - 6.0) / 6.0)
+            .collect();
+        let p: Vec<f64> = (0..rows)
+            .map(|i| ((i * 7 % 11) as f64 - 5.0) / 4.0)
+            .collect();
+        let mut patches = vec![f64::NAN; rows];
+        Geometry::<H, W, C, KH, KW, SH, SW, PT, PL, OH, OW>::im2col(&x, 0, &mut patches);
+        let mut folded = vec![f64::NAN; x.len()];
+        Geometry::<H, W, C, KH, KW, SH, SW, PT, PL, OH, OW>::col2im(&p, &mut folded);
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| a * b).sum::<f64>();
+        let (left, right) = (dot(&patches, &p), dot(&x, &folded));
+        assert!(
+            (left - right).abs() < 1e-9 * left.abs().max(1.0),
+            "{H}x{W}x{C} window {KH}x{KW} stride {SH}x{SW} pad {PT},{PL}: {left} != {right}"
+        );
+    }
+
+    #[test]
+    fn col2im_folds_back_what_im2col_unrolls() {
+        // LeNet-5's second convolution.
+        col2im_is_the_adjoint_of_im2col::<14, 14, 6, 5, 5, 1, 1, 0, 0, 10, 10>(2);
+        // `same` 5 x 5 on one channel, as LeNet-5's first layer.
+        col2im_is_the_adjoint_of_im2col::<8, 8, 1, 5, 5, 1, 1, 2, 2, 8, 8>(2);
+        // Stride 2 with a last row and column no window reaches.
+        col2im_is_the_adjoint_of_im2col::<6, 7, 2, 2, 2, 2, 2, 0, 0, 3, 3>(3);
+        // `same` with stride 2 on odd sizes, padding above.
+        col2im_is_the_adjoint_of_im2col::<5, 6, 2, 3, 3, 2, 2, 1, 0, 3, 3>(2);
+        // Unequal strides (1, 3) with a (2, 4) kernel, padding to the left.
+        col2im_is_the_adjoint_of_im2col::<4, 7, 1, 2, 4, 1, 3, 0, 1, 4, 3>(2);
+        // Windows larger than the stride in one direction and smaller in the other.
+        col2im_is_the_adjoint_of_im2col::<9, 9, 3, 3, 1, 2, 3, 1, 0, 5, 3>(2);
     }
 
     #[test]
