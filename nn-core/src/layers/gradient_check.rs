@@ -56,8 +56,9 @@ pub(crate) fn check_layer(layer: &mut dyn Layer<f64>, batch: usize) {
         let mut cache = vec![0.0; layer.cache_len(batch)];
         let mut r = ChaCha8Rng::seed_from_u64(seed);
         layer.forward(&x, &mut y, &mut cache, Mode::Train(&mut r));
-        let mut dx = vec![0.0; x.len()];
-        let mut grad = vec![0.0; layer.weights().len()];
+        // NaN: `backward` overwrites both (a cell it skips fails the check).
+        let mut dx = vec![f64::NAN; x.len()];
+        let mut grad = vec![f64::NAN; layer.weights().len()];
         let mut up = c.clone();
         let upstream = if through_logits {
             Upstream::Logits(&mut up)
