@@ -73,21 +73,21 @@ pub struct Conv2D<
     regularizer: Regularizer,
 }
 
-/// The geometry of a sliding window over a padded `H x W` image, shared with pooling.
+/// The geometry of a sliding window over a padded `H x W` image.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Window {
-    pub h: usize,
-    pub w: usize,
-    pub sh: usize,
-    pub sw: usize,
-    pub pt: usize,
-    pub pl: usize,
+struct Window {
+    h: usize,
+    w: usize,
+    sh: usize,
+    sw: usize,
+    pt: usize,
+    pl: usize,
 }
 
 impl Window {
     /// The input cell under window offset `(u, v)` of output `(i, j)`, if not padding.
     #[inline]
-    pub fn cell(&self, i: usize, j: usize, u: usize, v: usize) -> Option<(usize, usize)> {
+    fn cell(&self, i: usize, j: usize, u: usize, v: usize) -> Option<(usize, usize)> {
         let y = (i * self.sh + u).checked_sub(self.pt)?;
         let x = (j * self.sw + v).checked_sub(self.pl)?;
         (y < self.h && x < self.w).then_some((y, x))

@@ -6,7 +6,6 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use super::conv2d::Window;
 use super::{output_gradient, Layer, Mode, Upstream};
 use crate::Float;
 
@@ -42,11 +41,63 @@ macro_rules! pool_layer {
                 const OW: usize,
             > $name<H, W, C, PH, PW, SH, SW, PT, PL, OH, OW>
         {
-            const WINDOW: Window = Window { h: H, w: W, sh: SH, sw: SW, pt: PT, pl: PL };
+            /// Whether the windows tile the input: side by side without overlap or gaps, from
+            /// the first row and column past the last (so each input cell lies in exactly one).
+            const TILES: bool = SH == PH && SW == PW && PT < PH && PL < PW && OH * SH >= H + PT && OW * SW >= W + PL;
 
             /// The layer.
             pub const fn new() -> Self {
                 Self
+            }
+
+            /// Window by window with a cell's `C` channels side by side, so that each step
+            /// compares (or adds) contiguous values, branch-free. `RECORD`: keep each max's input index in `cache` (training); prediction's loop
+            /// is compiled without that work.
+            fn pool<T: Float, const RECORD: bool>(x: &[T], y: &mut [T], cache: &mut [T]) {
+                let lanes: [T; C] = core::array::from_fn(|c| T::of(c as f64));
+                for (b, (sample, out)) in x.chunks_exact(H * W * C).zip(y.chunks_exact_mut(OH * OW * C)).enumerate() {
+                    for (i, out) in out.chunks_exact_mut(OW * C).enumerate() {
+                        let rows = real(i, SH, PT, PH, H);
+                        for (j, out) in out.chunks_exact_mut(C).enumerate() {
+                            let columns = real(j, SW, PL, PW, W);
+                            // Max: the first real cell, then each later one that is strictly
+                            // greater (a tie or a NaN stays with the earlier cell). Average:
+                            // the sum over the real cells, divided by their count.
+                            let mut value = [if $max { T::neg_infinity() } else { T::zero() }; C];
+                            let mut arg = [T::zero(); C];
+                            let mut count = 0usize;
+                            for y in rows.clone() {
+                                for at in columns.clone().map(|x| (y * W + x) * C) {
+                                    let cell = &sample[at..at + C];
+                                    if !$max {
+                                        value.iter_mut().zip(cell).for_each(|(v, &x)| *v += x);
+                                    } else if count == 0 {
+                                        value.copy_from_slice(cell);
+                                        let at = T::of(at as f64);
+                                        arg.iter_mut().zip(&lanes).for_each(|(a, &c)| *a = at + c);
+                                    } else {
+                                        let at = T::of(at as f64);
+                                        for (((v, a), &x), &c) in value.iter_mut().zip(&mut arg).zip(cell).zip(&lanes) {
+                                            let greater = x > *v;
+                                            *v = if greater { x } else { *v };
+                                            *a = if greater { at + c } else { *a };
+                                        }
+                                    }
+                                    count += 1;
+                                }
+                            }
+                            if !$max {
+                                let n = T::of(count.max(1) as f64);
+                                value.iter_mut().for_each(|v| *v /= n);
+                            }
+                            out.copy_from_slice(&value);
+                            if $max && RECORD {
+                                let o = b * OH * OW * C + (i * OW + j) * C;
+                                cache[o..o + C].copy_from_slice(&arg);
+                            }
+                        }
+                    }
+                }
             }
         }
 
@@ -76,38 +127,10 @@ macro_rules! pool_layer {
                 if $max { batch * OH * OW * C } else { 0 }
             }
             fn forward(&self, x: &[T], y: &mut [T], cache: &mut [T], _mode: Mode<'_>) {
-                let g = Self::WINDOW;
-                let record = !cache.is_empty();
-                for (b, (sample, out)) in x.chunks_exact(H * W * C).zip(y.chunks_exact_mut(OH * OW * C)).enumerate() {
-                    for i in 0..OH {
-                        for j in 0..OW {
-                            for c in 0..C {
-                                let mut best = T::neg_infinity();
-                                let mut arg = 0;
-                                let mut sum = T::zero();
-                                let mut count = 0usize;
-                                for u in 0..PH {
-                                    for v in 0..PW {
-                                        if let Some((yy, xx)) = g.cell(i, j, u, v) {
-                                            let idx = (yy * W + xx) * C + c;
-                                            let value = sample[idx];
-                                            if value > best || count == 0 {
-                                                best = value;
-                                                arg = idx;
-                                            }
-                                            sum += value;
-                                            count += 1;
-                                        }
-                                    }
-                                }
-                                let o = (i * OW + j) * C + c;
-                                out[o] = if $max { best } else { sum / T::of(count.max(1) as f64) };
-                                if $max && record {
-                                    cache[b * OH * OW * C + o] = T::of(arg as f64);
-                                }
-                            }
-                        }
-                    }
+                if $max && !cache.is_empty() {
+                    Self::pool::<T, true>(x, y, cache)
+                } else {
+                    Self::pool::<T, false>(x, y, cache)
                 }
             }
             fn backward(
@@ -121,7 +144,29 @@ macro_rules! pool_layer {
             ) {
                 let Some(dx) = dx else { return };
                 let dy = output_gradient(upstream);
-                let g = Self::WINDOW;
+                if $max && Self::TILES {
+                    // Each input cell lies in one window: it takes its window's gradient where
+                    // it won and zero elsewhere, written once.
+                    let lanes: [T; C] = core::array::from_fn(|c| T::of(c as f64));
+                    for ((d_in, d_out), args) in dx
+                        .chunks_exact_mut(H * W * C)
+                        .zip(dy.chunks_exact(OH * OW * C))
+                        .zip(cache.chunks_exact(OH * OW * C))
+                    {
+                        for (o, (d, args)) in d_out.chunks_exact(C).zip(args.chunks_exact(C)).enumerate() {
+                            let (rows, columns) = (real(o / OW, SH, PT, PH, H), real(o % OW, SW, PL, PW, W));
+                            for y in rows {
+                                for at in columns.clone().map(|x| (y * W + x) * C) {
+                                    let at_index = T::of(at as f64);
+                                    for (((d_in, &d), &arg), &c) in d_in[at..at + C].iter_mut().zip(d).zip(args).zip(&lanes) {
+                                        *d_in = if arg == at_index + c { d } else { T::zero() };
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    return;
+                }
                 dx.iter_mut().for_each(|d| *d = T::zero());
                 let batch = x.len() / (H * W * C);
                 for b in 0..batch {
@@ -134,15 +179,13 @@ macro_rules! pool_layer {
                         }
                         continue;
                     }
-                    for i in 0..OH {
-                        for j in 0..OW {
-                            // The window's real cells, walked twice: to count, then to share.
-                            let cells = || (0..PH).flat_map(move |u| (0..PW).filter_map(move |v| g.cell(i, j, u, v)));
-                            let share = T::one() / T::of(cells().count().max(1) as f64);
-                            for (yy, xx) in cells() {
-                                for c in 0..C {
-                                    d_in[(yy * W + xx) * C + c] += d_out[(i * OW + j) * C + c] * share;
-                                }
+                    // Average: each window's gradient shared among its real cells.
+                    for (o, d) in d_out.chunks_exact(C).enumerate() {
+                        let (rows, columns) = (real(o / OW, SH, PT, PH, H), real(o % OW, SW, PL, PW, W));
+                        let share = T::one() / T::of((rows.len() * columns.len()).max(1) as f64);
+                        for y in rows {
+                            for at in columns.clone().map(|x| (y * W + x) * C) {
+                                d_in[at..at + C].iter_mut().zip(d).for_each(|(d_in, &d)| *d_in += d * share);
                             }
                         }
                     }
@@ -150,6 +193,14 @@ macro_rules! pool_layer {
             }
         }
     };
+}
+
+/// The real (not padding) input rows, or columns, under window `i`: from `i * stride - pad`,
+/// `k` long, cut to the input's `n`.
+#[inline(always)]
+fn real(i: usize, stride: usize, pad: usize, k: usize, n: usize) -> core::ops::Range<usize> {
+    let start = i * stride;
+    start.saturating_sub(pad).min(n)..(start + k).saturating_sub(pad).min(n)
 }
 
 pool_layer!(
@@ -181,6 +232,12 @@ mod tests {
         // overlapping windows: 3x3 window, stride 1, same: pad 1 each side
         check_layer(&mut AvgPool2D::<4, 3, 2, 3, 3, 1, 1, 1, 1, 4, 3>::new(), 2);
         check_layer(&mut MaxPool2D::<4, 3, 2, 3, 3, 1, 1, 1, 1, 4, 3>::new(), 2);
+        // valid with a last row and column no window reaches: 5x5, pool 2 -> 2x2
+        check_layer(&mut MaxPool2D::<5, 5, 3, 2, 2, 2, 2, 0, 0, 2, 2>::new(), 2);
+        check_layer(&mut AvgPool2D::<5, 5, 3, 2, 2, 2, 2, 0, 0, 2, 2>::new(), 2);
+        // gaps between windows (stride 3, pool 2) and rectangular windows tiling 6x6 -> 2x3
+        check_layer(&mut MaxPool2D::<6, 6, 2, 2, 2, 3, 3, 0, 0, 2, 2>::new(), 2);
+        check_layer(&mut MaxPool2D::<6, 6, 2, 3, 2, 3, 2, 0, 0, 2, 3>::new(), 2);
     }
 
     #[test]
