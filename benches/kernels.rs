@@ -161,13 +161,19 @@ fn dense_gemm(c: &mut Criterion) {
     );
 }
 
-/// LeNet's second convolution's input gradient on a batch of 64, `dz · Wᵀ` (6400 x 16 by
-/// 16 x 150).
+/// LeNet's input gradients on a batch of 64, `dz · Wᵀ`: its second convolution's (6400 x 16
+/// by 16 x 150) and its first dense layer's (64 x 120 by 120 x 400).
 fn conv_gemm(c: &mut Criterion) {
     versus_matrixmultiply(
         c,
         "conv2_input_grad_6400x16x150",
         (6400, 16, 150),
+        (false, true),
+    );
+    versus_matrixmultiply(
+        c,
+        "dense1_input_grad_64x120x400",
+        (64, 120, 400),
         (false, true),
     );
 }
