@@ -78,6 +78,22 @@ pub(super) fn add<T: Element>(sum: &mut [T], part: &[T]) {
     );
 }
 
+/// `out = a * b`, element by element.
+pub(super) fn multiply<T: Element>(a: &[T], b: &[T], out: &mut [T]) {
+    assert!(
+        a.len() == out.len() && b.len() == out.len(),
+        "multiply: lengths differ"
+    );
+    on_this_cpu::<T>(
+        #[inline(always)]
+        || {
+            for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+                *o = a * b;
+            }
+        },
+    );
+}
+
 /// Inverted dropout on one block: an element survives when its draw `u` is at least
 /// `threshold` (and `keeps_any`), its mask is then `scale`, else zero; `y = x * mask`.
 pub(super) fn dropout<T: Element>(

@@ -632,7 +632,7 @@ impl<
         let rows = batch * OH * OW;
         let mut scratch = Vec::new();
         let (patches, logits) = if matches!(mode, Mode::Predict) {
-            scratch.resize(rows * Self::PATCH, T::zero());
+            T::resize_zeroed(&mut scratch, rows * Self::PATCH);
             (scratch.as_mut_slice(), None)
         } else {
             let (p, l) = cache.split_at_mut(Self::patch_region(batch));

@@ -89,9 +89,7 @@ impl<T: Float, const N: usize> Layer<T> for Dropout<N> {
     ) {
         if let Some(dx) = dx {
             let dy = output_gradient(upstream);
-            for ((d, &g), &m) in dx.iter_mut().zip(dy.iter()).zip(mask.iter()) {
-                *d = g * m;
-            }
+            T::multiply(dy, mask, dx);
         }
     }
 }

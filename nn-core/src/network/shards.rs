@@ -42,9 +42,9 @@ impl<T: Float> Workspace<T> {
         let split = row_split(graph, layers);
         let out = split.map_or(0, |(_, l, _)| layers[l].output_size());
         if split.is_some() {
-            self.partials.resize(parts * rows * out, T::zero());
+            T::resize_zeroed(&mut self.partials, parts * rows * out);
             // A whole `per` for every shard, so that shards and chunks pair up one to one.
-            self.product_grads.resize(shards * per * out, T::zero());
+            T::resize_zeroed(&mut self.product_grads, shards * per * out);
         }
         self.shards.resize_with(shards, Workspace::new);
         let (workspaces, partials, dz) = (

@@ -102,7 +102,7 @@ fn below(graph: &Graph, node: usize, i: usize) -> bool {
 /// `buffer[..len]`, growing the buffer (never shrinking it) when it is shorter.
 fn sized<T: Float>(buffer: &mut Vec<T>, len: usize) -> &mut [T] {
     if buffer.len() < len {
-        buffer.resize(len, T::zero());
+        T::resize_zeroed(buffer, len);
     }
     &mut buffer[..len]
 }
@@ -177,7 +177,7 @@ impl<T: Float> Workspace<T> {
             for (&k, &offset) in graph.inputs.iter().zip(records.input_offsets) {
                 let size = graph.nodes[k].size;
                 let buffer = &mut self.outputs[k];
-                buffer.resize(batch * size, T::zero());
+                T::resize_zeroed(buffer, batch * size);
                 gather_part(buffer, x, records.input_size, offset, size);
             }
         }
@@ -187,10 +187,10 @@ impl<T: Float> Workspace<T> {
                 continue;
             }
             let mut out = core::mem::take(&mut self.outputs[i]);
-            out.resize(batch * node.size, T::zero());
+            T::resize_zeroed(&mut out, batch * node.size);
             let cache = &mut self.caches[i];
             if let Op::Layer(l) = node.op {
-                cache.resize(layers[l].cache_len(batch), T::zero());
+                T::resize_zeroed(cache, layers[l].cache_len(batch));
             }
             if let Some(split) = split.filter(|s| s.node == i) {
                 split.split.finish_forward(split.products, &mut out, cache);
@@ -352,7 +352,7 @@ impl<T: Float> Workspace<T> {
         }
         self.grads.resize_with(layers.len(), Vec::new);
         for (grad, layer) in self.grads.iter_mut().zip(layers) {
-            grad.resize(layer.weights().len(), T::zero());
+            T::resize_zeroed(grad, layer.weights().len());
         }
         self.grad_set.clear();
         self.grad_set.resize(layers.len(), false);
@@ -388,7 +388,7 @@ impl<T: Float> Workspace<T> {
                         core::mem::take(&mut self.grads[l])
                     } else {
                         let mut spare = core::mem::take(&mut self.spare_grad);
-                        spare.resize(layers[l].weights().len(), T::zero());
+                        T::resize_zeroed(&mut spare, layers[l].weights().len());
                         spare
                     };
                     let input_len = batch * nodes[k].size;

@@ -316,7 +316,7 @@ fn log_outputs(
 /// worker pool rather than by the calling thread alone.
 fn gather_rows<T: Float>(dst: &mut Vec<T>, src: &[T], width: usize, indices: &[usize]) {
     use rayon::prelude::*;
-    dst.resize(indices.len() * width, T::zero());
+    T::resize_zeroed(dst, indices.len() * width);
     let copy = |(row, &i): (&mut [T], &usize)| row.copy_from_slice(&src[i * width..][..width]);
     if indices.len() >= PARALLEL_GATHER && crate::threads::thread_count() > 1 {
         crate::threads::pool().install(|| {
