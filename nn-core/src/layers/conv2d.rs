@@ -987,19 +987,6 @@ mod tests {
     >(
         batch: usize,
     ) {
-        type Geometry<
-            const H: usize,
-            const W: usize,
-            const C: usize,
-            const KH: usize,
-            const KW: usize,
-            const SH: usize,
-            const SW: usize,
-            const PT: usize,
-            const PL: usize,
-            const OH: usize,
-            const OW: usize,
-        > = Cv<H, W, C, 1, KH, KW, SH, SW, PT, PL, OH, OW, Linear>;
         let rows = batch * OH * OW * KH * KW * C;
         let x: Vec<f64> = (0..batch * H * W * C)
             .map(|i| ((i * 5 % 13) as f64 - 6.0) / 6.0)
@@ -1008,9 +995,9 @@ mod tests {
             .map(|i| ((i * 7 % 11) as f64 - 5.0) / 4.0)
             .collect();
         let mut patches = vec![f64::NAN; rows];
-        Geometry::<H, W, C, KH, KW, SH, SW, PT, PL, OH, OW>::im2col(&x, 0, &mut patches);
+        Cv::<H, W, C, 1, KH, KW, SH, SW, PT, PL, OH, OW, Linear>::im2col(&x, 0, &mut patches);
         let mut folded = vec![f64::NAN; x.len()];
-        Geometry::<H, W, C, KH, KW, SH, SW, PT, PL, OH, OW>::col2im(&p, &mut folded);
+        Cv::<H, W, C, 1, KH, KW, SH, SW, PT, PL, OH, OW, Linear>::col2im(&p, &mut folded);
         let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| a * b).sum::<f64>();
         let (left, right) = (dot(&patches, &p), dot(&x, &folded));
         assert!(
