@@ -43,7 +43,12 @@ macro_rules! pool_layer {
         {
             /// Whether the windows tile the input: side by side without overlap or gaps, from
             /// the first row and column past the last (so each input cell lies in exactly one).
-            const TILES: bool = SH == PH && SW == PW && PT < PH && PL < PW && OH * SH >= H + PT && OW * SW >= W + PL;
+            const TILES: bool = SH == PH
+                && SW == PW
+                && PT < PH
+                && PL < PW
+                && OH * SH >= H + PT
+                && OW * SW >= W + PL;
 
             /// The layer.
             pub const fn new() -> Self {
@@ -51,11 +56,12 @@ macro_rules! pool_layer {
             }
 
             /// Window by window with a cell's `C` channels side by side, so that each step
-            /// compares (or adds) contiguous values, branch-free. `RECORD`: keep each max's input index in `cache` (training); prediction's loop
-            /// is compiled without that work.
+            /// compares (or adds) contiguous values, branch-free. `RECORD`: keep each max's
+            /// input index in `cache` (training); prediction's loop is compiled without it.
             fn pool<T: Float, const RECORD: bool>(x: &[T], y: &mut [T], cache: &mut [T]) {
                 let lanes: [T; C] = core::array::from_fn(|c| T::of(c as f64));
-                for (b, (sample, out)) in x.chunks_exact(H * W * C).zip(y.chunks_exact_mut(OH * OW * C)).enumerate() {
+                let samples = x.chunks_exact(H * W * C).zip(y.chunks_exact_mut(OH * OW * C));
+                for (b, (sample, out)) in samples.enumerate() {
                     for (i, out) in out.chunks_exact_mut(OW * C).enumerate() {
                         let rows = real(i, SH, PT, PH, H);
                         for (j, out) in out.chunks_exact_mut(C).enumerate() {
@@ -77,7 +83,8 @@ macro_rules! pool_layer {
                                         arg.iter_mut().zip(&lanes).for_each(|(a, &c)| *a = at + c);
                                     } else {
                                         let at = T::of(at as f64);
-                                        for (((v, a), &x), &c) in value.iter_mut().zip(&mut arg).zip(cell).zip(&lanes) {
+                                        let lanes = cell.iter().zip(&lanes);
+                                        for ((v, a), (&x, &c)) in value.iter_mut().zip(&mut arg).zip(lanes) {
                                             let greater = x > *v;
                                             *v = if greater { x } else { *v };
                                             *a = if greater { at + c } else { *a };
@@ -153,12 +160,15 @@ macro_rules! pool_layer {
                         .zip(dy.chunks_exact(OH * OW * C))
                         .zip(cache.chunks_exact(OH * OW * C))
                     {
-                        for (o, (d, args)) in d_out.chunks_exact(C).zip(args.chunks_exact(C)).enumerate() {
-                            let (rows, columns) = (real(o / OW, SH, PT, PH, H), real(o % OW, SW, PL, PW, W));
+                        let windows = d_out.chunks_exact(C).zip(args.chunks_exact(C));
+                        for (o, (d, args)) in windows.enumerate() {
+                            let rows = real(o / OW, SH, PT, PH, H);
+                            let columns = real(o % OW, SW, PL, PW, W);
                             for y in rows {
                                 for at in columns.clone().map(|x| (y * W + x) * C) {
                                     let at_index = T::of(at as f64);
-                                    for (((d_in, &d), &arg), &c) in d_in[at..at + C].iter_mut().zip(d).zip(args).zip(&lanes) {
+                                    let from = d.iter().zip(args).zip(&lanes);
+                                    for (d_in, ((&d, &arg), &c)) in d_in[at..at + C].iter_mut().zip(from) {
                                         *d_in = if arg == at_index + c { d } else { T::zero() };
                                     }
                                 }
@@ -181,11 +191,13 @@ macro_rules! pool_layer {
                     }
                     // Average: each window's gradient shared among its real cells.
                     for (o, d) in d_out.chunks_exact(C).enumerate() {
-                        let (rows, columns) = (real(o / OW, SH, PT, PH, H), real(o % OW, SW, PL, PW, W));
+                        let rows = real(o / OW, SH, PT, PH, H);
+                        let columns = real(o % OW, SW, PL, PW, W);
                         let share = T::one() / T::of((rows.len() * columns.len()).max(1) as f64);
                         for y in rows {
                             for at in columns.clone().map(|x| (y * W + x) * C) {
-                                d_in[at..at + C].iter_mut().zip(d).for_each(|(d_in, &d)| *d_in += d * share);
+                                let d_in = &mut d_in[at..at + C];
+                                d_in.iter_mut().zip(d).for_each(|(d_in, &d)| *d_in += d * share);
                             }
                         }
                     }
