@@ -1,36 +1,16 @@
 //! Element-wise loops that every training step runs over whole batches (ReLU and its gradient,
 //! dropout's mask, sums of arrays), compiled once per element type here through
 //! [`Element`]'s entry points: left generic in the layers, they were monomorphized into the
-//! user's crate, where a debug build runs them unoptimised. Each runs as a [`Kernel`], so the
-//! compiler vectorises it for the CPU's widest registers rather than the baseline's 4 lanes.
+//! user's crate, where a debug build runs them unoptimised. Each runs through `on_this_cpu`, so
+//! the compiler vectorises it for the CPU's widest registers rather than the baseline's 4 lanes.
 //! Also the batch-1 products' listing of nonzero inputs, and the test of whether it pays.
 
-use super::isa::{Isa, Kernel};
+use super::isa::on_this_cpu;
 use super::Element;
-
-/// A loop over whole arrays as a [`Kernel`]: the same body on every instruction set.
-struct Loop<F>(F);
-
-impl<T: Element, F: FnOnce()> Kernel<T> for Loop<F> {
-    type Output = ();
-
-    #[inline(always)]
-    unsafe fn portable(self) {
-        (self.0)()
-    }
-}
-
-/// Runs `body` compiled for this CPU's instruction set.
-#[inline(always)]
-fn on_this_cpu<T: Element>(body: impl FnOnce()) {
-    // SAFETY: the detected instruction set is this CPU's; the loops have no contract of their
-    // own.
-    unsafe { Isa::detect().run::<T, _>(Loop(body)) }
-}
 
 /// `x < 0 ? 0 : x` in place: TensorFlow's ReLU, which keeps a NaN (and a negative zero).
 pub(super) fn relu<T: Element>(xs: &mut [T]) {
-    on_this_cpu::<T>(
+    on_this_cpu::<T, _>(
         #[inline(always)]
         || {
             xs.iter_mut()
@@ -46,7 +26,7 @@ pub(super) fn relu_gradient<T: Element>(y: &[T], dy: &[T], dz: &mut [T]) {
         dy.len() == y.len() && dz.len() == y.len(),
         "relu: lengths differ"
     );
-    on_this_cpu::<T>(
+    on_this_cpu::<T, _>(
         #[inline(always)]
         || {
             for ((z, &d), &y) in dz.iter_mut().zip(dy).zip(y) {
@@ -59,7 +39,7 @@ pub(super) fn relu_gradient<T: Element>(y: &[T], dy: &[T], dz: &mut [T]) {
 /// [`relu_gradient`] with the output gradient overwritten in place.
 pub(super) fn relu_gradient_in_place<T: Element>(y: &[T], dy: &mut [T]) {
     assert_eq!(dy.len(), y.len(), "relu: lengths differ");
-    on_this_cpu::<T>(
+    on_this_cpu::<T, _>(
         #[inline(always)]
         || {
             for (d, &y) in dy.iter_mut().zip(y) {
@@ -72,7 +52,7 @@ pub(super) fn relu_gradient_in_place<T: Element>(y: &[T], dy: &mut [T]) {
 /// `sum += part`, element by element.
 pub(super) fn add<T: Element>(sum: &mut [T], part: &[T]) {
     assert_eq!(sum.len(), part.len(), "add: lengths differ");
-    on_this_cpu::<T>(
+    on_this_cpu::<T, _>(
         #[inline(always)]
         || sum.iter_mut().zip(part).for_each(|(s, &p)| *s += p),
     );
@@ -84,7 +64,7 @@ pub(super) fn multiply<T: Element>(a: &[T], b: &[T], out: &mut [T]) {
         a.len() == out.len() && b.len() == out.len(),
         "multiply: lengths differ"
     );
-    on_this_cpu::<T>(
+    on_this_cpu::<T, _>(
         #[inline(always)]
         || {
             for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
@@ -109,7 +89,7 @@ pub(super) fn dropout<T: Element>(
         x.len() == y.len() && mask.len() == y.len() && draws.len() == y.len(),
         "dropout: lengths differ"
     );
-    on_this_cpu::<T>(
+    on_this_cpu::<T, _>(
         #[inline(always)]
         || {
             for (((y, &x), m), &u) in y.iter_mut().zip(x).zip(mask).zip(draws) {

@@ -52,6 +52,29 @@ pub(crate) trait Kernel<T: Element>: Sized {
     unsafe fn portable(self) -> Self::Output;
 }
 
+/// A body with nothing to choose per instruction set, as a [`Kernel`]: compiled into each
+/// set's function, where the compiler vectorises its loops for that set's registers.
+struct Compiled<F>(F);
+
+impl<T: Element, R, F: FnOnce() -> R> Kernel<T> for Compiled<F> {
+    type Output = R;
+
+    #[inline(always)]
+    unsafe fn portable(self) -> R {
+        (self.0)()
+    }
+}
+
+/// Runs `body` compiled for this CPU's widest instruction set. Callers mark the closure
+/// `#[inline(always)]`, and what it calls too, so that all of it is compiled there (the
+/// baseline build would run it on SSE2's 4 lanes).
+#[inline(always)]
+pub(crate) fn on_this_cpu<T: Element, R>(body: impl FnOnce() -> R) -> R {
+    // SAFETY: the detected instruction set is this CPU's; a body without intrinsics has no
+    // contract of its own.
+    unsafe { Isa::detect().run::<T, _>(Compiled(body)) }
+}
+
 /// The instruction sets the kernels are compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Isa {

@@ -1,28 +1,17 @@
 //! Finding the first NaN or infinity in a batch, which every training step and evaluation
 //! checks before it runs.
 
-use super::isa::{Isa, Kernel};
+use super::isa::on_this_cpu;
 use super::Element;
 
 /// The index of the first NaN or infinity in `xs`, compiled for the CPU's widest registers:
 /// every training step checks its batch, and the baseline's four lanes made the scan a
 /// noticeable part of a small step. Instantiated by [`Element::first_non_finite`].
 pub(super) fn first_non_finite<T: Element>(xs: &[T]) -> Option<usize> {
-    // SAFETY: the detected instruction set is this CPU's; the scan has no contract of its own.
-    unsafe { Isa::detect().run(Scan(xs)) }
-}
-
-/// [`scan_for_non_finite`] as a [`Kernel`]: the same loop on every instruction set, which the
-/// compiler vectorises for it.
-struct Scan<'a, T>(&'a [T]);
-
-impl<T: Element> Kernel<T> for Scan<'_, T> {
-    type Output = Option<usize>;
-
-    #[inline(always)]
-    unsafe fn portable(self) -> Option<usize> {
-        scan_for_non_finite(self.0)
-    }
+    on_this_cpu::<T, _>(
+        #[inline(always)]
+        || scan_for_non_finite(xs),
+    )
 }
 
 /// Scans blocks with a loop that vectorises (`v * 0` is zero exactly when `v` is finite), in

@@ -5,7 +5,7 @@
 //! element type in this crate, on AVX2 registers where the CPU has them, instead of in every
 //! crate that trains a model (where a debug build would run it unoptimised).
 
-use super::isa::{Isa, Kernel};
+use super::isa::on_this_cpu;
 use super::operands::{Accumulate, Average, Moments, Momentum, Plain, Update};
 use super::Element;
 
@@ -54,26 +54,11 @@ pub(super) fn on_wide_registers<T: Element, R: Rule<T>>(
     slots: [&mut [T]; 3],
     rule: &R,
 ) {
-    // SAFETY: the detected instruction set is this CPU's; the rule has no contract of its own.
-    unsafe { Isa::detect().run(Apply { rule, w, g, slots }) }
-}
-
-/// `rule.apply` as a [`Kernel`]: the same loop on every instruction set, with the rule
-/// inlined into it.
-struct Apply<'a, T, R> {
-    rule: &'a R,
-    w: &'a mut [T],
-    g: &'a [T],
-    slots: [&'a mut [T]; 3],
-}
-
-impl<T: Element, R: Rule<T>> Kernel<T> for Apply<'_, T, R> {
-    type Output = ();
-
-    #[inline(always)]
-    unsafe fn portable(self) {
-        self.rule.apply(self.w, self.g, self.slots)
-    }
+    // The rule's `apply` is `#[inline(always)]`: compiled into the closure, for each set.
+    on_this_cpu::<T, _>(
+        #[inline(always)]
+        || rule.apply(w, g, slots),
+    )
 }
 
 /// `x`, or zero where it is subnormal (nonzero but below the smallest normal magnitude).

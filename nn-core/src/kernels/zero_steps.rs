@@ -20,7 +20,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use super::isa::{Isa, Kernel};
+use super::isa::on_this_cpu;
 use super::operands::tile_heights;
 use super::operands::{Steps, Strided};
 use super::Element;
@@ -58,20 +58,15 @@ impl StepLists {
         k: usize,
         tiling: (usize, usize, usize),
     ) -> Steps<'_> {
-        // SAFETY: the detected instruction set is this CPU's; listing has no contract of its
-        // own.
-        unsafe {
-            Isa::detect().run(Build {
-                lists: self,
-                a,
-                m,
-                k,
-                tiling,
-            })
-        }
+        // Compiled for the CPU's widest compares: the baseline's SSE2 compares 4 lanes; AVX2's
+        // 8 listed the MNIST model's steps in 26-35% fewer instructions.
+        on_this_cpu::<T, _>(
+            #[inline(always)]
+            || self.build_here(a, m, k, tiling),
+        )
     }
 
-    /// The body of [`StepLists::build`], inlined into each instruction set's [`Build`].
+    /// The body of [`StepLists::build`], inlined into each instruction set's copy of it.
     #[inline(always)]
     fn build_here<T: Element>(
         &mut self,
@@ -182,26 +177,6 @@ impl StepLists {
                 }
             }
         }
-    }
-}
-
-/// [`StepLists::build`] as a [`Kernel`]: its marking loops vectorised for the CPU's widest
-/// compares (the baseline's SSE2 compares 4 lanes; AVX2's 8 listed the MNIST model's steps in
-/// 26-35% fewer instructions).
-struct Build<'a, 'b, T> {
-    lists: &'a mut StepLists,
-    a: Strided<'b, T>,
-    m: usize,
-    k: usize,
-    tiling: (usize, usize, usize),
-}
-
-impl<'a, T: Element> Kernel<T> for Build<'a, '_, T> {
-    type Output = Steps<'a>;
-
-    #[inline(always)]
-    unsafe fn portable(self) -> Steps<'a> {
-        self.lists.build_here(self.a, self.m, self.k, self.tiling)
     }
 }
 
