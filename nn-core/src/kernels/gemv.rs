@@ -163,26 +163,53 @@ impl<'a, T: Element, const K: usize, const N: usize> FixedVecMat<'a, T, K, N> {
     }
 }
 
+/// [`VecMat`]'s forms, chosen by `N`'s register count, which is a constant here: the caller's
+/// crate compiles only the form its layer uses, instead of every form on every instruction set
+/// (most of the kernels' code in the MNIST example's build before).
 impl<T: Element, const K: usize, const N: usize> Kernel<T> for FixedVecMat<'_, T, K, N> {
     type Output = ();
 
     #[inline(always)]
     unsafe fn avx512<V: Realign<Elem = T>>(self) {
+        let VecMat { x, b, bias, y } = self.resliced();
         // SAFETY: the kernel's contract, which the caller upholds.
-        unsafe { self.resliced().avx512::<V>() }
+        unsafe {
+            #[cfg(all(feature = "std", target_arch = "x86_64"))]
+            if realigned::try_sized::<V, N>(x, b, bias, y) {
+                return;
+            }
+            sized_product::<V, N>(x, b, bias, y)
+        }
     }
 
     #[inline(always)]
     unsafe fn avx2<V: Vector<Elem = T>>(self) {
+        let VecMat { x, b, bias, y } = self.resliced();
         // SAFETY: the kernel's contract, which the caller upholds.
-        unsafe { self.resliced().avx2::<V>() }
+        unsafe { sized_product::<V, N>(x, b, bias, y) }
     }
 
     #[inline(always)]
     unsafe fn portable(self) {
+        let VecMat { x, b, bias, y } = self.resliced();
         // SAFETY: the kernel's contract, which the caller upholds.
-        unsafe { self.resliced().portable() }
+        unsafe { sized_product::<Scalar<T>, N>(x, b, bias, y) }
     }
+}
+
+/// [`product`]'s form for `y` `$regs` registers wide, one arm per register count: with a
+/// count known when the caller compiles, only its own arm is compiled.
+macro_rules! product_form {
+    ($regs:expr, $v:ty, $x:expr, $b:expr, $bias:expr, $y:expr) => {
+        match $regs {
+            0 => {}
+            1 => in_registers::<$v, 1, 4>($x, $b, $bias, $y),
+            2 => in_registers::<$v, 2, 4>($x, $b, $bias, $y),
+            3 => in_registers::<$v, 3, 4>($x, $b, $bias, $y),
+            4 => in_registers::<$v, 4, 3>($x, $b, $bias, $y),
+            _ => row_groups::<$v, ROWS, LISTED_ROWS>($x, $b, $bias, $y),
+        }
+    };
 }
 
 /// Narrow outputs (up to four registers) stay in registers for the whole product; wider ones
@@ -196,16 +223,22 @@ impl<T: Element, const K: usize, const N: usize> Kernel<T> for FixedVecMat<'_, T
 #[inline(always)]
 unsafe fn product<V: Vector>(x: &[V::Elem], b: &[V::Elem], bias: &[V::Elem], y: &mut [V::Elem]) {
     // SAFETY: this function's contract, which its caller upholds.
-    unsafe {
-        match y.len().div_ceil(V::LANES) {
-            0 => {}
-            1 => in_registers::<V, 1, 4>(x, b, bias, y),
-            2 => in_registers::<V, 2, 4>(x, b, bias, y),
-            3 => in_registers::<V, 3, 4>(x, b, bias, y),
-            4 => in_registers::<V, 4, 3>(x, b, bias, y),
-            _ => row_groups::<V, ROWS, LISTED_ROWS>(x, b, bias, y),
-        }
-    }
+    unsafe { product_form!(y.len().div_ceil(V::LANES), V, x, b, bias, y) }
+}
+
+/// [`product`] for `y.len() == N`, a constant, so that only `N`'s form is compiled.
+///
+/// # Safety
+/// As for [`product`].
+#[inline(always)]
+unsafe fn sized_product<V: Vector, const N: usize>(
+    x: &[V::Elem],
+    b: &[V::Elem],
+    bias: &[V::Elem],
+    y: &mut [V::Elem],
+) {
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe { product_form!({ const { N.div_ceil(V::LANES) } }, V, x, b, bias, y) }
 }
 
 /// `y = x · B (+ bias)` with `y` (`NV` registers, the last possibly partial) held in registers
@@ -629,7 +662,9 @@ mod tests {
 
     #[test]
     fn the_sized_product_adds_the_bias_on_odd_sizes() {
-        // One partial register, whole registers, four registers, and wider (row groups).
+        // One partial register, whole registers, four registers, wider (held and realigned on
+        // AVX-512) and wider than 24 AVX-512 registers (row groups everywhere): each width
+        // compiles only its own form.
         check_affine::<1, 1>();
         check_affine::<3, 7>();
         check_affine::<16, 32>();
@@ -638,6 +673,7 @@ mod tests {
         check_affine::<17, 33>();
         check_affine::<31, 65>();
         check_affine::<9, 129>();
+        check_affine::<3, 400>();
     }
 
     /// The AVX-512 and AVX2 instantiations on emulated registers of their lane counts, every

@@ -18,6 +18,36 @@
 use super::elementwise::{list_nonzero, mostly_zero, LIST_CHUNK as CHUNK};
 use super::simd::Realign;
 
+/// [`held`] for `y` `$regs` registers wide, else `$otherwise`: one arm per register count, so
+/// that a count known when the caller compiles compiles only its own arm.
+macro_rules! held_form {
+    ($regs:expr, $v:ty, $x:expr, $b:expr, $bias:expr, $y:expr, $otherwise:expr) => {
+        match $regs {
+            5 => held::<$v, 5>($x, $b, $bias, $y),
+            6 => held::<$v, 6>($x, $b, $bias, $y),
+            7 => held::<$v, 7>($x, $b, $bias, $y),
+            8 => held::<$v, 8>($x, $b, $bias, $y),
+            9 => held::<$v, 9>($x, $b, $bias, $y),
+            10 => held::<$v, 10>($x, $b, $bias, $y),
+            11 => held::<$v, 11>($x, $b, $bias, $y),
+            12 => held::<$v, 12>($x, $b, $bias, $y),
+            13 => held::<$v, 13>($x, $b, $bias, $y),
+            14 => held::<$v, 14>($x, $b, $bias, $y),
+            15 => held::<$v, 15>($x, $b, $bias, $y),
+            16 => held::<$v, 16>($x, $b, $bias, $y),
+            17 => held::<$v, 17>($x, $b, $bias, $y),
+            18 => held::<$v, 18>($x, $b, $bias, $y),
+            19 => held::<$v, 19>($x, $b, $bias, $y),
+            20 => held::<$v, 20>($x, $b, $bias, $y),
+            21 => held::<$v, 21>($x, $b, $bias, $y),
+            22 => held::<$v, 22>($x, $b, $bias, $y),
+            23 => held::<$v, 23>($x, $b, $bias, $y),
+            24 => held::<$v, 24>($x, $b, $bias, $y),
+            _ => $otherwise,
+        }
+    };
+}
+
 /// `y = x · B (+ bias)` for a row-major `k x n` matrix `B`, `n = y.len()`, `k = x.len()`,
 /// where `y` spans 5 to 24 registers; returns false (doing nothing) for other widths, which
 /// `gemv`'s other forms take.
@@ -34,30 +64,33 @@ pub(super) unsafe fn try_product<V: Realign>(
 ) -> bool {
     // SAFETY: this function's contract, which its caller upholds; each arm's register count
     // is the one `y` needs.
+    unsafe { held_form!(y.len().div_ceil(V::LANES), V, x, b, bias, y, return false) }
+    true
+}
+
+/// [`try_product`] for `y.len() == N`, a constant, so that only `N`'s form is compiled (none
+/// where `N` is not 5 to 24 registers wide).
+///
+/// # Safety
+/// As for [`try_product`].
+#[inline(always)]
+pub(super) unsafe fn try_sized<V: Realign, const N: usize>(
+    x: &[V::Elem],
+    b: &[V::Elem],
+    bias: &[V::Elem],
+    y: &mut [V::Elem],
+) -> bool {
+    // SAFETY: as in `try_product`.
     unsafe {
-        match y.len().div_ceil(V::LANES) {
-            5 => held::<V, 5>(x, b, bias, y),
-            6 => held::<V, 6>(x, b, bias, y),
-            7 => held::<V, 7>(x, b, bias, y),
-            8 => held::<V, 8>(x, b, bias, y),
-            9 => held::<V, 9>(x, b, bias, y),
-            10 => held::<V, 10>(x, b, bias, y),
-            11 => held::<V, 11>(x, b, bias, y),
-            12 => held::<V, 12>(x, b, bias, y),
-            13 => held::<V, 13>(x, b, bias, y),
-            14 => held::<V, 14>(x, b, bias, y),
-            15 => held::<V, 15>(x, b, bias, y),
-            16 => held::<V, 16>(x, b, bias, y),
-            17 => held::<V, 17>(x, b, bias, y),
-            18 => held::<V, 18>(x, b, bias, y),
-            19 => held::<V, 19>(x, b, bias, y),
-            20 => held::<V, 20>(x, b, bias, y),
-            21 => held::<V, 21>(x, b, bias, y),
-            22 => held::<V, 22>(x, b, bias, y),
-            23 => held::<V, 23>(x, b, bias, y),
-            24 => held::<V, 24>(x, b, bias, y),
-            _ => return false,
-        }
+        held_form!(
+            { const { N.div_ceil(V::LANES) } },
+            V,
+            x,
+            b,
+            bias,
+            y,
+            return false
+        )
     }
     true
 }

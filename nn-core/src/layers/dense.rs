@@ -147,7 +147,8 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
         let batch = x.len() / IN;
         let (kernel, bias) = self.weights.split_at(IN * OUT);
         let logits = (!matches!(mode, Mode::Predict)).then_some(cache);
-        if batch <= SMALL_BATCH && IN * OUT <= SIZED_LIMIT {
+        // The size test is a constant, so a larger layer does not compile the sized product.
+        if const { IN * OUT <= SIZED_LIMIT } && batch <= SMALL_BATCH {
             for (x, y) in x.chunks_exact(IN).zip(y.chunks_exact_mut(OUT)) {
                 affine_sized::<T, IN, OUT>(x, kernel, bias, y);
             }
