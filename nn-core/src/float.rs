@@ -6,6 +6,7 @@ use crate::prelude::*;
 use core::fmt::Display;
 
 use crate::kernels::Element;
+use crate::network::Passes;
 
 /// The element type of a model, a layer or an optimizer: `f32` (the default) or `f64`.
 ///
@@ -14,7 +15,7 @@ use crate::kernels::Element;
     message = "`{Self}` is not an element type of typed-nn",
     label = "models, layers and optimizers work on `f32` (default) or `f64`"
 )]
-pub trait Float: Element + Display {
+pub trait Float: Element + Passes + Display {
     /// The safetensors / numpy name of the type (`"F32"`, `"F64"`).
     const DTYPE: &'static str;
 

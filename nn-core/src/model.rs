@@ -28,9 +28,9 @@ use crate::metrics::Metric;
 use crate::metrics::MetricState;
 #[cfg(feature = "std")]
 use crate::network::Objective;
-#[cfg(feature = "std")]
-use crate::network::Workspace;
 use crate::network::{self, Records};
+#[cfg(feature = "std")]
+use crate::network::{Passes, Workspace};
 #[allow(unused_imports)]
 use crate::optim::Optimizer;
 use crate::summary::{self, LayerInfo, ParamCount, SummaryRow};
@@ -755,7 +755,8 @@ impl<M: Model> Trainee<M::Scalar> for M {
     ) -> M::Scalar {
         let records = records::<M>();
         self.with_layers_mut(|layers, rt| {
-            let value = rt.workspace.train_step(
+            let value = <M::Scalar as Passes>::train_step(
+                &mut rt.workspace,
                 &M::GRAPH,
                 &records,
                 layers,
@@ -796,8 +797,17 @@ impl<M: Model> Trainee<M::Scalar> for M {
             let rows = xc.len() / width;
             let tc = t.rows(c * size, c * size + rows);
             let mut ws = Workspace::new();
-            let value = self
-                .with_layers(|layers| ws.evaluate(&M::GRAPH, &records, layers, xc, objective, tc));
+            let value = self.with_layers(|layers| {
+                <M::Scalar as Passes>::evaluate(
+                    &mut ws,
+                    &M::GRAPH,
+                    &records,
+                    layers,
+                    xc,
+                    objective,
+                    tc,
+                )
+            });
             let mut states: Vec<MetricState> = metrics
                 .iter()
                 .map(|m| MetricState::on_output(m.metric, m.output))

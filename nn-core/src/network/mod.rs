@@ -17,17 +17,29 @@ use crate::layers::{Layer, Mode};
 use crate::{Float, Tensor};
 
 #[cfg(feature = "std")]
+mod passes;
+#[cfg(feature = "std")]
 mod shards;
 #[cfg(feature = "std")]
 mod split;
 #[cfg(feature = "std")]
 mod training;
 #[cfg(feature = "std")]
+pub use passes::Passes;
+#[cfg(feature = "std")]
 pub(crate) use split::cached_rows;
 #[cfg(feature = "std")]
 use training::SplitShard;
 #[cfg(feature = "std")]
 pub use training::{Objective, Workspace};
+/// Without `std` there is no training: nothing to compile ahead.
+#[cfg(not(feature = "std"))]
+#[doc(hidden)]
+pub trait Passes {}
+#[cfg(not(feature = "std"))]
+impl Passes for f32 {}
+#[cfg(not(feature = "std"))]
+impl Passes for f64 {}
 
 /// Where a model's inputs and outputs sit in their flat per-sample records: a tuple of
 /// arrays is one record, each part at its offset (see [`crate::Tensor::part_offsets`]).

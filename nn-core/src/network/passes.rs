@@ -1,0 +1,89 @@
+//! The training step and the evaluation pass, compiled here for `f32` and `f64`.
+//!
+//! [`Workspace`]'s passes are generic, and a generic function is compiled again in every crate
+//! that calls it: each user crate (each example) would compile the whole forward, backward,
+//! sharding and optimizer machinery for its element type, at its own optimisation level (a
+//! debug build ran it unoptimised). Models call these instead: plain functions of
+//! `f32` and `f64`, compiled once with the crate, as the kernels are (`kernels/element.rs`).
+
+use rand::RngCore;
+
+use super::{Objective, Records, Workspace};
+use crate::graph::Graph;
+use crate::layers::Layer;
+use crate::loss::TargetRows;
+use crate::optim::Optimizer;
+use crate::Float;
+
+/// The passes a model runs, for one element type. Implemented for `f32` and `f64` only (a
+/// supertrait of the sealed `Float`).
+#[doc(hidden)]
+pub trait Passes: Sized {
+    /// [`Workspace::train_step`] on a model's layers.
+    #[allow(clippy::too_many_arguments)]
+    fn train_step(
+        workspace: &mut Workspace<Self>,
+        graph: &Graph,
+        records: &Records,
+        layers: &mut [&mut dyn Layer<Self>],
+        x: &[Self],
+        objective: &Objective<'_, Self>,
+        targets: TargetRows<'_, Self>,
+        optimizer: &mut dyn Optimizer<Self>,
+        rng: &mut dyn RngCore,
+    ) -> Self
+    where
+        Self: Float;
+
+    /// [`Workspace::evaluate`] on a model's layers.
+    fn evaluate(
+        workspace: &mut Workspace<Self>,
+        graph: &Graph,
+        records: &Records,
+        layers: &[&dyn Layer<Self>],
+        x: &[Self],
+        objective: &Objective<'_, Self>,
+        targets: TargetRows<'_, Self>,
+    ) -> Self
+    where
+        Self: Float;
+}
+
+/// Implements [`Passes`] for a float type by calling the generic passes: the one place they
+/// are instantiated for it.
+macro_rules! impl_passes {
+    ($t:ty) => {
+        impl Passes for $t {
+            fn train_step(
+                workspace: &mut Workspace<$t>,
+                graph: &Graph,
+                records: &Records,
+                layers: &mut [&mut dyn Layer<$t>],
+                x: &[$t],
+                objective: &Objective<'_, $t>,
+                targets: TargetRows<'_, $t>,
+                optimizer: &mut dyn Optimizer<$t>,
+                rng: &mut dyn RngCore,
+            ) -> $t {
+                workspace.train_step(
+                    graph, records, layers, x, objective, targets, optimizer, rng,
+                )
+            }
+
+            fn evaluate(
+                workspace: &mut Workspace<$t>,
+                graph: &Graph,
+                records: &Records,
+                layers: &[&dyn Layer<$t>],
+                x: &[$t],
+                objective: &Objective<'_, $t>,
+                targets: TargetRows<'_, $t>,
+            ) -> $t {
+                workspace.evaluate(graph, records, layers, x, objective, targets)
+            }
+        }
+    };
+}
+
+impl_passes!(f32);
+impl_passes!(f64);
