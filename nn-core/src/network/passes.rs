@@ -1,8 +1,9 @@
-//! The training step and the evaluation pass, compiled here for `f32` and `f64`.
+//! The training step, the evaluation pass and the `fit` loop, compiled here for `f32` and
+//! `f64`.
 //!
 //! [`Workspace`]'s passes are generic, and a generic function is compiled again in every crate
 //! that calls it: each user crate (each example) would compile the whole forward, backward,
-//! sharding and optimizer machinery for its element type, at its own optimisation level (a
+//! sharding, optimizer and `fit` machinery for its element type, at its own optimisation level (a
 //! debug build ran it unoptimised). Models call these instead: plain functions of
 //! `f32` and `f64`, compiled once with the crate, as the kernels are (`kernels/element.rs`).
 
@@ -13,7 +14,8 @@ use crate::graph::Graph;
 use crate::layers::Layer;
 use crate::loss::TargetRows;
 use crate::optim::Optimizer;
-use crate::Float;
+use crate::train::{fit_loop, FitData, FitRun, History, Trainee};
+use crate::{Error, Float};
 
 /// The passes a model runs, for one element type. Implemented for `f32` and `f64` only (a
 /// supertrait of the sealed `Float`).
@@ -45,6 +47,17 @@ pub trait Passes: Sized {
         objective: &Objective<'_, Self>,
         targets: TargetRows<'_, Self>,
     ) -> Self
+    where
+        Self: Float;
+
+    /// Keras's `fit` loop (`train::fit_loop`). Its model is the crate's own `Trainee`, which
+    /// no other crate can name, as no other crate can name this trait.
+    #[allow(private_interfaces)]
+    fn fit(
+        model: &mut dyn Trainee<Self>,
+        data: FitData<'_, Self>,
+        settings: FitRun<'_, '_, Self>,
+    ) -> Result<History, Error>
     where
         Self: Float;
 }
@@ -80,6 +93,15 @@ macro_rules! impl_passes {
                 targets: TargetRows<'_, $t>,
             ) -> $t {
                 workspace.evaluate(graph, records, layers, x, objective, targets)
+            }
+
+            #[allow(private_interfaces)]
+            fn fit(
+                model: &mut dyn Trainee<$t>,
+                data: FitData<'_, $t>,
+                settings: FitRun<'_, '_, $t>,
+            ) -> Result<History, Error> {
+                fit_loop(model, data, settings)
             }
         }
     };

@@ -52,7 +52,7 @@ fn decode(text: &str) -> Option<ChaCha8Rng> {
 }
 
 /// Writes the checkpoint after epoch `epoch` (from 0).
-pub(crate) fn save<T: Float, O: Optimizer<T>>(
+pub(crate) fn save<T: Float, O: Optimizer<T> + ?Sized>(
     model: &mut dyn Trainee<T>,
     path: &Path,
     epoch: usize,
@@ -77,7 +77,7 @@ pub(crate) fn save<T: Float, O: Optimizer<T>>(
 }
 
 /// Restores model, optimizer and random streams from a checkpoint; nothing changes on error.
-pub(crate) fn resume<T: Float, O: Optimizer<T>>(
+pub(crate) fn resume<T: Float, O: Optimizer<T> + ?Sized>(
     model: &mut dyn Trainee<T>,
     path: &Path,
     optimizer: &mut O,

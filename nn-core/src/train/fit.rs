@@ -1,6 +1,6 @@
 //! `fit`: Keras's training loop, and `Fit`, its settings as a builder.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rand::seq::SliceRandom;
@@ -15,7 +15,7 @@ use super::trainee::Trainee;
 use crate::data::ImageAugmentation;
 use crate::loss::{LossParts, OwnedTargets, TargetRows, TargetSet, Targets};
 use crate::metrics::{Metric, MetricState};
-use crate::network::Objective;
+use crate::network::{Objective, Passes};
 use crate::optim::Optimizer;
 use crate::{Error, Float};
 
@@ -235,7 +235,8 @@ macro_rules! forward_callback {
 forward_callback!(Box<C>, &mut C);
 
 /// The data of a `fit` call, flattened.
-pub(crate) struct FitData<'a, T> {
+#[doc(hidden)]
+pub struct FitData<'a, T> {
     pub x: &'a [T],
     pub targets: &'a TargetSet<'a, T>,
     pub validation: Option<(&'a [T], &'a TargetSet<'a, T>)>,
@@ -358,11 +359,57 @@ fn notify<T: Float>(
     }
 }
 
-/// Keras's `fit` loop over flat data; see `Model::fit`.
+/// Keras's `fit` loop over flat data; see `Model::fit`. The loop itself is [`fit_loop`],
+/// compiled in this crate for `f32` and `f64` (`Passes::fit`): here the settings are only lent
+/// to it without their types.
 pub(crate) fn run_fit<T: Float, L: LossParts<T>, O: Optimizer<T>, V>(
     model: &mut dyn Trainee<T>,
     data: FitData<'_, T>,
     settings: &mut Fit<'_, L, O, V>,
+) -> Result<History, Error> {
+    let run = FitRun {
+        loss: &settings.loss,
+        optimizer: &mut settings.optimizer,
+        epochs: settings.epochs,
+        batch_size: settings.batch_size,
+        validation_split: settings.validation_split,
+        shuffle: settings.shuffle,
+        seed: settings.seed,
+        metrics: &settings.metrics,
+        loss_weights: &settings.loss_weights,
+        callbacks: &mut settings.callbacks,
+        verbosity: settings.verbosity,
+        augmentation: settings.augmentation,
+        checkpoint: settings.checkpoint.as_deref(),
+        resume: settings.resume.as_deref(),
+    };
+    <T as Passes>::fit(model, data, run)
+}
+
+/// A `fit` call's settings ([`Fit`]) with the loss and the optimizer as trait objects.
+#[doc(hidden)]
+pub struct FitRun<'s, 'a, T> {
+    pub(crate) loss: &'s dyn LossParts<T>,
+    pub(crate) optimizer: &'s mut dyn Optimizer<T>,
+    pub(crate) epochs: usize,
+    pub(crate) batch_size: usize,
+    pub(crate) validation_split: f64,
+    pub(crate) shuffle: bool,
+    pub(crate) seed: Option<u64>,
+    pub(crate) metrics: &'s [Metric],
+    pub(crate) loss_weights: &'s [f64],
+    pub(crate) callbacks: &'s mut [Box<dyn Callback + 'a>],
+    pub(crate) verbosity: Verbosity,
+    pub(crate) augmentation: Option<ImageAugmentation>,
+    pub(crate) checkpoint: Option<&'s Path>,
+    pub(crate) resume: Option<&'s Path>,
+}
+
+/// [`run_fit`]'s loop, generic only over the element type.
+pub(crate) fn fit_loop<T: Float>(
+    model: &mut dyn Trainee<T>,
+    data: FitData<'_, T>,
+    settings: FitRun<'_, '_, T>,
 ) -> Result<History, Error> {
     let width = model.input_size();
     let n = data.x.len() / width;
@@ -419,19 +466,19 @@ pub(crate) fn run_fit<T: Float, L: LossParts<T>, O: Optimizer<T>, V>(
     let mut augment_rng = ChaCha8Rng::seed_from_u64(seed);
     augment_rng.set_stream(1);
     let mut first_epoch = 0;
-    if let Some(path) = &settings.resume {
-        let resumed = checkpoint::resume(model, path, &mut settings.optimizer)?;
+    if let Some(path) = settings.resume {
+        let resumed = checkpoint::resume(model, path, &mut *settings.optimizer)?;
         first_epoch = resumed.next_epoch;
         shuffle_rng = resumed.shuffle;
         augment_rng = resumed.augment;
     }
     let weights: Vec<T> = model.loss_weights().iter().map(|&w| T::of(w)).collect();
     let objective = Objective {
-        losses: &settings.loss,
+        losses: settings.loss,
         weights: &weights,
     };
-    let optimizer = &mut settings.optimizer;
-    let callbacks = &mut settings.callbacks;
+    let optimizer = &mut *settings.optimizer;
+    let callbacks = &mut *settings.callbacks;
     let mut progress = Progress::new(settings.verbosity);
     let mut history = History::default();
     let mut order: Vec<usize> = (0..n_train).collect();
@@ -548,7 +595,7 @@ pub(crate) fn run_fit<T: Float, L: LossParts<T>, O: Optimizer<T>, V>(
         let seconds = started.elapsed().as_secs_f64();
         history.record(&logs, seconds);
         progress.end_epoch(epoch, settings.epochs, batches, seconds, &logs);
-        if let Some(path) = &settings.checkpoint {
+        if let Some(path) = settings.checkpoint {
             let streams = checkpoint::Streams {
                 shuffle: &shuffle_rng,
                 augment: &augment_rng,
