@@ -426,7 +426,7 @@ pub(crate) fn fit_loop<T: Float>(
     let outputs = model.output_names();
     if !settings.loss_weights.is_empty() {
         // Keras compiles the weights into the model: later steps and evaluations use them.
-        model.set_loss_weights(&settings.loss_weights)?;
+        model.set_loss_weights(settings.loss_weights)?;
     }
     let all = TargetRows::all(data.targets, n);
     let (n_train, train_targets, validation) = match data.validation {
@@ -526,7 +526,7 @@ pub(crate) fn fit_loop<T: Float>(
             order.shuffle(&mut shuffle_rng);
         }
         progress.begin_epoch(epoch, settings.epochs, batches);
-        let mut metrics = metric_states(&settings.metrics, outputs.len());
+        let mut metrics = metric_states(settings.metrics, outputs.len());
         let (mut loss_sum, mut seen) = (0.0f64, 0usize);
         let mut output_sums = vec![0.0f64; outputs.len()];
         let mut logs = Logs::new();
@@ -569,7 +569,7 @@ pub(crate) fn fit_loop<T: Float>(
             }
         }
         if let Some((vx, vt)) = validation {
-            let mut val_metrics = metric_states(&settings.metrics, outputs.len());
+            let mut val_metrics = metric_states(settings.metrics, outputs.len());
             let mut val_losses = vec![0.0; outputs.len()];
             let val_loss =
                 model.evaluate_flat(&objective, vx, vt, &mut val_metrics, &mut val_losses);
