@@ -11,7 +11,7 @@ use core::fmt::Debug;
 use core::iter::Sum;
 use core::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
-use super::operands::{Finish, Gathered, Mat, PackedB, Update};
+use super::operands::{Finish, Gathered, Mat, PackedB, Strided, Update};
 use super::Isa;
 
 /// A floating-point type the kernels know how to multiply fast: `f32` or `f64`.
@@ -98,6 +98,16 @@ pub trait Element:
 
     /// `narrow::try_gathered`.
     fn try_gathered(a: Gathered<'_, Self>, b: &[Self], c: &mut [Self], accumulate: bool) -> bool;
+
+    /// `tile::pack_panels`: `B[rows, cols]` copied into panels of `width` columns (packing a
+    /// layer's kernel for batched inference, or a thread's rows of it for a split step).
+    fn pack_panels(
+        b: Strided<'_, Self>,
+        rows: core::ops::Range<usize>,
+        cols: core::ops::Range<usize>,
+        width: usize,
+        dst: &mut [Self],
+    );
 
     /// `non_finite::first_non_finite`: the index of the first NaN or infinity in `xs`.
     fn first_non_finite(xs: &[Self]) -> Option<usize>;

@@ -142,6 +142,15 @@ macro_rules! impl_element {
             ) -> bool {
                 self::narrow::try_gathered_here(a, b, c, accumulate)
             }
+            fn pack_panels(
+                b: operands::Strided<'_, Self>,
+                rows: core::ops::Range<usize>,
+                cols: core::ops::Range<usize>,
+                width: usize,
+                dst: &mut [Self],
+            ) {
+                self::tile::pack_panels(b, rows, cols, width, dst)
+            }
             fn first_non_finite(xs: &[Self]) -> Option<usize> {
                 self::non_finite::first_non_finite(xs)
             }

@@ -10,7 +10,7 @@ use super::Isa;
 
 /// A strided read-only matrix: `at(i, j) = data[i * rs + j * cs]`.
 #[derive(Clone, Copy)]
-pub(crate) struct Strided<'a, T> {
+pub struct Strided<'a, T> {
     pub data: &'a [T],
     pub rs: usize,
     pub cs: usize,

@@ -21,9 +21,7 @@ use super::operands::Steps;
 use super::operands::Strided;
 use super::operands::{Finish, LineAligned, PackedB};
 use super::simd::Vector;
-use super::tile::{
-    column, listed_tile_rows, pack_panels, packed_len, Out, Rows, Tiled, TiledKernel, NV,
-};
+use super::tile::{column, listed_tile_rows, packed_len, Out, Rows, Tiled, TiledKernel, NV};
 #[cfg(test)]
 use super::tile::{MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512};
 #[cfg(feature = "std")]
@@ -75,7 +73,8 @@ impl<T: Element> PackedB<T> {
             rs: self.n,
             cs: 1,
         };
-        pack_panels(view, rows, 0..self.n, self.width, &mut self.data);
+        // Compiled in this crate (`Element`), not in the crate that packs a layer's kernel.
+        T::pack_panels(view, rows, 0..self.n, self.width, &mut self.data);
     }
 
     /// Packs rows `rows` of `b` (row-major, `n` columns) into panels of `width` columns for
