@@ -12,9 +12,9 @@ use rand::RngCore;
 use super::{Objective, Records, Workspace};
 use crate::graph::Graph;
 use crate::layers::Layer;
-use crate::loss::TargetRows;
+use crate::loss::{LossParts, TargetRows};
 use crate::optim::Optimizer;
-use crate::train::{fit_loop, FitData, FitRun, History, Trainee};
+use crate::train::{fit_loop, FitData, FitSettings, History, Trainee};
 use crate::{Error, Float};
 
 /// The passes a model runs, for one element type. Implemented for `f32` and `f64` only (a
@@ -56,7 +56,9 @@ pub trait Passes: Sized {
     fn fit(
         model: &mut dyn Trainee<Self>,
         data: FitData<'_, Self>,
-        settings: FitRun<'_, '_, Self>,
+        loss: &dyn LossParts<Self>,
+        optimizer: &mut dyn Optimizer<Self>,
+        settings: &mut FitSettings<'_>,
     ) -> Result<History, Error>
     where
         Self: Float;
@@ -99,9 +101,11 @@ macro_rules! impl_passes {
             fn fit(
                 model: &mut dyn Trainee<$t>,
                 data: FitData<'_, $t>,
-                settings: FitRun<'_, '_, $t>,
+                loss: &dyn LossParts<$t>,
+                optimizer: &mut dyn Optimizer<$t>,
+                settings: &mut FitSettings<'_>,
             ) -> Result<History, Error> {
-                fit_loop(model, data, settings)
+                fit_loop(model, data, loss, optimizer, settings)
             }
         }
     };

@@ -1,6 +1,6 @@
 //! `fit`: Keras's training loop, and `Fit`, its settings as a builder.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use rand::seq::SliceRandom;
@@ -30,10 +30,18 @@ use crate::{Error, Float};
 pub struct Fit<'a, L, O, V = NoValidation> {
     pub(crate) loss: L,
     pub(crate) optimizer: O,
+    pub(crate) validation: V,
+    pub(crate) settings: FitSettings<'a>,
+}
+
+/// The settings of a `fit` call that do not depend on its loss, optimizer and validation
+/// types: all that the loop reads besides those two, which it takes as trait objects, so
+/// that it is compiled once for each element type ([`fit_loop`]).
+#[doc(hidden)]
+pub struct FitSettings<'a> {
     pub(crate) epochs: usize,
     pub(crate) batch_size: usize,
     pub(crate) validation_split: f64,
-    pub(crate) validation: V,
     pub(crate) shuffle: bool,
     pub(crate) seed: Option<u64>,
     pub(crate) metrics: Vec<Metric>,
@@ -84,19 +92,21 @@ impl<'a, L, O> Fit<'a, L, O, NoValidation> {
         Fit {
             loss,
             optimizer,
-            epochs: 1,
-            batch_size: 32,
-            validation_split: 0.0,
             validation: NoValidation,
-            shuffle: true,
-            seed: None,
-            metrics: Vec::new(),
-            loss_weights: Vec::new(),
-            callbacks: Vec::new(),
-            verbosity: Verbosity::Auto,
-            augmentation: None,
-            checkpoint: None,
-            resume: None,
+            settings: FitSettings {
+                epochs: 1,
+                batch_size: 32,
+                validation_split: 0.0,
+                shuffle: true,
+                seed: None,
+                metrics: Vec::new(),
+                loss_weights: Vec::new(),
+                callbacks: Vec::new(),
+                verbosity: Verbosity::Auto,
+                augmentation: None,
+                checkpoint: None,
+                resume: None,
+            },
         }
     }
 }
@@ -104,17 +114,17 @@ impl<'a, L, O> Fit<'a, L, O, NoValidation> {
 impl<'a, L, O, V> Fit<'a, L, O, V> {
     /// The number of passes over the training data (default 1).
     pub fn epochs(mut self, epochs: usize) -> Self {
-        self.epochs = epochs;
+        self.settings.epochs = epochs;
         self
     }
     /// Samples per optimizer step (default 32); the last batch of an epoch may be smaller.
     pub fn batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size;
+        self.settings.batch_size = batch_size;
         self
     }
     /// Validates on the last `fraction` of the data, taken before shuffling (as Keras).
     pub fn validation_split(mut self, fraction: f64) -> Self {
-        self.validation_split = fraction;
+        self.settings.validation_split = fraction;
         self
     }
     /// Validates on separate data after every epoch (overrides `validation_split`).
@@ -126,34 +136,23 @@ impl<'a, L, O, V> Fit<'a, L, O, V> {
         Fit {
             loss: self.loss,
             optimizer: self.optimizer,
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            validation_split: self.validation_split,
             validation: ValidationSet { x, y },
-            shuffle: self.shuffle,
-            seed: self.seed,
-            metrics: self.metrics,
-            loss_weights: self.loss_weights,
-            callbacks: self.callbacks,
-            verbosity: self.verbosity,
-            augmentation: self.augmentation,
-            checkpoint: self.checkpoint,
-            resume: self.resume,
+            settings: self.settings,
         }
     }
     /// Whether to draw a fresh permutation of the training data every epoch (default true).
     pub fn shuffle(mut self, shuffle: bool) -> Self {
-        self.shuffle = shuffle;
+        self.settings.shuffle = shuffle;
         self
     }
     /// Seeds shuffling and dropout, so that a run can be repeated exactly.
     pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
+        self.settings.seed = Some(seed);
         self
     }
     /// Metrics to report besides the loss.
     pub fn metrics(mut self, metrics: impl IntoIterator<Item = Metric>) -> Self {
-        self.metrics = metrics.into_iter().collect();
+        self.settings.metrics = metrics.into_iter().collect();
         self
     }
     /// The weight of each output's loss in the total that training minimises and `loss`
@@ -161,33 +160,33 @@ impl<'a, L, O, V> Fit<'a, L, O, V> {
     /// compiles them into the model, the model keeps them for later `train_step`, `evaluate`
     /// and `fit` calls (see `Model::set_loss_weights`).
     pub fn loss_weights(mut self, weights: impl IntoIterator<Item = f64>) -> Self {
-        self.loss_weights = weights.into_iter().collect();
+        self.settings.loss_weights = weights.into_iter().collect();
         self
     }
     /// Adds callbacks, called in this order.
     pub fn callbacks<C: Callback + 'a>(mut self, callbacks: impl IntoIterator<Item = C>) -> Self {
         for c in callbacks {
-            self.callbacks.push(Box::new(c));
+            self.settings.callbacks.push(Box::new(c));
         }
         self
     }
     /// Adds one callback.
     pub fn callback(mut self, callback: impl Callback + 'a) -> Self {
-        self.callbacks.push(Box::new(callback));
+        self.settings.callbacks.push(Box::new(callback));
         self
     }
     /// Randomly transforms every training image of every batch (Keras's
     /// `ImageDataGenerator`); validation data is left as it is. Needs `(H, W)` or
     /// `(H, W, C)` inputs.
     pub fn augment(mut self, augmentation: ImageAugmentation) -> Self {
-        self.augmentation = Some(augmentation);
+        self.settings.augmentation = Some(augmentation);
         self
     }
     /// After every epoch, saves a training checkpoint to `path` (atomically): the weights
     /// (loadable with `Model::load`), the optimizer's state, the epoch and every random
     /// stream, so that [`Fit::resume_from`] continues exactly where this run was.
     pub fn checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
-        self.checkpoint = Some(path.into());
+        self.settings.checkpoint = Some(path.into());
         self
     }
     /// Continues training from a checkpoint written by [`Fit::checkpoint`]: weights,
@@ -195,12 +194,12 @@ impl<'a, L, O, V> Fit<'a, L, O, V> {
     /// after the saved one up to `epochs`. With the same data and settings (and one thread),
     /// the weights match an uninterrupted run bit for bit.
     pub fn resume_from(mut self, path: impl Into<PathBuf>) -> Self {
-        self.resume = Some(path.into());
+        self.settings.resume = Some(path.into());
         self
     }
     /// How much to print: `0` nothing, `1` a bar on a terminal (the default), `2` a line per epoch.
     pub fn verbose(mut self, verbosity: impl Into<Verbosity>) -> Self {
-        self.verbosity = verbosity.into();
+        self.settings.verbosity = verbosity.into();
         self
     }
 }
@@ -360,56 +359,29 @@ fn notify<T: Float>(
 }
 
 /// Keras's `fit` loop over flat data; see `Model::fit`. The loop itself is [`fit_loop`],
-/// compiled in this crate for `f32` and `f64` (`Passes::fit`): here the settings are only lent
-/// to it without their types.
+/// compiled in this crate for `f32` and `f64` (`Passes::fit`): here the loss and the optimizer
+/// are only lent to it as trait objects.
 pub(crate) fn run_fit<T: Float, L: LossParts<T>, O: Optimizer<T>, V>(
     model: &mut dyn Trainee<T>,
     data: FitData<'_, T>,
-    settings: &mut Fit<'_, L, O, V>,
+    fit: &mut Fit<'_, L, O, V>,
 ) -> Result<History, Error> {
-    let run = FitRun {
-        loss: &settings.loss,
-        optimizer: &mut settings.optimizer,
-        epochs: settings.epochs,
-        batch_size: settings.batch_size,
-        validation_split: settings.validation_split,
-        shuffle: settings.shuffle,
-        seed: settings.seed,
-        metrics: &settings.metrics,
-        loss_weights: &settings.loss_weights,
-        callbacks: &mut settings.callbacks,
-        verbosity: settings.verbosity,
-        augmentation: settings.augmentation,
-        checkpoint: settings.checkpoint.as_deref(),
-        resume: settings.resume.as_deref(),
-    };
-    <T as Passes>::fit(model, data, run)
-}
-
-/// A `fit` call's settings ([`Fit`]) with the loss and the optimizer as trait objects.
-#[doc(hidden)]
-pub struct FitRun<'s, 'a, T> {
-    pub(crate) loss: &'s dyn LossParts<T>,
-    pub(crate) optimizer: &'s mut dyn Optimizer<T>,
-    pub(crate) epochs: usize,
-    pub(crate) batch_size: usize,
-    pub(crate) validation_split: f64,
-    pub(crate) shuffle: bool,
-    pub(crate) seed: Option<u64>,
-    pub(crate) metrics: &'s [Metric],
-    pub(crate) loss_weights: &'s [f64],
-    pub(crate) callbacks: &'s mut [Box<dyn Callback + 'a>],
-    pub(crate) verbosity: Verbosity,
-    pub(crate) augmentation: Option<ImageAugmentation>,
-    pub(crate) checkpoint: Option<&'s Path>,
-    pub(crate) resume: Option<&'s Path>,
+    <T as Passes>::fit(
+        model,
+        data,
+        &fit.loss,
+        &mut fit.optimizer,
+        &mut fit.settings,
+    )
 }
 
 /// [`run_fit`]'s loop, generic only over the element type.
 pub(crate) fn fit_loop<T: Float>(
     model: &mut dyn Trainee<T>,
     data: FitData<'_, T>,
-    settings: FitRun<'_, '_, T>,
+    loss: &dyn LossParts<T>,
+    optimizer: &mut dyn Optimizer<T>,
+    settings: &mut FitSettings<'_>,
 ) -> Result<History, Error> {
     let width = model.input_size();
     let n = data.x.len() / width;
@@ -422,11 +394,11 @@ pub(crate) fn fit_loop<T: Float>(
             settings.validation_split
         )));
     }
-    crate::optim::check_learning_rate(settings.optimizer.learning_rate())?;
+    crate::optim::check_learning_rate(optimizer.learning_rate())?;
     let outputs = model.output_names();
     if !settings.loss_weights.is_empty() {
         // Keras compiles the weights into the model: later steps and evaluations use them.
-        model.set_loss_weights(settings.loss_weights)?;
+        model.set_loss_weights(&settings.loss_weights)?;
     }
     let all = TargetRows::all(data.targets, n);
     let (n_train, train_targets, validation) = match data.validation {
@@ -466,19 +438,18 @@ pub(crate) fn fit_loop<T: Float>(
     let mut augment_rng = ChaCha8Rng::seed_from_u64(seed);
     augment_rng.set_stream(1);
     let mut first_epoch = 0;
-    if let Some(path) = settings.resume {
-        let resumed = checkpoint::resume(model, path, &mut *settings.optimizer)?;
+    if let Some(path) = &settings.resume {
+        let resumed = checkpoint::resume(model, path, optimizer)?;
         first_epoch = resumed.next_epoch;
         shuffle_rng = resumed.shuffle;
         augment_rng = resumed.augment;
     }
     let weights: Vec<T> = model.loss_weights().iter().map(|&w| T::of(w)).collect();
     let objective = Objective {
-        losses: settings.loss,
+        losses: loss,
         weights: &weights,
     };
-    let optimizer = &mut *settings.optimizer;
-    let callbacks = &mut *settings.callbacks;
+    let callbacks = &mut settings.callbacks;
     let mut progress = Progress::new(settings.verbosity);
     let mut history = History::default();
     let mut order: Vec<usize> = (0..n_train).collect();
@@ -526,7 +497,7 @@ pub(crate) fn fit_loop<T: Float>(
             order.shuffle(&mut shuffle_rng);
         }
         progress.begin_epoch(epoch, settings.epochs, batches);
-        let mut metrics = metric_states(settings.metrics, outputs.len());
+        let mut metrics = metric_states(&settings.metrics, outputs.len());
         let (mut loss_sum, mut seen) = (0.0f64, 0usize);
         let mut output_sums = vec![0.0f64; outputs.len()];
         let mut logs = Logs::new();
@@ -569,7 +540,7 @@ pub(crate) fn fit_loop<T: Float>(
             }
         }
         if let Some((vx, vt)) = validation {
-            let mut val_metrics = metric_states(settings.metrics, outputs.len());
+            let mut val_metrics = metric_states(&settings.metrics, outputs.len());
             let mut val_losses = vec![0.0; outputs.len()];
             let val_loss =
                 model.evaluate_flat(&objective, vx, vt, &mut val_metrics, &mut val_losses);
@@ -595,7 +566,7 @@ pub(crate) fn fit_loop<T: Float>(
         let seconds = started.elapsed().as_secs_f64();
         history.record(&logs, seconds);
         progress.end_epoch(epoch, settings.epochs, batches, seconds, &logs);
-        if let Some(path) = settings.checkpoint {
+        if let Some(path) = &settings.checkpoint {
             let streams = checkpoint::Streams {
                 shuffle: &shuffle_rng,
                 augment: &augment_rng,

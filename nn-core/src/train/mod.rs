@@ -14,7 +14,7 @@ pub use callbacks::{
     CsvLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint, MonitorMode,
     ReduceLROnPlateau, TensorBoard, TerminateOnNaN, UpdateFreq,
 };
-pub(crate) use fit::{fit_loop, run_fit, FitData, FitRun};
+pub(crate) use fit::{fit_loop, run_fit, FitData, FitSettings};
 pub use fit::{Fit, NoValidation, Validation, ValidationSet};
 pub use history::History;
 pub use progress::Verbosity;
