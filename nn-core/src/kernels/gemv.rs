@@ -164,8 +164,7 @@ impl<'a, T: Element, const K: usize, const N: usize> FixedVecMat<'a, T, K, N> {
 }
 
 /// [`VecMat`]'s forms, chosen by `N`'s register count, which is a constant here: the caller's
-/// crate compiles only the form its layer uses, instead of every form on every instruction set
-/// (most of the kernels' code in the MNIST example's build before).
+/// crate compiles only the form its layer uses, instead of every form on every instruction set.
 impl<T: Element, const K: usize, const N: usize> Kernel<T> for FixedVecMat<'_, T, K, N> {
     type Output = ();
 
@@ -175,8 +174,8 @@ impl<T: Element, const K: usize, const N: usize> Kernel<T> for FixedVecMat<'_, T
         // SAFETY: the kernel's contract, which the caller upholds.
         unsafe {
             #[cfg(all(feature = "std", target_arch = "x86_64"))]
-            if realigned::try_sized::<V, N>(x, b, bias, y) {
-                return;
+            if const { realigned::holds(N.div_ceil(V::LANES)) } {
+                return realigned::sized::<V, N>(x, b, bias, y);
             }
             sized_product::<V, N>(x, b, bias, y)
         }
@@ -674,6 +673,65 @@ mod tests {
         check_affine::<31, 65>();
         check_affine::<9, 129>();
         check_affine::<3, 400>();
+    }
+
+    /// `affine_sized`'s bodies, whose form a constant picks, against the bodies that pick it at
+    /// run time, on emulated registers of both widths and on the portable one, every access
+    /// checked to stay inside the operands.
+    #[test]
+    fn the_sized_forms_match_the_run_time_ones_within_their_operands() {
+        use super::super::lanes::{checked, span, Like256F32, Like512F32};
+        fn check<const K: usize, const N: usize>() {
+            let (x, b) = case(K, N);
+            let f32s = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+            let (x, b) = (f32s(&x), f32s(&b));
+            let bias: Vec<f32> = (0..N).map(|i| (i % 5) as f32 - 2.5).collect();
+            for body in 0..3 {
+                let (mut want, mut got) = (vec![f32::NAN; N], vec![f32::NAN; N]);
+                let spans = [span(&x), span(&b), span(&bias), span(&got)];
+                let run = VecMat {
+                    x: &x,
+                    b: &b,
+                    bias: &bias,
+                    y: &mut want,
+                };
+                let sized = |y| {
+                    FixedVecMat::<f32, K, N>(VecMat {
+                        x: &x,
+                        b: &b,
+                        bias: &bias,
+                        y,
+                    })
+                };
+                // SAFETY: `b` is `K x N`, `bias` and the outputs `N` long; the emulated
+                // registers need no target feature.
+                unsafe {
+                    match body {
+                        0 => {
+                            run.avx512::<Like512F32>();
+                            checked(&spans, || sized(&mut got).avx512::<Like512F32>());
+                        }
+                        1 => {
+                            run.avx2::<Like256F32>();
+                            checked(&spans, || sized(&mut got).avx2::<Like256F32>());
+                        }
+                        _ => {
+                            run.portable();
+                            checked(&spans, || sized(&mut got).portable());
+                        }
+                    }
+                }
+                assert_eq!(got, want, "body {body}, k={K} n={N}");
+            }
+        }
+        // One to four 512-bit registers, five (the first held form), 19 (the MLP's 300
+        // outputs) and 25 (row groups again).
+        check::<3, 7>();
+        check::<13, 33>();
+        check::<3, 65>();
+        check::<13, 129>();
+        check::<3, 300>();
+        check::<3, 400>();
     }
 
     /// The AVX-512 and AVX2 instantiations on emulated registers of their lane counts, every

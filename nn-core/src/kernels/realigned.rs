@@ -49,8 +49,8 @@ macro_rules! held_form {
 }
 
 /// `y = x · B (+ bias)` for a row-major `k x n` matrix `B`, `n = y.len()`, `k = x.len()`,
-/// where `y` spans 5 to 24 registers; returns false (doing nothing) for other widths, which
-/// `gemv`'s other forms take.
+/// where `y` spans 5 to 24 registers ([`holds`]); returns false (doing nothing) for other
+/// widths, which `gemv`'s other forms take.
 ///
 /// # Safety
 /// `b` holds `x.len() * y.len()` elements, `bias` none or `y.len()`, and `V`'s instruction set
@@ -68,18 +68,23 @@ pub(super) unsafe fn try_product<V: Realign>(
     true
 }
 
-/// [`try_product`] for `y.len() == N`, a constant, so that only `N`'s form is compiled (none
-/// where `N` is not 5 to 24 registers wide).
+/// Whether [`held`] takes outputs `regs` registers wide.
+pub(super) const fn holds(regs: usize) -> bool {
+    matches!(regs, 5..=24)
+}
+
+/// [`try_product`] for `y.len() == N`, a constant for which [`holds`] is true: only `N`'s
+/// form is compiled.
 ///
 /// # Safety
-/// As for [`try_product`].
+/// As for [`try_product`], and `holds(N.div_ceil(V::LANES))`.
 #[inline(always)]
-pub(super) unsafe fn try_sized<V: Realign, const N: usize>(
+pub(super) unsafe fn sized<V: Realign, const N: usize>(
     x: &[V::Elem],
     b: &[V::Elem],
     bias: &[V::Elem],
     y: &mut [V::Elem],
-) -> bool {
+) {
     // SAFETY: as in `try_product`.
     unsafe {
         held_form!(
@@ -89,10 +94,9 @@ pub(super) unsafe fn try_sized<V: Realign, const N: usize>(
             b,
             bias,
             y,
-            return false
+            unreachable!("`held` does not take {N} outputs")
         )
     }
-    true
 }
 
 /// `y = x · B (+ bias)` with `y` in `NV` registers (the last possibly partial) for the whole

@@ -3,9 +3,10 @@
 //!
 //! [`Workspace`]'s passes are generic, and a generic function is compiled again in every crate
 //! that calls it: each user crate (each example) would compile the whole forward, backward,
-//! sharding, optimizer and `fit` machinery for its element type, at its own optimisation level (a
-//! debug build ran it unoptimised). Models call these instead: plain functions of
-//! `f32` and `f64`, compiled once with the crate, as the kernels are (`kernels/element.rs`).
+//! sharding, optimizer and `fit` machinery for its element type, and run it at that crate's
+//! opt-level (a debug build's, even where the profile optimises the dependencies). Models call
+//! these instead: plain functions of `f32` and `f64`, compiled once with this crate, as the
+//! kernels are (`kernels/element.rs`).
 
 use rand::RngCore;
 

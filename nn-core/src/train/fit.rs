@@ -37,8 +37,7 @@ pub struct Fit<'a, L, O, V = NoValidation> {
 /// The settings of a `fit` call that do not depend on its loss, optimizer and validation
 /// types: all that the loop reads besides those two, which it takes as trait objects, so
 /// that it is compiled once for each element type ([`fit_loop`]).
-#[doc(hidden)]
-pub struct FitSettings<'a> {
+pub(crate) struct FitSettings<'a> {
     pub(crate) epochs: usize,
     pub(crate) batch_size: usize,
     pub(crate) validation_split: f64,
@@ -234,8 +233,7 @@ macro_rules! forward_callback {
 forward_callback!(Box<C>, &mut C);
 
 /// The data of a `fit` call, flattened.
-#[doc(hidden)]
-pub struct FitData<'a, T> {
+pub(crate) struct FitData<'a, T> {
     pub x: &'a [T],
     pub targets: &'a TargetSet<'a, T>,
     pub validation: Option<(&'a [T], &'a TargetSet<'a, T>)>,
