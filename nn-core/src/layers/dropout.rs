@@ -3,7 +3,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use rand::Rng;
+use rand::{Rng, RngCore};
 
 use super::{output_gradient, Layer, Mode, Upstream};
 use crate::Float;
@@ -37,6 +37,12 @@ impl<const N: usize> Dropout<N> {
     }
 }
 
+/// Fills `draws` with uniform `u32`s from `rng`: a plain function, so compiled here rather
+/// than with each model's `Dropout` (where a debug build ran rand's fill loop unoptimised).
+fn fill_draws(rng: &mut dyn RngCore, draws: &mut [u32]) {
+    rng.fill(draws);
+}
+
 impl<T: Float, const N: usize> Layer<T> for Dropout<N> {
     fn input_size(&self) -> usize {
         N
@@ -67,7 +73,7 @@ impl<T: Float, const N: usize> Layer<T> for Dropout<N> {
                     .zip(mask.chunks_mut(DRAW_BLOCK))
                 {
                     let draws = &mut draws[..y.len()];
-                    rng.fill(draws);
+                    fill_draws(rng, draws);
                     T::dropout(x, draws, threshold, keeps_any, scale, y, mask);
                 }
             }
