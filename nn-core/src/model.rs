@@ -366,10 +366,12 @@ pub trait Model: Sized + Send + Sync {
                 .max(MIN_PARALLEL_CHUNK)
                 .min(cached);
             if xs.len() > chunk {
+                let (n, chunks) = (xs.len(), xs.len().div_ceil(chunk));
+                let start = |c: usize| (c * chunk).min(n);
                 threads::pool().install(|| {
-                    xs.par_chunks(chunk)
-                        .zip(outputs.par_chunks_mut(chunk))
-                        .for_each(run)
+                    threads::for_each_part_mut(0..chunks, &mut outputs, &start, &|c, out| {
+                        run((&xs[start(c)..start(c + 1)], out))
+                    })
                 });
                 return outputs;
             }

@@ -1,6 +1,6 @@
 //! The worker pool for batch work, sized by `TYPED_NN_THREADS` (default: all cores).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::OnceLock;
 
 /// The environment variable that caps the threads used for batch work.
@@ -122,7 +122,7 @@ struct OnThisThread<T>(T);
 // first closure on the calling thread and returns its result there: nothing crosses threads.
 unsafe impl<T> Send for OnThisThread<T> {}
 
-/// Calls `f` with every part in `parts`, halving the range with `rayon::join` as the
+/// Calls `f` with every part in `parts`, halving the range with [`join`] as the
 /// optimizer's update halves the weights (`optim::elementwise`), so that part `i` most likely
 /// runs on the thread that later updates piece `i` of the weights. Call it on the pool.
 pub(crate) fn for_each_part(parts: core::ops::Range<usize>, f: &(impl Fn(usize) + Sync)) {
@@ -146,15 +146,123 @@ pub(crate) fn for_each_part_mut<T: Send>(
     }
     let mid = parts.start + parts.len() / 2;
     let (low, high) = data.split_at_mut(start(mid) - start(parts.start));
-    rayon::join(
+    join(
         || for_each_part_mut(parts.start..mid, low, start, f),
         || for_each_part_mut(mid..parts.end, high, start, f),
     );
 }
 
+/// `rayon::join(a, b)`, except that a thread that finishes `a` while another thread is
+/// still running `b` spins until `b` is done. rayon's own wait yields a few dozen times and
+/// then sleeps, and in a virtual machine the wake-up when `b` finishes takes 10-30 µs: on the
+/// two halves of a batch, more than a tenth of what the second thread saves
+/// (`BENCHMARKS.md`, "Design measurements"). Batch work only, like [`awake`]: the spinning
+/// thread takes no other work meanwhile. When `b` has not started, rayon runs it here.
+pub(crate) fn join<RA: Send, RB: Send>(
+    a: impl FnOnce() -> RA + Send,
+    b: impl FnOnce() -> RB + Send,
+) -> (RA, RB) {
+    const RUNNING: u8 = 1;
+    const DONE: u8 = 2;
+    let state = AtomicU8::new(0);
+    rayon::join(
+        || {
+            let done = a();
+            while state.load(Ordering::Acquire) == RUNNING {
+                core::hint::spin_loop();
+            }
+            done
+        },
+        || {
+            state.store(RUNNING, Ordering::Relaxed);
+            // Marked done however `b` ends: a panic must not leave `a`'s thread spinning.
+            let _done = SetOnDrop(&state, DONE);
+            b()
+        },
+    )
+}
+
+/// Stores its value in its atomic when dropped.
+struct SetOnDrop<'a>(&'a AtomicU8, u8);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(self.1, Ordering::Release);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs `f` on a thread of its own and fails if it has not returned within 20 s, so that
+    /// a spin that never ends shows as a failure, not a hang.
+    fn within_20_s<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+        let (send, receive) = std::sync::mpsc::channel();
+        std::thread::spawn(move || send.send(f()));
+        receive
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("still running after 20 s")
+    }
+
+    /// `join` on two threads, `b` taken by the other one and still running when `a` returns:
+    /// both results come back, and a panic in `b` comes back as a panic, not an endless spin.
+    #[test]
+    fn join_waits_for_a_b_running_elsewhere_and_passes_on_its_panic() {
+        use std::time::{Duration, Instant};
+        let run = |fail: bool| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .unwrap();
+            let started = AtomicBool::new(false);
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                pool.install(|| {
+                    let me = rayon::current_thread_index();
+                    join(
+                        || {
+                            // Until the other thread has taken `b`, so that `a` ends first.
+                            let start = Instant::now();
+                            while !started.load(Ordering::Acquire) {
+                                assert!(start.elapsed() < Duration::from_secs(10), "b never taken");
+                                std::thread::yield_now();
+                            }
+                            1
+                        },
+                        || {
+                            started.store(true, Ordering::Release);
+                            std::thread::sleep(Duration::from_millis(30));
+                            assert!(!fail, "inside b");
+                            (rayon::current_thread_index() != me) as u32 + 1
+                        },
+                    )
+                })
+            }));
+            caught.map_err(|_| ())
+        };
+        assert_eq!(within_20_s(move || run(false)), Ok((1, 2)));
+        assert_eq!(within_20_s(move || run(true)), Err(()));
+    }
+
+    /// On one thread, `b` is never taken: `join` runs it after `a`, without waiting.
+    #[test]
+    fn join_on_one_thread_runs_both_halves_in_turn() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let order = std::sync::Mutex::new(Vec::new());
+        let got = within_20_s(move || {
+            pool.install(|| {
+                join(
+                    || order.lock().unwrap().push('a'),
+                    || order.lock().unwrap().push('b'),
+                )
+            });
+            order.into_inner().unwrap()
+        });
+        assert_eq!(got, ['a', 'b']);
+    }
 
     /// From one of the pool's threads, `awake` runs `f` on that thread while the others spin
     /// and take its work, returns what `f` returns, and passes on a panic without hanging.

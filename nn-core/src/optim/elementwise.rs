@@ -12,7 +12,7 @@ use crate::Float;
 const PARALLEL_MIN: usize = 32 * 1024;
 
 /// Whether an array of `len` weights is updated in pieces on several worker threads (the
-/// `i`-th of `n` pieces on the `i`-th thread of a `rayon::join` tree, as
+/// `i`-th of `n` pieces on the `i`-th thread of a `threads::join` tree, as
 /// `Layer::prepare_shards` numbers them).
 #[cfg(feature = "std")]
 pub(crate) fn updated_in_pieces(len: usize) -> bool {
@@ -34,7 +34,7 @@ pub(crate) fn elementwise<T: Float>(w: &mut [T], g: &[T], slots: [&mut [T]; 3], 
 }
 
 /// Halves the arrays until the pieces are at most `piece` long, running the halves with
-/// `rayon::join` (no allocation).
+/// `threads::join` (no allocation).
 #[cfg(feature = "std")]
 fn split<T: Float>(w: &mut [T], g: &[T], slots: [&mut [T]; 3], piece: usize, rule: &Update<T>) {
     if w.len() <= piece {
@@ -45,7 +45,7 @@ fn split<T: Float>(w: &mut [T], g: &[T], slots: [&mut [T]; 3], piece: usize, rul
     let (g0, g1) = g.split_at(mid);
     let [a, b, c] = slots;
     let ((a0, a1), (b0, b1), (c0, c1)) = (halve(a, mid), halve(b, mid), halve(c, mid));
-    rayon::join(
+    crate::threads::join(
         || split(w0, g0, [a0, b0, c0], piece, rule),
         || split(w1, g1, [a1, b1, c1], piece, rule),
     );
