@@ -794,14 +794,23 @@ impl<M: Model> Trainee<M::Scalar> for M {
             .with_layers(|layers| network::cached_rows(&M::GRAPH, layers))
             .min(CHUNK);
         let outputs = M::GRAPH.outputs.len();
+        // A workspace per thread, kept across its chunks: a fresh one per chunk allocated every
+        // activation buffer again, and the system zeroed each new page of them.
+        let spaces: Vec<std::sync::Mutex<Workspace<M::Scalar>>> = (0..threads::thread_count())
+            .map(|_| std::sync::Mutex::new(Workspace::new()))
+            .collect();
         // Each chunk: its loss and each output's times its size, and its own metric totals.
         let chunk = |(c, xc): (usize, &[M::Scalar])| {
             let rows = xc.len() / width;
             let tc = t.rows(c * size, c * size + rows);
-            let mut ws = Workspace::new();
+            let here = rayon::current_thread_index().unwrap_or(0) % spaces.len();
+            let mut ws = spaces[here]
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let ws = &mut *ws;
             let value = self.with_layers(|layers| {
                 <M::Scalar as Passes>::evaluate(
-                    &mut ws,
+                    ws,
                     &M::GRAPH,
                     &records,
                     layers,
