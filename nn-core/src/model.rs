@@ -809,15 +809,7 @@ impl<M: Model> Trainee<M::Scalar> for M {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let ws = &mut *ws;
             let value = self.with_layers(|layers| {
-                <M::Scalar as Passes>::evaluate(
-                    ws,
-                    &M::GRAPH,
-                    &records,
-                    layers,
-                    xc,
-                    objective,
-                    tc,
-                )
+                <M::Scalar as Passes>::evaluate(ws, &M::GRAPH, &records, layers, xc, objective, tc)
             });
             let mut states: Vec<MetricState> = metrics
                 .iter()

@@ -11,7 +11,7 @@ use core::fmt::Debug;
 use core::iter::Sum;
 use core::ops::{AddAssign, DivAssign, MulAssign, SubAssign};
 
-use super::operands::{Finish, Gathered, Mat, PackedB, Strided, Update};
+use super::operands::{Finish, Gathered, KeepDraws, Mat, PackedB, Strided, Update};
 use super::Isa;
 
 /// A floating-point type the kernels know how to multiply fast: `f32` or `f64`.
@@ -136,16 +136,7 @@ pub trait Element:
     fn resize_zeroed(v: &mut Vec<Self>, len: usize);
 
     /// `elementwise::dropout`: inverted dropout on one block of draws.
-    #[allow(clippy::too_many_arguments)]
-    fn dropout(
-        x: &[Self],
-        draws: &[u32],
-        threshold: u32,
-        keeps_any: bool,
-        scale: Self,
-        y: &mut [Self],
-        mask: &mut [Self],
-    );
+    fn dropout(x: &[Self], draws: KeepDraws<'_>, scale: Self, y: &mut [Self], mask: &mut [Self]);
 }
 
 /// The kinds of per-thread scratch [`Element::with_scratch`] keeps, one buffer each, so that a

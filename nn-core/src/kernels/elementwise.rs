@@ -6,6 +6,7 @@
 //! Also the batch-1 products' listing of nonzero inputs, and the test of whether it pays.
 
 use super::isa::on_this_cpu;
+use super::operands::KeepDraws;
 use super::Element;
 
 /// `x < 0 ? 0 : x` in place: TensorFlow's ReLU, which keeps a NaN (and a negative zero).
@@ -74,34 +75,61 @@ pub(super) fn multiply<T: Element>(a: &[T], b: &[T], out: &mut [T]) {
     );
 }
 
-/// Inverted dropout on one block: an element survives when its draw `u` is at least
-/// `threshold` (and `keeps_any`), its mask is then `scale`, else zero; `y = x * mask`.
+/// Inverted dropout on one block: an element survives when its draw is at least the
+/// threshold (and `keeps_any`), its mask is then `scale`, else zero; `y = x * mask`.
 pub(super) fn dropout<T: Element>(
     x: &[T],
-    draws: &[u32],
-    threshold: u32,
-    keeps_any: bool,
+    draws: KeepDraws<'_>,
     scale: T,
     y: &mut [T],
     mask: &mut [T],
 ) {
+    let bits = draws.bits as usize;
     assert!(
-        x.len() == y.len() && mask.len() == y.len() && draws.len() == y.len(),
+        x.len() == y.len()
+            && mask.len() == y.len()
+            && matches!(bits, 1 | 2 | 4 | 8 | 16 | 32)
+            && draws.words.len() == (y.len() * bits).div_ceil(32),
         "dropout: lengths differ"
     );
-    on_this_cpu::<T, _>(
-        #[inline(always)]
-        || {
-            for (((y, &x), m), &u) in y.iter_mut().zip(x).zip(mask).zip(draws) {
-                *m = if keeps_any && u >= threshold {
-                    scale
-                } else {
-                    T::zero()
-                };
-                *y = x * *m;
-            }
-        },
-    );
+    // Each width its own loop, so that an element's shift within its word is a constant.
+    match bits {
+        1 => on_this_cpu::<T, _>(|| keep::<T, 1>(x, draws, scale, y, mask)),
+        2 => on_this_cpu::<T, _>(|| keep::<T, 2>(x, draws, scale, y, mask)),
+        4 => on_this_cpu::<T, _>(|| keep::<T, 4>(x, draws, scale, y, mask)),
+        8 => on_this_cpu::<T, _>(|| keep::<T, 8>(x, draws, scale, y, mask)),
+        16 => on_this_cpu::<T, _>(|| keep::<T, 16>(x, draws, scale, y, mask)),
+        _ => on_this_cpu::<T, _>(|| keep::<T, 32>(x, draws, scale, y, mask)),
+    }
+}
+
+/// [`dropout`] with `B`-bit draws: word `w` holds the draws of elements `w * 32 / B` on.
+#[inline(always)]
+fn keep<T: Element, const B: usize>(
+    x: &[T],
+    draws: KeepDraws<'_>,
+    scale: T,
+    y: &mut [T],
+    mask: &mut [T],
+) {
+    let per = 32 / B;
+    let low = u32::MAX >> (32 - B);
+    let (threshold, keeps_any) = (draws.threshold, draws.keeps_any);
+    let elements = y
+        .chunks_mut(per)
+        .zip(x.chunks(per))
+        .zip(mask.chunks_mut(per));
+    for (((y, x), mask), &word) in elements.zip(draws.words) {
+        for (j, ((y, &x), m)) in y.iter_mut().zip(x).zip(mask).enumerate() {
+            let u = (word >> (j * B) as u32) & low;
+            *m = if keeps_any && u >= threshold {
+                scale
+            } else {
+                T::zero()
+            };
+            *y = x * *m;
+        }
+    }
 }
 
 /// Whether a quarter or more of `x` is zero, from which listing the nonzero inputs costs less

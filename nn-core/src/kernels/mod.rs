@@ -55,7 +55,7 @@ pub use operands::Mat;
 #[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub use operands::PackedB;
 pub use operands::{Accumulate, Average, Moments, Momentum, Plain, Update};
-pub(crate) use operands::{Gathered, Offsets};
+pub(crate) use operands::{Gathered, KeepDraws, Offsets};
 pub use tanh::tanh_f32;
 
 // `Element` for `f32` and `f64`: here, beside every kernel it calls, so that `element.rs`
@@ -177,14 +177,12 @@ macro_rules! impl_element {
             }
             fn dropout(
                 x: &[Self],
-                draws: &[u32],
-                threshold: u32,
-                keeps_any: bool,
+                draws: KeepDraws<'_>,
                 scale: Self,
                 y: &mut [Self],
                 mask: &mut [Self],
             ) {
-                self::elementwise::dropout(x, draws, threshold, keeps_any, scale, y, mask)
+                self::elementwise::dropout(x, draws, scale, y, mask)
             }
         }
     };

@@ -1,12 +1,23 @@
 //! The operand types the kernels share, as data: strided, gathered and packed matrices, the
-//! steps each tile runs and how a product's rows are cut into tiles, a tile's epilogue, and an
-//! optimizer's update rule. Their code lives with the kernels that use them; here they depend
+//! steps each tile runs and how a product's rows are cut into tiles, a tile's epilogue, an
+//! optimizer's update rule and dropout's draws. Their code lives with the kernels that use them; here they depend
 //! on nothing, so that `Element`'s entry points can name them.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
 
 use super::Isa;
+
+/// One block of dropout's uniform draws: `bits` of them to an element (1, 2, 4, 8, 16 or 32),
+/// packed from each word's low bits up. An element is kept when its draw is at least
+/// `threshold` (a `bits`-bit number) and `keeps_any` holds.
+#[derive(Clone, Copy)]
+pub struct KeepDraws<'a> {
+    pub words: &'a [u32],
+    pub bits: u32,
+    pub threshold: u32,
+    pub keeps_any: bool,
+}
 
 /// A strided read-only matrix: `at(i, j) = data[i * rs + j * cs]`.
 #[derive(Clone, Copy)]
