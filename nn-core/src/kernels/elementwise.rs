@@ -93,14 +93,17 @@ pub(super) fn dropout<T: Element>(
         "dropout: lengths differ"
     );
     // Each width its own loop, so that an element's shift within its word is a constant.
-    match bits {
-        1 => on_this_cpu::<T, _>(|| keep::<T, 1>(x, draws, scale, y, mask)),
-        2 => on_this_cpu::<T, _>(|| keep::<T, 2>(x, draws, scale, y, mask)),
-        4 => on_this_cpu::<T, _>(|| keep::<T, 4>(x, draws, scale, y, mask)),
-        8 => on_this_cpu::<T, _>(|| keep::<T, 8>(x, draws, scale, y, mask)),
-        16 => on_this_cpu::<T, _>(|| keep::<T, 16>(x, draws, scale, y, mask)),
-        _ => on_this_cpu::<T, _>(|| keep::<T, 32>(x, draws, scale, y, mask)),
-    }
+    on_this_cpu::<T, _>(
+        #[inline(always)]
+        || match bits {
+            1 => keep::<T, 1>(x, draws, scale, y, mask),
+            2 => keep::<T, 2>(x, draws, scale, y, mask),
+            4 => keep::<T, 4>(x, draws, scale, y, mask),
+            8 => keep::<T, 8>(x, draws, scale, y, mask),
+            16 => keep::<T, 16>(x, draws, scale, y, mask),
+            _ => keep::<T, 32>(x, draws, scale, y, mask),
+        },
+    )
 }
 
 /// [`dropout`] with `B`-bit draws: word `w` holds the draws of elements `w * 32 / B` on.
