@@ -152,12 +152,16 @@ pub(crate) fn for_each_part_mut<T: Send>(
     );
 }
 
+/// How long a thread spins in [`join`] for the other half before rayon's wait takes over.
+const SPIN_LIMIT: std::time::Duration = std::time::Duration::from_micros(200);
+
 /// `rayon::join(a, b)`, except that a thread that finishes `a` while another thread is
-/// still running `b` spins until `b` is done. rayon's own wait yields a few dozen times and
-/// then sleeps, and in a virtual machine the wake-up when `b` finishes takes 10-30 µs: on the
-/// two halves of a batch, more than a tenth of what the second thread saves
-/// (`BENCHMARKS.md`, "Design measurements"). Batch work only, like [`awake`]: the spinning
-/// thread takes no other work meanwhile. When `b` has not started, rayon runs it here.
+/// still running `b` spins until `b` is done (for up to [`SPIN_LIMIT`]). rayon's own wait
+/// yields a few dozen times and then sleeps, and in a virtual machine the wake-up when `b`
+/// finishes took 12-29 µs of a 215 µs two-thread `predict_batch` (`BENCHMARKS.md`, "Design
+/// measurements"). Batch work only, like [`awake`]: the spinning thread takes no other work
+/// meanwhile. Past the limit a wake-up costs little against the wait, and the core goes back
+/// to whoever needs it (more threads than cores). When `b` has not started, rayon runs it here.
 pub(crate) fn join<RA: Send, RB: Send>(
     a: impl FnOnce() -> RA + Send,
     b: impl FnOnce() -> RB + Send,
@@ -168,8 +172,11 @@ pub(crate) fn join<RA: Send, RB: Send>(
     rayon::join(
         || {
             let done = a();
-            while state.load(Ordering::Acquire) == RUNNING {
-                core::hint::spin_loop();
+            if state.load(Ordering::Acquire) == RUNNING {
+                let start = std::time::Instant::now();
+                while state.load(Ordering::Acquire) == RUNNING && start.elapsed() < SPIN_LIMIT {
+                    core::hint::spin_loop();
+                }
             }
             done
         },
@@ -198,19 +205,23 @@ mod tests {
     /// Runs `f` on a thread of its own and fails if it has not returned within 20 s, so that
     /// a spin that never ends shows as a failure, not a hang.
     fn within_20_s<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+        use std::sync::mpsc::RecvTimeoutError;
         let (send, receive) = std::sync::mpsc::channel();
         std::thread::spawn(move || send.send(f()));
-        receive
-            .recv_timeout(std::time::Duration::from_secs(20))
-            .expect("still running after 20 s")
+        match receive.recv_timeout(std::time::Duration::from_secs(20)) {
+            Ok(value) => value,
+            Err(RecvTimeoutError::Timeout) => panic!("still running after 20 s"),
+            Err(RecvTimeoutError::Disconnected) => panic!("panicked (see above)"),
+        }
     }
 
     /// `join` on two threads, `b` taken by the other one and still running when `a` returns:
-    /// both results come back, and a panic in `b` comes back as a panic, not an endless spin.
+    /// both results come back, and a panic in either half comes back as a panic once both
+    /// have ended.
     #[test]
-    fn join_waits_for_a_b_running_elsewhere_and_passes_on_its_panic() {
+    fn join_waits_for_a_b_running_elsewhere_and_passes_on_a_panic() {
         use std::time::{Duration, Instant};
-        let run = |fail: bool| {
+        let run = |fail: Option<char>| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(2)
                 .build()
@@ -227,12 +238,13 @@ mod tests {
                                 assert!(start.elapsed() < Duration::from_secs(10), "b never taken");
                                 std::thread::yield_now();
                             }
+                            assert!(fail != Some('a'), "inside a");
                             1
                         },
                         || {
                             started.store(true, Ordering::Release);
                             std::thread::sleep(Duration::from_millis(30));
-                            assert!(!fail, "inside b");
+                            assert!(fail != Some('b'), "inside b");
                             (rayon::current_thread_index() != me) as u32 + 1
                         },
                     )
@@ -240,8 +252,39 @@ mod tests {
             }));
             caught.map_err(|_| ())
         };
-        assert_eq!(within_20_s(move || run(false)), Ok((1, 2)));
-        assert_eq!(within_20_s(move || run(true)), Err(()));
+        assert_eq!(within_20_s(move || run(None)), Ok((1, 2)));
+        assert_eq!(within_20_s(move || run(Some('a'))), Err(()));
+        assert_eq!(within_20_s(move || run(Some('b'))), Err(()));
+    }
+
+    /// Seven parts of uneven size on two threads (joins inside joins): each part runs once,
+    /// on its own piece of the data.
+    #[test]
+    fn for_each_part_mut_gives_each_part_its_piece_once() {
+        use std::sync::atomic::AtomicUsize;
+        let got = within_20_s(|| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .unwrap();
+            let start = |p: usize| p * p;
+            let mut data = vec![0usize; start(7)];
+            let calls: Vec<AtomicUsize> = (0..7).map(|_| AtomicUsize::new(0)).collect();
+            pool.install(|| {
+                for_each_part_mut(0..7, &mut data, &start, &|part, piece| {
+                    calls[part].fetch_add(1, Ordering::Relaxed);
+                    assert_eq!(piece.len(), start(part + 1) - start(part), "part {part}");
+                    piece.iter_mut().for_each(|v| *v += part + 1);
+                })
+            });
+            let calls: Vec<usize> = calls.into_iter().map(AtomicUsize::into_inner).collect();
+            (data, calls)
+        });
+        let owner = |i: usize| (0..7).find(|&p| i < (p + 1) * (p + 1)).unwrap();
+        for (i, &v) in got.0.iter().enumerate() {
+            assert_eq!(v, owner(i) + 1, "element {i}");
+        }
+        assert_eq!(got.1, [1; 7]);
     }
 
     /// On one thread, `b` is never taken: `join` runs it after `a`, without waiting.
