@@ -794,20 +794,10 @@ impl<M: Model> Trainee<M::Scalar> for M {
             .with_layers(|layers| network::cached_rows(&M::GRAPH, layers))
             .min(CHUNK);
         let outputs = M::GRAPH.outputs.len();
-        // A workspace per thread, kept across its chunks: a fresh one per chunk allocated every
-        // activation buffer again, and the system zeroed each new page of them.
-        let spaces: Vec<std::sync::Mutex<Workspace<M::Scalar>>> = (0..threads::thread_count())
-            .map(|_| std::sync::Mutex::new(Workspace::new()))
-            .collect();
         // Each chunk: its loss and each output's times its size, and its own metric totals.
-        let chunk = |(c, xc): (usize, &[M::Scalar])| {
+        let chunk = |c: usize, xc: &[M::Scalar], ws: &mut Workspace<M::Scalar>| {
             let rows = xc.len() / width;
             let tc = t.rows(c * size, c * size + rows);
-            let here = rayon::current_thread_index().unwrap_or(0) % spaces.len();
-            let mut ws = spaces[here]
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let ws = &mut *ws;
             let value = self.with_layers(|layers| {
                 <M::Scalar as Passes>::evaluate(ws, &M::GRAPH, &records, layers, xc, objective, tc)
             });
@@ -825,9 +815,37 @@ impl<M: Model> Trainee<M::Scalar> for M {
             (value.as_f64() * rows as f64, parts, states)
         };
         let parts: Vec<(f64, Vec<f64>, Vec<MetricState>)> = if n <= size {
-            x.chunks(size * width).enumerate().map(chunk).collect()
+            let mut ws = Workspace::new();
+            x.chunks(size * width)
+                .enumerate()
+                .map(|(c, xc)| chunk(c, xc, &mut ws))
+                .collect()
         } else {
-            threads::pool().install(|| x.par_chunks(size * width).enumerate().map(chunk).collect())
+            // A workspace per thread, kept across its chunks: a fresh one per chunk allocated
+            // every activation buffer again, and the system zeroed each new page of them. Each
+            // is taken out of its slot for the chunk, so that no lock is held while the layers
+            // run (a layer that itself runs work on the pool may start another chunk here).
+            let spaces: Vec<std::sync::Mutex<Option<Workspace<M::Scalar>>>> = (0
+                ..threads::thread_count())
+                .map(|_| Default::default())
+                .collect();
+            let slot = |s: usize| {
+                spaces[s]
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            };
+            threads::pool().install(|| {
+                x.par_chunks(size * width)
+                    .enumerate()
+                    .map(|(c, xc)| {
+                        let here = rayon::current_thread_index().unwrap_or(0) % spaces.len();
+                        let mut ws = slot(here).take().unwrap_or_else(Workspace::new);
+                        let result = chunk(c, xc, &mut ws);
+                        *slot(here) = Some(ws);
+                        result
+                    })
+                    .collect()
+            })
         };
         let mut total = 0.0;
         losses.iter_mut().for_each(|l| *l = 0.0);
