@@ -128,7 +128,7 @@ fn set_weights_with_the_wrong_length_is_an_error_and_changes_nothing() {
 #[test]
 fn predict_batch_matches_predict_and_dropout_is_off_at_inference() {
     let net = Mnist::new(5);
-    // An odd count: on several threads the last chunk is shorter than the others.
+    // An odd count: split across two threads, the second chunk is one shorter.
     let xs: Vec<[[f32; 28]; 28]> = (0..601).map(image).collect();
     let batch = net.predict_batch(&xs);
     assert_eq!(batch.len(), 601);

@@ -101,12 +101,27 @@ pub(super) fn dropout<T: Element>(
             4 => keep::<T, 4>(x, draws, scale, y, mask),
             8 => keep::<T, 8>(x, draws, scale, y, mask),
             16 => keep::<T, 16>(x, draws, scale, y, mask),
-            _ => keep::<T, 32>(x, draws, scale, y, mask),
+            _ => keep_each(x, draws, scale, y, mask),
         },
     )
 }
 
-/// [`dropout`] with `B`-bit draws: word `w` holds the draws of elements `w * 32 / B` on.
+/// [`dropout`] with a whole word an element, in one flat loop (which vectorises).
+#[inline(always)]
+fn keep_each<T: Element>(x: &[T], draws: KeepDraws<'_>, scale: T, y: &mut [T], mask: &mut [T]) {
+    let (threshold, keeps_any) = (draws.threshold, draws.keeps_any);
+    for (((y, &x), m), &u) in y.iter_mut().zip(x).zip(mask).zip(draws.words) {
+        *m = if keeps_any && u >= threshold {
+            scale
+        } else {
+            T::zero()
+        };
+        *y = x * *m;
+    }
+}
+
+/// [`dropout`] with `B`-bit draws (`B` < 32): word `w` holds the draws of elements
+/// `w * 32 / B` on.
 #[inline(always)]
 fn keep<T: Element, const B: usize>(
     x: &[T],

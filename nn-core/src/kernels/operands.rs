@@ -1,7 +1,7 @@
 //! The operand types the kernels share, as data: strided, gathered and packed matrices, the
 //! steps each tile runs and how a product's rows are cut into tiles, a tile's epilogue, an
-//! optimizer's update rule and dropout's draws. Their code lives with the kernels that use them; here they depend
-//! on nothing, so that `Element`'s entry points can name them.
+//! optimizer's update rule and dropout's draws. Their code lives with the kernels that use
+//! them; here they depend on nothing, so that `Element`'s entry points can name them.
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -13,9 +13,13 @@ use super::Isa;
 /// `threshold` (a `bits`-bit number) and `keeps_any` holds.
 #[derive(Clone, Copy)]
 pub struct KeepDraws<'a> {
+    /// The packed draws.
     pub words: &'a [u32],
+    /// Bits an element.
     pub bits: u32,
+    /// The smallest draw that keeps its element.
     pub threshold: u32,
+    /// False when no draw keeps its element.
     pub keeps_any: bool,
 }
 

@@ -9,7 +9,7 @@ use super::{output_gradient, Layer, Mode, Upstream};
 use crate::kernels::KeepDraws;
 use crate::Float;
 
-/// Uniform draws taken from the generator per call in training.
+/// Elements per block of draws taken from the generator in training (a word each at most).
 const DRAW_BLOCK: usize = 256;
 
 /// Zeroes each of the `N` elements of a sample with probability `rate` in training and scales
@@ -44,9 +44,8 @@ impl<const N: usize> Dropout<N> {
 /// `u >= t` with `t = ceil(rate * 2^32)`. Where `t` is a multiple of `2^(32 - b)`, that is the
 /// same test on the draw's top `b` bits, `u >> (32 - b) >= t >> (32 - b)`, with the same
 /// probability: a rate of 0.5 needs one random bit an element, 0.25 or 0.75 two. The layer
-/// then draws `b` bits an element (`b` rounded up to a power of two) instead of 32: for the
-/// MNIST example's dropout, 1,200 words a batch instead of 38,400, where generating them had
-/// taken 57 µs a step.
+/// then draws `b` bits an element (`b` rounded up to a power of two) instead of 32, and the
+/// generator's time shrinks with them (`BENCHMARKS.md`, "Design measurements").
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct KeepRule {
     /// Random bits an element: 1, 2, 4, 8, 16 or 32.
@@ -203,7 +202,17 @@ mod tests {
     fn packed_draws_decide_as_full_draws_with_the_same_top_bits() {
         use rand::Rng;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        for rate in [0.5, 0.25, 0.75, 0.125, 0.0625, 0.3, 0.99, 1e-10] {
+        for rate in [
+            0.5,
+            0.25,
+            0.75,
+            0.125,
+            0.0625,
+            0.3,
+            0.99,
+            1e-10,
+            1.0 - 1e-12,
+        ] {
             let rule = KeepRule::of(rate);
             let t = num_traits::Float::ceil(rate * 4_294_967_296.0) as u64;
             // Not a whole number of words: the last one is partly used.
