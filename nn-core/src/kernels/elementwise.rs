@@ -109,14 +109,8 @@ pub(super) fn dropout<T: Element>(
 /// [`dropout`] with a whole word an element, in one flat loop (which vectorises).
 #[inline(always)]
 fn keep_each<T: Element>(x: &[T], draws: KeepDraws<'_>, scale: T, y: &mut [T], mask: &mut [T]) {
-    let (threshold, keeps_any) = (draws.threshold, draws.keeps_any);
     for (((y, &x), m), &u) in y.iter_mut().zip(x).zip(mask).zip(draws.words) {
-        *m = if keeps_any && u >= threshold {
-            scale
-        } else {
-            T::zero()
-        };
-        *y = x * *m;
+        keep_one(u, draws, scale, x, y, m);
     }
 }
 
@@ -132,22 +126,26 @@ fn keep<T: Element, const B: usize>(
 ) {
     let per = 32 / B;
     let low = u32::MAX >> (32 - B);
-    let (threshold, keeps_any) = (draws.threshold, draws.keeps_any);
     let elements = y
         .chunks_mut(per)
         .zip(x.chunks(per))
         .zip(mask.chunks_mut(per));
     for (((y, x), mask), &word) in elements.zip(draws.words) {
         for (j, ((y, &x), m)) in y.iter_mut().zip(x).zip(mask).enumerate() {
-            let u = (word >> (j * B) as u32) & low;
-            *m = if keeps_any && u >= threshold {
-                scale
-            } else {
-                T::zero()
-            };
-            *y = x * *m;
+            keep_one((word >> (j * B) as u32) & low, draws, scale, x, y, m);
         }
     }
+}
+
+/// One element of [`dropout`] with its draw `u`.
+#[inline(always)]
+fn keep_one<T: Element>(u: u32, draws: KeepDraws<'_>, scale: T, x: T, y: &mut T, m: &mut T) {
+    *m = if draws.keeps_any && u >= draws.threshold {
+        scale
+    } else {
+        T::zero()
+    };
+    *y = x * *m;
 }
 
 /// Whether a quarter or more of `x` is zero, from which listing the nonzero inputs costs less
