@@ -146,32 +146,33 @@ pub(crate) fn for_each_part_mut<T: Send>(
     }
     let mid = parts.start + parts.len() / 2;
     let (low, high) = data.split_at_mut(start(mid) - start(parts.start));
-    let low_half = || for_each_part_mut(parts.start..mid, low, start, f);
-    let high_half = || for_each_part_mut(mid..parts.end, high, start, f);
-    // Spinning for the high half only where it is one part: this thread should steal the parts
-    // of a larger one instead.
-    if parts.end - mid == 1 {
-        join(low_half, high_half);
-    } else {
-        rayon::join(low_half, high_half);
-    }
+    join(
+        parts.end - mid == 1,
+        || for_each_part_mut(parts.start..mid, low, start, f),
+        || for_each_part_mut(mid..parts.end, high, start, f),
+    );
 }
 
 /// How long a thread spins in [`join`] for the other half before rayon's wait takes over.
 const SPIN_LIMIT: std::time::Duration = std::time::Duration::from_micros(200);
 
-/// `rayon::join(a, b)`, except that a thread that finishes `a` while another thread is
-/// still running `b` spins until `b` is done (for up to [`SPIN_LIMIT`]). rayon's own wait
-/// yields a few dozen times and then sleeps, and in a virtual machine the wake-up when `b`
-/// finishes took 12-29 µs of a 215 µs two-thread `predict_batch` (`BENCHMARKS.md`, "Design
-/// measurements"). Batch work only, like [`awake`], and for a `b` that is one piece of work:
-/// the spinning thread takes no other work meanwhile, not even parts of `b`. Past the limit a
-/// wake-up costs little against the wait, and the core goes back to whoever needs it (more
-/// threads than cores). When `b` has not started, rayon runs it here.
+/// `rayon::join(a, b)`, except that where `b` is `one_piece` of work, a thread that finishes
+/// `a` while another thread is still running `b` spins until `b` is done (for up to
+/// [`SPIN_LIMIT`]). rayon's own wait yields a few dozen times and then sleeps, and in a virtual
+/// machine the wake-up when `b` finishes took 12-29 µs of a 215 µs two-thread `predict_batch`
+/// (`BENCHMARKS.md`, "Design measurements"). Batch work only, like [`awake`]: the spinning
+/// thread takes no other work meanwhile, which is why a `b` of several parts, which this
+/// thread should help with, is left to rayon's wait. Past the limit a wake-up costs little
+/// against the wait, and the core goes back to whoever needs it (more threads than cores).
+/// When `b` has not started, rayon runs it here.
 pub(crate) fn join<RA: Send, RB: Send>(
+    one_piece: bool,
     a: impl FnOnce() -> RA + Send,
     b: impl FnOnce() -> RB + Send,
 ) -> (RA, RB) {
+    if !one_piece {
+        return rayon::join(a, b);
+    }
     const RUNNING: u8 = 1;
     const DONE: u8 = 2;
     let state = AtomicU8::new(0);
@@ -237,6 +238,7 @@ mod tests {
                 pool.install(|| {
                     let me = rayon::current_thread_index();
                     join(
+                        true,
                         || {
                             // Until the other thread has taken `b`, so that `a` ends first.
                             let start = Instant::now();
@@ -304,6 +306,7 @@ mod tests {
         let got = within_20_s(move || {
             pool.install(|| {
                 join(
+                    true,
                     || order.lock().unwrap().push('a'),
                     || order.lock().unwrap().push('b'),
                 )

@@ -34,7 +34,7 @@ pub(crate) fn elementwise<T: Float>(w: &mut [T], g: &[T], slots: [&mut [T]; 3], 
 }
 
 /// Halves the arrays until the pieces are at most `piece` long, running the halves with
-/// `rayon::join`, or `threads::join` for a last piece (no allocation).
+/// `threads::join` (no allocation).
 #[cfg(feature = "std")]
 fn split<T: Float>(w: &mut [T], g: &[T], slots: [&mut [T]; 3], piece: usize, rule: &Update<T>) {
     if w.len() <= piece {
@@ -45,15 +45,11 @@ fn split<T: Float>(w: &mut [T], g: &[T], slots: [&mut [T]; 3], piece: usize, rul
     let (g0, g1) = g.split_at(mid);
     let [a, b, c] = slots;
     let ((a0, a1), (b0, b1), (c0, c1)) = (halve(a, mid), halve(b, mid), halve(c, mid));
-    let last = w1.len() <= piece;
-    let low_half = || split(w0, g0, [a0, b0, c0], piece, rule);
-    let high_half = || split(w1, g1, [a1, b1, c1], piece, rule);
-    // Spinning for the high half only where it is one piece (see `threads::join`).
-    if last {
-        crate::threads::join(low_half, high_half);
-    } else {
-        rayon::join(low_half, high_half);
-    }
+    crate::threads::join(
+        w1.len() <= piece,
+        || split(w0, g0, [a0, b0, c0], piece, rule),
+        || split(w1, g1, [a1, b1, c1], piece, rule),
+    );
 }
 
 /// Splits a slot array at `mid`, or gives two empty halves for an unused (empty) one.
