@@ -84,7 +84,7 @@ pub(super) fn dropout<T: Element>(
     y: &mut [T],
     mask: &mut [T],
 ) {
-    let bits = draws.bits as usize;
+    let bits = draws.rule.bits as usize;
     assert!(
         x.len() == y.len()
             && mask.len() == y.len()
@@ -140,7 +140,7 @@ fn keep<T: Element, const B: usize>(
 /// One element of [`dropout`] with its draw `u`.
 #[inline(always)]
 fn keep_one<T: Element>(u: u32, draws: KeepDraws<'_>, scale: T, x: T, y: &mut T, m: &mut T) {
-    *m = if draws.keeps_any && u >= draws.threshold {
+    *m = if draws.rule.keeps_any && u >= draws.rule.threshold {
         scale
     } else {
         T::zero()

@@ -55,7 +55,7 @@ pub use operands::Mat;
 #[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub use operands::PackedB;
 pub use operands::{Accumulate, Average, Moments, Momentum, Plain, Update};
-pub(crate) use operands::{Gathered, KeepDraws, Offsets};
+pub(crate) use operands::{Gathered, KeepDraws, KeepRule, Offsets};
 pub use tanh::tanh_f32;
 
 // `Element` for `f32` and `f64`: here, beside every kernel it calls, so that `element.rs`

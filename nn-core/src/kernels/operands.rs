@@ -8,19 +8,26 @@ use crate::prelude::*;
 
 use super::Isa;
 
-/// One block of dropout's uniform draws: `bits` of them to an element (1, 2, 4, 8, 16 or 32),
-/// packed from each word's low bits up. An element is kept when its draw is at least
-/// `threshold` (a `bits`-bit number) and `keeps_any` holds.
+/// Which of dropout's uniform draws keep their element (`layers/dropout.rs` derives it from the
+/// rate): draws of `bits` bits, kept from `threshold` on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KeepRule {
+    /// Random bits an element: 1, 2, 4, 8, 16 or 32.
+    pub bits: u32,
+    /// The smallest `bits`-bit draw that keeps its element.
+    pub threshold: u32,
+    /// False when no draw keeps its element (a rate within `2^-32` of 1).
+    pub keeps_any: bool,
+}
+
+/// One block of dropout's uniform draws, `rule.bits` of them to an element, packed from each
+/// word's low bits up.
 #[derive(Clone, Copy)]
 pub struct KeepDraws<'a> {
     /// The packed draws.
     pub words: &'a [u32],
-    /// Bits an element.
-    pub bits: u32,
-    /// The smallest draw that keeps its element.
-    pub threshold: u32,
-    /// False when no draw keeps its element.
-    pub keeps_any: bool,
+    /// Which draws keep their element.
+    pub rule: KeepRule,
 }
 
 /// A strided read-only matrix: `at(i, j) = data[i * rs + j * cs]`.

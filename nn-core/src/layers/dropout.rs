@@ -6,7 +6,7 @@ use crate::prelude::*;
 use rand::{Rng, RngCore};
 
 use super::{output_gradient, Layer, Mode, Upstream};
-use crate::kernels::KeepDraws;
+use crate::kernels::{KeepDraws, KeepRule};
 use crate::Float;
 
 /// Elements per block of draws taken from the generator in training (a word each at most).
@@ -38,25 +38,15 @@ impl<const N: usize> Dropout<N> {
     }
 }
 
-/// How training decides which elements survive a given rate.
-///
-/// An element survives when its uniform draw `u / 2^32` is at least `rate`, as in Keras: when
-/// `u >= t` with `t = ceil(rate * 2^32)`. Where `t` is a multiple of `2^(32 - b)`, that is the
-/// same test on the draw's top `b` bits, `u >> (32 - b) >= t >> (32 - b)`, with the same
-/// probability: a rate of 0.5 needs one random bit an element, 0.25 or 0.75 two. The layer
-/// then draws `b` bits an element (`b` rounded up to a power of two) instead of 32, and the
-/// generator's time shrinks with them (`BENCHMARKS.md`, "Design measurements").
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct KeepRule {
-    /// Random bits an element: 1, 2, 4, 8, 16 or 32.
-    bits: u32,
-    /// The smallest `bits`-bit draw that keeps its element.
-    threshold: u32,
-    /// False when `t` is `2^32` (a rate within `2^-32` of 1): no draw keeps its element.
-    keeps_any: bool,
-}
-
 impl KeepRule {
+    /// How training decides which elements survive `rate`.
+    ///
+    /// An element survives when its uniform draw `u / 2^32` is at least `rate`, as in Keras:
+    /// when `u >= t` with `t = ceil(rate * 2^32)`. Where `t` is a multiple of `2^(32 - b)`, that
+    /// is the same test on the draw's top `b` bits, `u >> (32 - b) >= t >> (32 - b)`, with the
+    /// same probability: a rate of 0.5 needs one random bit an element, 0.25 or 0.75 two. The
+    /// layer then draws `b` bits an element (`b` rounded up to a power of two) instead of 32,
+    /// and the generator's time shrinks with them (`BENCHMARKS.md`, "Design measurements").
     fn of(rate: f64) -> Self {
         let t = num_traits::Float::ceil(rate * 4_294_967_296.0) as u64;
         if t >= 1 << 32 {
@@ -108,13 +98,7 @@ impl<T: Float, const N: usize> Layer<T> for Dropout<N> {
                 {
                     let words = &mut words[..(y.len() * rule.bits as usize).div_ceil(32)];
                     fill_draws(rng, words);
-                    let draws = KeepDraws {
-                        words,
-                        bits: rule.bits,
-                        threshold: rule.threshold,
-                        keeps_any: rule.keeps_any,
-                    };
-                    T::dropout(x, draws, scale, y, mask);
+                    T::dropout(x, KeepDraws { words, rule }, scale, y, mask);
                 }
             }
             Mode::Predict => y.copy_from_slice(x),
@@ -221,9 +205,7 @@ mod tests {
             let words: Vec<u32> = (0..(n * bits).div_ceil(32)).map(|_| rng.gen()).collect();
             let draws = KeepDraws {
                 words: &words,
-                bits: rule.bits,
-                threshold: rule.threshold,
-                keeps_any: rule.keeps_any,
+                rule,
             };
             let (x, mut y, mut mask) = (vec![1.0f32; n], vec![0.0f32; n], vec![0.0f32; n]);
             <f32 as crate::kernels::Element>::dropout(&x, draws, 2.0, &mut y, &mut mask);
