@@ -30,10 +30,14 @@ use super::isa::Isa;
 use super::operands::Finish;
 use super::operands::Steps;
 use super::operands::Strided;
+use super::operands::Update;
 use super::simd::Vector;
-use super::tile::{column, listed_tile_rows, pack_panels, Out, Rows, Tiled, TiledKernel, NV};
+use super::tile::{
+    column, listed_tile_rows, pack_panels, packed_len, Out, Rows, Tiled, TiledKernel, NV,
+};
 #[cfg(test)]
 use super::tile::{MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512};
+use super::update::Rule;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use super::zero_steps::with_step_lists;
 use super::Element;
@@ -59,6 +63,70 @@ pub(crate) fn try_gemm<T: Element>(
     b: Strided<'_, T>,
     c: &mut [T],
 ) -> bool {
+    run(m, k, n, a, b, c, None)
+}
+
+/// Applies `rule` to the weights `w` (row-major `m x n`) and their `slots` (each as long, or
+/// empty) with the gradient `A · B` (`m x k` by `k x n`), band by band of rows as the product
+/// computes them, without storing the gradient: an optimizer's update fused into the weight
+/// gradient's product. A band's sums (at most [`SUMS_BYTES`]) stay in L2 for the rule, which
+/// reads them with the band's weights as one contiguous run; the whole gradient, stored and
+/// read back by a separate update, would have left L2 for the next level. The sums are the
+/// ones [`try_gemm`] computes, so the weights come out as from [`try_gemm`] then the rule.
+///
+/// Returns false (doing nothing) where [`try_gemm`] would, and where `B` is deeper than one
+/// block, packs into more than [`PACKED_B_BYTES`] or is too wide for a band of one tile's rows
+/// within [`SUMS_BYTES`].
+///
+/// # Panics
+/// If `w` or a non-empty slot does not hold `m * n` elements.
+pub(crate) fn try_gemm_update<T: Element>(
+    (m, k, n): (usize, usize, usize),
+    a: Strided<'_, T>,
+    b: Strided<'_, T>,
+    w: &mut [T],
+    rule: &Update<T>,
+    slots: [&mut [T]; 3],
+) -> bool {
+    assert_eq!(w.len(), m * n, "gemm_update: weights of the wrong size");
+    for slot in &slots {
+        assert!(
+            slot.is_empty() || slot.len() == m * n,
+            "gemm_update: a slot of the wrong size"
+        );
+    }
+    let size = size_of::<T>();
+    if k > KC || k * n * size > PACKED_B_BYTES || 12 * n * size > SUMS_BYTES {
+        return false;
+    }
+    let slots = slots.map(|s| {
+        if s.is_empty() {
+            core::ptr::null_mut()
+        } else {
+            s.as_mut_ptr()
+        }
+    });
+    run(m, k, n, a, b, w, Some(InPlace { rule, slots }))
+}
+
+/// An optimizer's rule applied to `C` (the weights) with each band's sums as the gradient,
+/// instead of storing the sums ([`try_gemm_update`]); `slots` are null where unused.
+#[derive(Clone, Copy)]
+struct InPlace<'a, T> {
+    rule: &'a Update<T>,
+    slots: [*mut T; 3],
+}
+
+/// [`try_gemm`] or [`try_gemm_update`].
+fn run<T: Element>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<'_, T>,
+    b: Strided<'_, T>,
+    c: &mut [T],
+    update: Option<InPlace<'_, T>>,
+) -> bool {
     if m == 0 || k == 0 || n == 0 {
         return false;
     }
@@ -69,10 +137,10 @@ pub(crate) fn try_gemm<T: Element>(
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     T::with_scratch(
         super::Scratch::Packing,
-        scratch_len::<T>(k, n, lanes),
+        scratch_len::<T>((m, k, n), lanes, update.is_some()),
         |packed| {
             with_step_lists(|lists| {
-                let tiling = tiling::<T>(m, k, n, lanes, listed_tile_rows(isa));
+                let tiling = tiling::<T>((m, k, n), lanes, listed_tile_rows(isa), update.is_some());
                 let shape = (m, k, n);
                 // SAFETY (both arms): the CPU has `isa`; the caller checked every index against
                 // the slices; `packed` is as long as the blocks need; the lists were built for
@@ -88,6 +156,7 @@ pub(crate) fn try_gemm<T: Element>(
                             c,
                             packed,
                             steps,
+                            update,
                         }))
                     },
                     // SAFETY: as the comment on this match says.
@@ -99,6 +168,7 @@ pub(crate) fn try_gemm<T: Element>(
                             c,
                             packed,
                             steps,
+                            update,
                         }))
                     },
                 }
@@ -119,6 +189,7 @@ struct Blocks<'a, T, const LISTED: bool> {
     c: &'a mut [T],
     packed: &'a mut [T],
     steps: Steps<'a>,
+    update: Option<InPlace<'a, T>>,
 }
 
 impl<T: Element, const LISTED: bool> TiledKernel<T> for Blocks<'_, T, LISTED> {
@@ -131,13 +202,14 @@ impl<T: Element, const LISTED: bool> TiledKernel<T> for Blocks<'_, T, LISTED> {
             c,
             packed,
             steps,
+            update,
         } = self;
         // SAFETY: the kernel's contract, which the caller upholds.
         unsafe {
             if LISTED {
-                blocks::<V, LISTED_MR>(m, k, n, a, b, c, packed, steps)
+                blocks::<V, LISTED_MR>(m, k, n, a, b, c, packed, steps, update)
             } else {
-                blocks::<V, MR>(m, k, n, a, b, c, packed, Steps::All)
+                blocks::<V, MR>(m, k, n, a, b, c, packed, Steps::All, update)
             }
         }
     }
@@ -158,8 +230,18 @@ fn even_blocks(len: usize, max: usize, unit: usize) -> usize {
 /// How [`blocks`] cuts an `m x k x n` product on registers of `lanes` elements, in tiles of
 /// `mr` rows, for [`StepLists::build`]: `(mc, kc, mr)`, the rows of `A` per band, the rows of
 /// `B` per block and the rows per tile.
-fn tiling<T>(m: usize, k: usize, n: usize, lanes: usize, mr: usize) -> (usize, usize, usize) {
-    (even_blocks(m, MC, mr), block_sizes::<T>(k, n, lanes).0, mr)
+fn tiling<T>(
+    (m, k, n): (usize, usize, usize),
+    lanes: usize,
+    mr: usize,
+    in_place: bool,
+) -> (usize, usize, usize) {
+    let mc = if in_place {
+        band_rows::<T>(m, n, mr)
+    } else {
+        even_blocks(m, MC, mr)
+    };
+    (mc, block_sizes::<T>(k, n, lanes).0, mr)
 }
 
 /// The block sizes `(kc, nc)` for a `k x n` matrix `B` on registers of `lanes` elements.
@@ -169,9 +251,14 @@ fn block_sizes<T>(k: usize, n: usize, lanes: usize) -> (usize, usize) {
     (kc, nc)
 }
 
-/// Elements of packed `B` that [`blocks`] needs for a `k x n` matrix on registers of `lanes`
-/// elements.
-fn scratch_len<T>(k: usize, n: usize, lanes: usize) -> usize {
+/// Elements of scratch that [`blocks`] needs for an `m x k x n` product on registers of
+/// `lanes` elements: a packed block of `B`; `in_place`, all of `B` packed and a band's sums
+/// (bands of [`band_rows`] for tiles of up to 12 rows, which round up by less than two tiles).
+fn scratch_len<T>((m, k, n): (usize, usize, usize), lanes: usize, in_place: bool) -> usize {
+    if in_place {
+        let rows = (SUMS_BYTES / (n * size_of::<T>()) + 24).min(m + 12);
+        return packed_len(k, n, NV * lanes) + rows * n;
+    }
     let (kc, nc) = block_sizes::<T>(k, n, lanes);
     kc * nc
 }
@@ -180,11 +267,13 @@ fn scratch_len<T>(k: usize, n: usize, lanes: usize) -> usize {
 /// then panel by panel down the band. The first block of rows of `B` writes `C`, later ones
 /// add to it. Each tile runs the steps `steps` lists for it ([`super::zero_steps`]: where `A`
 /// is mostly zero, those where one of the tile's rows is not), listed once for all the panels.
+/// With `update`, [`in_place`] runs instead.
 ///
 /// # Safety
 /// `a`, `b` and `c` cover the `m x k`, `k x n` and `m x n` shapes; `packed` holds
-/// [`scratch_len`] elements; `steps` was built for [`tiling`]; `V`'s instruction set is
-/// enabled.
+/// [`scratch_len`] elements; `steps` was built for [`tiling`]; with `update`, `k` is at most
+/// `KC`, `n` within a band of [`SUMS_BYTES`] and each non-null slot covers `m x n`; `V`'s
+/// instruction set is enabled.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn blocks<V: Vector, const MR: usize>(
@@ -196,9 +285,13 @@ unsafe fn blocks<V: Vector, const MR: usize>(
     c: &mut [V::Elem],
     packed: &mut [V::Elem],
     steps: Steps<'_>,
+    update: Option<InPlace<'_, V::Elem>>,
 ) {
     // SAFETY: this function's contract, which its caller upholds.
     unsafe {
+        if let Some(update) = update {
+            return in_place::<V, MR>(m, k, n, a, b, c, packed, steps, update);
+        }
         let width = NV * V::LANES;
         let (kc_step, nc_step) = block_sizes::<V::Elem>(k, n, V::LANES);
         let mc_step = even_blocks(m, MC, MR);
@@ -234,6 +327,83 @@ unsafe fn blocks<V: Vector, const MR: usize>(
         }
     }
 }
+
+/// [`blocks`] with an [`InPlace`] rule, for `k` within one block of `B`: all of `B` packed
+/// first, then band by band of `A`'s rows, every panel's sums into a buffer of the band's
+/// rows of `C` (so that the band's gradient stays in L2), and the rule over the band's rows
+/// of `C` and the slots in one pass, which reads them as one contiguous run.
+///
+/// # Safety
+/// As [`blocks`] with `update`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn in_place<V: Vector, const MR: usize>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Strided<'_, V::Elem>,
+    b: Strided<'_, V::Elem>,
+    c: &mut [V::Elem],
+    packed: &mut [V::Elem],
+    steps: Steps<'_>,
+    InPlace { rule, slots }: InPlace<'_, V::Elem>,
+) {
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        let width = NV * V::LANES;
+        let (_, nc_step) = block_sizes::<V::Elem>(k, n, V::LANES);
+        let (packed, sums) = packed.split_at_mut(packed_len(k, n, width));
+        for jc in (0..n).step_by(nc_step) {
+            let nc = nc_step.min(n - jc);
+            pack_block::<V>(b, 0..k, jc..jc + nc, &mut packed[jc * k..]);
+        }
+        let mc_step = band_rows::<V::Elem>(m, n, MR);
+        for ic in (0..m).step_by(mc_step) {
+            let mc = mc_step.min(m - ic);
+            let rows = Rows {
+                ptr: a.data.as_ptr().add(ic * a.rs),
+                rs: a.rs,
+                ps: a.cs,
+            };
+            let band = steps.band(0, ic / MR);
+            for first in (0..n).step_by(width) {
+                let out = Out {
+                    ptr: sums.as_mut_ptr().add(first),
+                    ldc: n,
+                    cols: width.min(n - first),
+                    accumulate: false,
+                };
+                let panel = packed.as_ptr().add(first * k);
+                column::<V, MR, NV>(mc, k, band, rows, panel, out, Finish::NONE);
+            }
+            let run = ic * n..(ic + mc) * n;
+            let slot = |p: *mut V::Elem| {
+                if p.is_null() {
+                    &mut []
+                } else {
+                    core::slice::from_raw_parts_mut(p.add(run.start), run.len())
+                }
+            };
+            rule.apply(&mut c[run.clone()], &sums[..run.len()], slots.map(slot));
+        }
+    }
+}
+
+/// Rows of `A` per band of [`in_place`] for tiles of `mr` rows: as many as keep the band's
+/// sums (`n` wide) within [`SUMS_BYTES`], whole tiles, the bands cut evenly.
+fn band_rows<T>(m: usize, n: usize, mr: usize) -> usize {
+    let most = (SUMS_BYTES / (n * size_of::<T>()))
+        .max(1)
+        .next_multiple_of(mr);
+    even_blocks(m, most, mr)
+}
+
+/// Bytes of a band's sums in [`in_place`]: with `A`'s band, `B` packed and the weights'
+/// rows, within L2.
+const SUMS_BYTES: usize = 128 * 1024;
+
+/// The most bytes of `B` that [`in_place`] packs whole (the thread keeps its scratch).
+const PACKED_B_BYTES: usize = 1024 * 1024;
 
 /// [`pack_panels`] for this kernel: where a row of `B` is contiguous and fills the panel, it
 /// moves a register at a time (the plain copy became a library call per 64-byte row).
@@ -341,18 +511,221 @@ mod tests {
         for operands in both_operands() {
             check::<V::Elem>((m, k, n), operands, (a_t, b_t), &|a, b, c| {
                 let zero = <V::Elem as num_traits::Zero>::zero();
-                let mut packed = vec![zero; scratch_len::<V::Elem>(k, n, V::LANES)];
+                let mut packed = vec![zero; scratch_len::<V::Elem>((m, k, n), V::LANES, false)];
                 let spans = [span(a.data), span(b.data), span(c), span(&packed)];
                 let mut lists = StepLists::default();
-                let steps = lists.build(a, m, k, tiling::<V::Elem>(m, k, n, V::LANES, MR));
+                let steps = lists.build(a, m, k, tiling::<V::Elem>((m, k, n), V::LANES, MR, false));
                 // SAFETY: the views cover their shapes, `packed` is as long as `blocks` needs
                 // and the lists were built for its tiling; the emulated registers need no
                 // target feature.
                 checked(&spans, || unsafe {
-                    blocks::<V, MR>(m, k, n, a, b, c, &mut packed, steps)
+                    blocks::<V, MR>(m, k, n, a, b, c, &mut packed, steps, None)
                 });
                 true
             });
+        }
+    }
+
+    /// Every optimizer's rule, each with the slots it reads (a count of the three).
+    fn rules<T: Element>() -> [(Update<T>, usize); 7] {
+        use super::super::operands::{Accumulate, Average, Moments, Momentum, Plain};
+        use super::super::reference::of;
+        let moments = Moments {
+            alpha: of(0.01),
+            b1: of(0.1),
+            b2: of(0.001),
+            eps: of(1e-7),
+        };
+        let average = |momentum: f64| Average {
+            lr: of(0.01),
+            rho: of(0.9),
+            eps: of(1e-7),
+            momentum: of(momentum),
+        };
+        [
+            (Update::Plain(Plain { lr: of(0.01) }), 0),
+            (
+                Update::Momentum(Momentum {
+                    lr: of(0.01),
+                    momentum: of(0.9),
+                    nesterov: true,
+                }),
+                1,
+            ),
+            (Update::Adam(moments), 2),
+            (Update::Adam(moments), 3),
+            (Update::RmsProp(average(0.0)), 1),
+            (Update::RmsProp(average(0.5)), 3),
+            (
+                Update::Adagrad(Accumulate {
+                    lr: of(0.01),
+                    eps: of(1e-7),
+                }),
+                1,
+            ),
+        ]
+    }
+
+    /// Weights and `used` slots (the rest empty) for an `m x n` update, all distinct values.
+    fn weights_and_slots<T: Element>(len: usize, used: usize) -> (Vec<T>, [Vec<T>; 3]) {
+        use super::super::reference::of;
+        let w = (0..len)
+            .map(|i| of(((i * 5) % 17) as f64 * 0.1 - 0.8))
+            .collect();
+        let slots = core::array::from_fn(|s| {
+            if s < used {
+                (0..len)
+                    .map(|i| of(((i * 3 + s) % 11) as f64 * 0.01))
+                    .collect()
+            } else {
+                Vec::new()
+            }
+        });
+        (w, slots)
+    }
+
+    /// The weights and slots `rule` gives with the gradient `C` of `try_gemm`.
+    fn product_then_rule<T: Element>(
+        (m, k, n): (usize, usize, usize),
+        (a, b): (Strided<'_, T>, Strided<'_, T>),
+        rule: &Update<T>,
+        used: usize,
+    ) -> Option<(Vec<T>, [Vec<T>; 3])> {
+        let mut g = vec![T::nan(); m * n];
+        if !try_gemm(m, k, n, a, b, &mut g) {
+            return None;
+        }
+        let (mut w, mut slots) = weights_and_slots::<T>(m * n, used);
+        let [s0, s1, s2] = &mut slots;
+        rule.apply(&mut w, &g, [s0, s1, s2]);
+        Some((w, slots))
+    }
+
+    /// The fused update leaves the weights and slots exactly as the product then the rule,
+    /// for every rule and layout, and does nothing where `B` is deeper than a block or too
+    /// large to pack whole.
+    #[test]
+    fn fused_updates_match_the_product_then_the_rule() {
+        fn each<T: Element>() {
+            for (m, k, n) in SIZES {
+                for (a_t, b_t) in LAYOUTS {
+                    let (a, b) = operands::<T>(m, k, n);
+                    let (a, a_rs, a_cs) = stored(&a, m, k, a_t);
+                    let (b, b_rs, b_cs) = stored(&b, k, n, b_t);
+                    let view = |data, rs, cs| Strided { data, rs, cs };
+                    let (a, b) = (view(&a, a_rs, a_cs), view(&b, b_rs, b_cs));
+                    for (rule, used) in rules::<T>() {
+                        let Some(want) = product_then_rule((m, k, n), (a, b), &rule, used) else {
+                            return; // no vector kernel on this CPU: nothing to test
+                        };
+                        let (mut w, mut slots) = weights_and_slots::<T>(m * n, used);
+                        let before = w.clone();
+                        let [s0, s1, s2] = &mut slots;
+                        let fused = try_gemm_update((m, k, n), a, b, &mut w, &rule, [s0, s1, s2]);
+                        let case = format!("m={m} k={k} n={n} {a_t} {b_t} {rule:?}");
+                        let size = size_of::<T>();
+                        let declined = k > KC || k * n * size > PACKED_B_BYTES;
+                        if declined {
+                            assert!(!fused && w == before, "{case}");
+                        } else {
+                            assert!(fused, "{case}");
+                            assert!(
+                                same(&w, &want.0)
+                                    && slots.iter().zip(&want.1).all(|(s, t)| same(s, t)),
+                                "{case}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        each::<f32>();
+        each::<f64>();
+    }
+
+    /// The fused update on each instantiation's emulated registers: every access checked to
+    /// stay inside the operands, the weights, the slots and the scratch.
+    #[test]
+    fn fused_updates_stay_inside_their_arrays_on_every_instantiation() {
+        fn each<V: Vector, const MR: usize>() {
+            let shapes = [(7, 3, 40), (13, 300, 33), (130, 17, 300), (5, 260, 1100)];
+            for (m, k, n) in shapes {
+                let (a, b) = operands::<V::Elem>(m, k, n);
+                let (a, b) = (
+                    Strided {
+                        data: &a,
+                        rs: k,
+                        cs: 1,
+                    },
+                    Strided {
+                        data: &b,
+                        rs: n,
+                        cs: 1,
+                    },
+                );
+                for (rule, used) in rules::<V::Elem>() {
+                    let want = product_then_rule((m, k, n), (a, b), &rule, used);
+                    let (mut w, mut slots) = weights_and_slots::<V::Elem>(m * n, used);
+                    let zero = <V::Elem as num_traits::Zero>::zero();
+                    let mut packed = vec![zero; scratch_len::<V::Elem>((m, k, n), V::LANES, true)];
+                    let ptr = |s: &mut Vec<V::Elem>| {
+                        if s.is_empty() {
+                            core::ptr::null_mut()
+                        } else {
+                            s.as_mut_ptr()
+                        }
+                    };
+                    let [s0, s1, s2] = &mut slots;
+                    let in_place = InPlace {
+                        rule: &rule,
+                        slots: [ptr(s0), ptr(s1), ptr(s2)],
+                    };
+                    let mut spans = vec![span(a.data), span(b.data), span(&w), span(&packed)];
+                    spans.extend(
+                        [&*s0, &*s1, &*s2]
+                            .into_iter()
+                            .filter(|s| !s.is_empty())
+                            .map(|s| span(s)),
+                    );
+                    let mut lists = StepLists::default();
+                    let tiling = tiling::<V::Elem>((m, k, n), V::LANES, MR, true);
+                    let steps = lists.build(a, m, k, tiling);
+                    // SAFETY: the views cover their shapes, the slots and the weights `m x n`,
+                    // `packed` is as long as `blocks` needs with a band, `k` is within one
+                    // block, and the lists were built for its tiling; the emulated registers
+                    // need no target feature.
+                    checked(&spans, || unsafe {
+                        blocks::<V, MR>(m, k, n, a, b, &mut w, &mut packed, steps, Some(in_place))
+                    });
+                    if let Some(want) = want {
+                        assert!(
+                            same(&w, &want.0) && slots.iter().zip(&want.1).all(|(s, t)| same(s, t)),
+                            "m={m} k={k} n={n} {rule:?}"
+                        );
+                    }
+                }
+            }
+        }
+        each::<Like512F32, MR_AVX512>();
+        each::<Like512F64, MR_LISTED_AVX512>();
+        each::<Like256F32, MR_AVX2>();
+        each::<Like256F64, MR_LISTED_AVX2>();
+    }
+
+    /// The same values, NaN matching NaN (a centred RMSprop's denominator may be negative).
+    fn same<T: Element>(x: &[T], y: &[T]) -> bool {
+        x.len() == y.len()
+            && x.iter()
+                .zip(y)
+                .all(|(a, b)| a == b || (a.is_nan() && b.is_nan()))
+    }
+
+    /// A row-major `rows x cols` matrix stored as is, or transposed, with its strides.
+    fn stored<T: Copy>(v: &[T], rows: usize, cols: usize, t: bool) -> (Vec<T>, usize, usize) {
+        if t {
+            (transpose(rows, cols, v), 1, rows)
+        } else {
+            (v.to_vec(), cols, 1)
         }
     }
 

@@ -77,6 +77,16 @@ pub trait Element:
     /// `gemm`.
     fn gemm(alpha: Self, a: Mat<'_, Self>, b: Mat<'_, Self>, beta: Self, c: &mut [Self]);
 
+    /// `gemm_update`.
+    fn gemm_update(
+        a: Mat<'_, Self>,
+        b: Mat<'_, Self>,
+        grad: &mut [Self],
+        w: &mut [Self],
+        rule: &Update<Self>,
+        slots: [&mut [Self]; 3],
+    );
+
     /// `gemv::dispatch`: `y = x · B (+ bias)` on `isa`.
     ///
     /// # Safety

@@ -2,7 +2,7 @@
 
 use super::blocked;
 use super::narrow;
-use super::operands::Mat;
+use super::operands::{Mat, Update};
 use super::Element;
 
 /// `C = alpha * A * B + beta * C`, with `A` of shape `m x k`, `B` of shape `k x n` and `C` a
@@ -63,6 +63,63 @@ pub(super) fn product<T: Element>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: 
             (c.as_mut_ptr(), n as isize, 1),
         )
     }
+}
+
+/// `W = rule(W, G)` with the gradient `G = A · B` (`m x k` by `k x n`): an optimizer's update
+/// fused into the weight gradient's product, for weights `w` (row-major `m x n`) and the
+/// optimizer's `slots` for them (each as long, or empty). The weights and slots come out
+/// exactly as from [`gemm`] into `grad` followed by the rule. Where the product is cut into
+/// blocks, the gradient never reaches memory (see `blocked::try_gemm_update`); elsewhere it
+/// goes through `grad` (`m x n`, scratch: its contents afterwards are unspecified).
+///
+/// # Panics
+/// As [`gemm`], or if `w`, `grad` or a non-empty slot does not hold `m * n` elements.
+pub fn gemm_update<T: Element>(
+    a: Mat<'_, T>,
+    b: Mat<'_, T>,
+    grad: &mut [T],
+    w: &mut [T],
+    rule: &Update<T>,
+    slots: [&mut [T]; 3],
+) {
+    T::gemm_update(a, b, grad, w, rule, slots)
+}
+
+/// [`gemm_update`]'s body.
+pub(super) fn product_update<T: Element>(
+    a: Mat<'_, T>,
+    b: Mat<'_, T>,
+    grad: &mut [T],
+    w: &mut [T],
+    rule: &Update<T>,
+    [s0, s1, s2]: [&mut [T]; 3],
+) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(b.rows, k, "gemm_update: inner dimensions differ");
+    assert_eq!(
+        grad.len(),
+        m * n,
+        "gemm_update: gradient has the wrong size"
+    );
+    a.check("A");
+    b.check("B");
+    // The products `gemm` gives the narrow kernel keep their own sums, so that the weights
+    // stay exactly those of `gemm` and then the rule.
+    let narrow = b.col_stride == 1 && n <= narrow::max_columns::<T>();
+    if !narrow
+        && blocked::try_gemm_update(
+            (m, k, n),
+            a.strided(),
+            b.strided(),
+            w,
+            rule,
+            [&mut *s0, &mut *s1, &mut *s2],
+        )
+    {
+        return;
+    }
+    product(T::one(), a, b, T::zero(), grad);
+    T::update(rule, w, grad, [s0, s1, s2])
 }
 
 #[cfg(test)]

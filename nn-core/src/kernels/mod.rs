@@ -50,6 +50,8 @@ pub use gemv::{affine_sized, vec_mat};
 #[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub use isa::Isa;
 pub use matmul::gemm;
+#[cfg_attr(not(feature = "std"), allow(unused_imports))]
+pub use matmul::gemm_update;
 pub(crate) use narrow::{max_columns as in_place_columns, narrower_than_packed, try_gathered};
 pub use operands::Mat;
 #[cfg_attr(not(feature = "std"), allow(unused_imports))]
@@ -112,6 +114,16 @@ macro_rules! impl_element {
             }
             fn gemm(alpha: Self, a: Mat<'_, Self>, b: Mat<'_, Self>, beta: Self, c: &mut [Self]) {
                 self::matmul::product(alpha, a, b, beta, c)
+            }
+            fn gemm_update(
+                a: Mat<'_, Self>,
+                b: Mat<'_, Self>,
+                grad: &mut [Self],
+                w: &mut [Self],
+                rule: &Update<Self>,
+                slots: [&mut [Self]; 3],
+            ) {
+                self::matmul::product_update(a, b, grad, w, rule, slots)
             }
             unsafe fn vec_mat_on_isa(
                 isa: Isa,

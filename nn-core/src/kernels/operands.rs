@@ -269,6 +269,7 @@ impl<T> Finish<T> {
 }
 
 /// One optimizer's rule for one step, as `Element::update` takes it.
+#[derive(Clone, Copy, Debug)]
 pub enum Update<T> {
     /// Plain SGD.
     Plain(Plain<T>),
@@ -283,6 +284,7 @@ pub enum Update<T> {
 }
 
 /// `w -= lr * g`.
+#[derive(Clone, Copy, Debug)]
 pub struct Plain<T> {
     /// The learning rate.
     pub lr: T,
@@ -290,6 +292,7 @@ pub struct Plain<T> {
 
 /// `v = momentum * v - lr * g`, then `w += v` (or, with Nesterov, `w += momentum * v - lr * g`).
 /// The velocity is flushed to zero below the normal range (see `flush_subnormal`).
+#[derive(Clone, Copy, Debug)]
 pub struct Momentum<T> {
     /// The learning rate.
     pub lr: T,
@@ -307,6 +310,7 @@ pub struct Momentum<T> {
 /// decays by 0.9 a step where the gradient is zero and is the one seen sinking into
 /// subnormals. The second decays by 0.999 and takes some 70,000 such steps to get there;
 /// flushing it too made the dense update 40% slower.
+#[derive(Clone, Copy, Debug)]
 pub struct Moments<T> {
     /// The bias-corrected learning rate.
     pub alpha: T,
@@ -324,6 +328,7 @@ pub struct Moments<T> {
 /// `m = momentum * m + step; w -= m`. The averages and the momentum are flushed to zero below
 /// the normal range (see `flush_subnormal`): each decays geometrically where the gradient is
 /// zero.
+#[derive(Clone, Copy, Debug)]
 pub struct Average<T> {
     /// The learning rate.
     pub lr: T,
@@ -337,6 +342,7 @@ pub struct Average<T> {
 
 /// Keras's Adagrad step: `a += g^2; w -= lr * g / sqrt(a + eps)`. The accumulator only grows,
 /// so it needs no flushing.
+#[derive(Clone, Copy, Debug)]
 pub struct Accumulate<T> {
     /// The learning rate.
     pub lr: T,
