@@ -3,8 +3,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use super::elementwise::elementwise;
-use super::{Optimizer, Slots};
+use super::{ElementwiseStep, Optimizer, Slots};
 use crate::kernels::{Accumulate, Update};
 use crate::Float;
 
@@ -48,16 +47,29 @@ impl<T: Float> Default for Adagrad<T> {
     }
 }
 
-impl<T: Float> Optimizer<T> for Adagrad<T> {
-    fn update(&mut self, slot: usize, w: &mut [T], g: &[T]) {
+impl<T: Float> Adagrad<T> {
+    /// This step's rule for weight array `slot` of `len` weights.
+    fn step(&mut self, slot: usize, len: usize) -> ElementwiseStep<'_, T> {
         let rule = Accumulate {
             lr: T::of(self.lr),
             eps: T::of(self.epsilon),
         };
         let acc = self
             .accumulators
-            .get(slot, w.len(), T::of(self.initial_accumulator));
-        elementwise(w, g, [acc, &mut [], &mut []], &Update::Adagrad(rule));
+            .get(slot, len, T::of(self.initial_accumulator));
+        ElementwiseStep {
+            rule: Update::Adagrad(rule),
+            slots: [acc, &mut [], &mut []],
+        }
+    }
+}
+
+impl<T: Float> Optimizer<T> for Adagrad<T> {
+    fn update(&mut self, slot: usize, w: &mut [T], g: &[T]) {
+        self.step(slot, w.len()).apply(w, g)
+    }
+    fn elementwise_step(&mut self, slot: usize, len: usize) -> Option<ElementwiseStep<'_, T>> {
+        Some(self.step(slot, len))
     }
     fn finish_step(&mut self) {
         self.iterations += 1;

@@ -3,8 +3,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use super::elementwise::elementwise;
-use super::{Optimizer, Slots};
+use super::{ElementwiseStep, Optimizer, Slots};
 use crate::kernels::{Moments, Update};
 use crate::Float;
 
@@ -69,8 +68,9 @@ impl<T: Float> Default for Adam<T> {
     }
 }
 
-impl<T: Float> Optimizer<T> for Adam<T> {
-    fn update(&mut self, slot: usize, w: &mut [T], g: &[T]) {
+impl<T: Float> Adam<T> {
+    /// This step's rule for weight array `slot` of `len` weights.
+    fn step(&mut self, slot: usize, len: usize) -> ElementwiseStep<'_, T> {
         let t = (self.iterations + 1) as i32;
         let powi = num_traits::Float::powi;
         let alpha = self.lr * num_traits::Float::sqrt(1.0 - powi(self.beta_2, t))
@@ -81,15 +81,26 @@ impl<T: Float> Optimizer<T> for Adam<T> {
             b2: T::of(1.0 - self.beta_2),
             eps: T::of(self.epsilon),
         };
-        let n = w.len();
-        let m = self.m.get(slot, n, T::zero());
-        let v = self.v.get(slot, n, T::zero());
+        let m = self.m.get(slot, len, T::zero());
+        let v = self.v.get(slot, len, T::zero());
         let v_hat = if self.amsgrad {
-            self.v_hat.get(slot, n, T::zero())
+            self.v_hat.get(slot, len, T::zero())
         } else {
             &mut []
         };
-        elementwise(w, g, [m, v, v_hat], &Update::Adam(rule));
+        ElementwiseStep {
+            rule: Update::Adam(rule),
+            slots: [m, v, v_hat],
+        }
+    }
+}
+
+impl<T: Float> Optimizer<T> for Adam<T> {
+    fn update(&mut self, slot: usize, w: &mut [T], g: &[T]) {
+        self.step(slot, w.len()).apply(w, g)
+    }
+    fn elementwise_step(&mut self, slot: usize, len: usize) -> Option<ElementwiseStep<'_, T>> {
+        Some(self.step(slot, len))
     }
     fn finish_step(&mut self) {
         self.iterations += 1;

@@ -12,6 +12,7 @@ pub use adam::Adam;
 pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
 
+use crate::kernels::Update;
 use crate::Float;
 
 /// Something that updates weights from their gradients.
@@ -22,6 +23,15 @@ use crate::Float;
 pub trait Optimizer<T: Float>: LearningRate {
     /// Updates one weight array in place. `slot` identifies the array across steps.
     fn update(&mut self, slot: usize, weights: &mut [T], grads: &[T]);
+    /// This step's update of weight array `slot` (`len` weights) as an element-wise rule
+    /// and the slot arrays it reads, for a layer to apply inside its weight gradient's
+    /// product instead of [`Optimizer::update`] (`kernels::gemm_update`): the weights come
+    /// out the same. `None` (the default) where the update is not element by element. The
+    /// runner's business.
+    #[doc(hidden)]
+    fn elementwise_step(&mut self, _slot: usize, _len: usize) -> Option<ElementwiseStep<'_, T>> {
+        None
+    }
     /// Ends a step: `iterations += 1`.
     fn finish_step(&mut self);
     /// The slot state (momenta, accumulators) as named arrays, for checkpoints.
@@ -31,6 +41,24 @@ pub trait Optimizer<T: Float>: LearningRate {
     /// Restores what [`Optimizer::state`] returned.
     fn set_state(&mut self, _state: &[(String, Vec<f64>)]) -> Result<(), crate::Error> {
         Ok(())
+    }
+}
+
+/// One step of an optimizer's update of one weight array: its element-wise rule and the slot
+/// arrays the rule reads (each as long as the weights, or empty).
+#[doc(hidden)]
+pub struct ElementwiseStep<'a, T> {
+    /// The rule, with this step's constants.
+    pub rule: Update<T>,
+    /// The slot arrays, in the order the rule takes them.
+    pub slots: [&'a mut [T]; 3],
+}
+
+impl<T: Float> ElementwiseStep<'_, T> {
+    /// Applies the step to weights `w` with gradients `g`, in pieces on the worker pool when
+    /// the arrays are large: what [`Optimizer::update`] does.
+    pub(crate) fn apply(self, w: &mut [T], g: &[T]) {
+        elementwise::elementwise(w, g, self.slots, &self.rule)
     }
 }
 
@@ -61,6 +89,9 @@ pub trait LearningRate {
 impl<T: Float, O: Optimizer<T> + ?Sized> Optimizer<T> for Box<O> {
     fn update(&mut self, slot: usize, weights: &mut [T], grads: &[T]) {
         (**self).update(slot, weights, grads)
+    }
+    fn elementwise_step(&mut self, slot: usize, len: usize) -> Option<ElementwiseStep<'_, T>> {
+        (**self).elementwise_step(slot, len)
     }
     fn finish_step(&mut self) {
         (**self).finish_step()

@@ -3,8 +3,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use super::elementwise::elementwise;
-use super::{Optimizer, Slots};
+use super::{ElementwiseStep, Optimizer, Slots};
 use crate::kernels::{Average, Update};
 use crate::Float;
 
@@ -69,27 +68,39 @@ impl<T: Float> Default for RmsProp<T> {
     }
 }
 
-impl<T: Float> Optimizer<T> for RmsProp<T> {
-    fn update(&mut self, slot: usize, w: &mut [T], g: &[T]) {
+impl<T: Float> RmsProp<T> {
+    /// This step's rule for weight array `slot` of `len` weights.
+    fn step(&mut self, slot: usize, len: usize) -> ElementwiseStep<'_, T> {
         let rule = Average {
             lr: T::of(self.lr),
             rho: T::of(self.rho),
             eps: T::of(self.epsilon),
             momentum: T::of(self.momentum),
         };
-        let n = w.len();
-        let v = self.velocities.get(slot, n, T::zero());
+        let v = self.velocities.get(slot, len, T::zero());
         let mg = if self.centered {
-            self.average_gradients.get(slot, n, T::zero())
+            self.average_gradients.get(slot, len, T::zero())
         } else {
             &mut []
         };
         let m = if self.momentum > 0.0 {
-            self.momenta.get(slot, n, T::zero())
+            self.momenta.get(slot, len, T::zero())
         } else {
             &mut []
         };
-        elementwise(w, g, [v, mg, m], &Update::RmsProp(rule));
+        ElementwiseStep {
+            rule: Update::RmsProp(rule),
+            slots: [v, mg, m],
+        }
+    }
+}
+
+impl<T: Float> Optimizer<T> for RmsProp<T> {
+    fn update(&mut self, slot: usize, w: &mut [T], g: &[T]) {
+        self.step(slot, w.len()).apply(w, g)
+    }
+    fn elementwise_step(&mut self, slot: usize, len: usize) -> Option<ElementwiseStep<'_, T>> {
+        Some(self.step(slot, len))
     }
     fn finish_step(&mut self) {
         self.iterations += 1;

@@ -3,8 +3,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use super::elementwise::elementwise;
-use super::{Optimizer, Slots};
+use super::{ElementwiseStep, Optimizer, Slots};
 use crate::kernels::{Momentum, Plain, Update};
 use crate::Float;
 
@@ -50,24 +49,35 @@ impl<T: Float> Default for Sgd<T> {
     }
 }
 
-impl<T: Float> Optimizer<T> for Sgd<T> {
-    fn update(&mut self, slot: usize, w: &mut [T], g: &[T]) {
+impl<T: Float> Sgd<T> {
+    /// This step's rule for weight array `slot` of `len` weights.
+    fn step(&mut self, slot: usize, len: usize) -> ElementwiseStep<'_, T> {
         let lr = T::of(self.lr);
         if self.momentum == 0.0 {
-            return elementwise(
-                w,
-                g,
-                [&mut [], &mut [], &mut []],
-                &Update::Plain(Plain { lr }),
-            );
+            return ElementwiseStep {
+                rule: Update::Plain(Plain { lr }),
+                slots: [&mut [], &mut [], &mut []],
+            };
         }
         let rule = Momentum {
             lr,
             momentum: T::of(self.momentum),
             nesterov: self.nesterov,
         };
-        let v = self.velocity.get(slot, w.len(), T::zero());
-        elementwise(w, g, [v, &mut [], &mut []], &Update::Momentum(rule));
+        let v = self.velocity.get(slot, len, T::zero());
+        ElementwiseStep {
+            rule: Update::Momentum(rule),
+            slots: [v, &mut [], &mut []],
+        }
+    }
+}
+
+impl<T: Float> Optimizer<T> for Sgd<T> {
+    fn update(&mut self, slot: usize, w: &mut [T], g: &[T]) {
+        self.step(slot, w.len()).apply(w, g)
+    }
+    fn elementwise_step(&mut self, slot: usize, len: usize) -> Option<ElementwiseStep<'_, T>> {
+        Some(self.step(slot, len))
     }
     fn finish_step(&mut self) {
         self.iterations += 1;
