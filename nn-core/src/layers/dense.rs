@@ -8,16 +8,16 @@ use rand::RngCore;
 use super::epilogue::{activate, bias_gradient, finish_forward, pre_activation_gradient};
 #[cfg(feature = "std")]
 use super::epilogue::{is_relu, pre_activation_gradient_into};
-use super::{Layer, Logits, Mode, Upstream, WeightSpec};
 #[cfg(feature = "std")]
-use super::{RowSplit, ShardProducts};
+use super::{ElementwiseStep, RowSplit, ShardProducts};
+use super::{Layer, Logits, Mode, Upstream, WeightSpec};
 use crate::activation::Activation;
 use crate::init::Initializer;
 #[cfg(feature = "std")]
 use crate::kernels::packed_parts::{self, RowParts};
-#[cfg(feature = "std")]
-use crate::kernels::PackedB;
 use crate::kernels::{affine_sized, gemm, vec_mat, Mat};
+#[cfg(feature = "std")]
+use crate::kernels::{gemm_update, PackedB};
 use crate::regularizer::Regularizer;
 use crate::Float;
 
@@ -255,10 +255,56 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
             );
         }
     }
-    /// Kernels that pack row parts ([`Layer::prepares_shards`]) are cut by rows when first.
+    /// Kernels of `ROW_PARTS_MIN` weights or more are cut by rows when first (by a step split
+    /// across threads), and update from their product gradient on any number of threads.
     #[cfg(feature = "std")]
     fn row_split(&self) -> Option<&dyn RowSplit<T>> {
-        self.prepares_shards().then_some(self as &dyn RowSplit<T>)
+        (IN * OUT >= ROW_PARTS_MIN).then_some(self as &dyn RowSplit<T>)
+    }
+    /// A penalty's gradient would have to join the product's, so a regularized kernel keeps
+    /// the separate update.
+    #[cfg(feature = "std")]
+    fn fuses_update(&self) -> bool {
+        IN * OUT >= ROW_PARTS_MIN && !self.regularizer.is_active()
+    }
+    #[cfg(feature = "std")]
+    fn update_from_product_gradient(
+        &mut self,
+        parts: usize,
+        x: &[T],
+        dz: &[T],
+        grad: &mut [T],
+        step: ElementwiseStep<'_, T>,
+    ) {
+        let batch = x.len() / IN;
+        let ElementwiseStep { rule, slots } = step;
+        let (kernel, bias) = self.weights.split_at_mut(IN * OUT);
+        let (g_kernel, g_bias) = grad.split_at_mut(IN * OUT);
+        let [(k0, b0), (k1, b1), (k2, b2)] = slots.map(|s| {
+            if s.is_empty() {
+                (&mut [][..], &mut [][..])
+            } else {
+                s.split_at_mut(IN * OUT)
+            }
+        });
+        let part = |p: usize, w: &mut [T], g: &mut [T], slots: [&mut [T]; 3]| {
+            let rows = packed_parts::rows(p, parts.max(1), IN);
+            // These rows of dW = xᵀ · dz: columns `rows` of `x`, transposed.
+            gemm_update(
+                Mat::view(&x[rows.start..], rows.len(), batch, 1, IN),
+                Mat::rows(dz, batch, OUT),
+                g,
+                w,
+                &rule,
+                slots,
+            );
+        };
+        let parts = parts.max(1);
+        let shape = (parts, IN, OUT);
+        row_parts_of(0..parts, shape, kernel, g_kernel, [k0, k1, k2], &part);
+        bias_gradient::<T, OUT>(dz, g_bias);
+        T::update(&rule, bias, g_bias, [b0, b1, b2]);
+        self.weights_changed();
     }
     fn penalty(&self) -> T {
         self.regularizer.penalty(&self.weights[..IN * OUT])
@@ -267,6 +313,43 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
         self.regularizer
             .add_gradient(&self.weights[..IN * OUT], &mut grad[..IN * OUT]);
     }
+}
+
+/// Runs `part` on each of `parts` (of `count` parts of a kernel of `rows` rows, each `width`
+/// wide: see `packed_parts::rows`) with its rows of the kernel, `w` from the first part's
+/// first row on, of its gradient `g` and of the slots (each as long as `w`, or empty), the
+/// halves on `threads::join`.
+#[cfg(feature = "std")]
+#[allow(clippy::type_complexity)]
+fn row_parts_of<T: Float>(
+    parts: core::ops::Range<usize>,
+    (count, rows, width): (usize, usize, usize),
+    w: &mut [T],
+    g: &mut [T],
+    slots: [&mut [T]; 3],
+    part: &(dyn Fn(usize, &mut [T], &mut [T], [&mut [T]; 3]) + Sync),
+) {
+    if parts.len() == 1 {
+        return part(parts.start, w, g, slots);
+    }
+    let mid = parts.start + parts.len() / 2;
+    let first_row = |p: usize| packed_parts::rows(p, count, rows).start;
+    let cut = (first_row(mid) - first_row(parts.start)) * width;
+    let (w0, w1) = w.split_at_mut(cut);
+    let (g0, g1) = g.split_at_mut(cut);
+    let [(a0, a1), (b0, b1), (c0, c1)] = slots.map(|s| {
+        if s.is_empty() {
+            (&mut [][..], &mut [][..])
+        } else {
+            s.split_at_mut(cut)
+        }
+    });
+    let (left, right) = (parts.start..mid, mid..parts.end);
+    crate::threads::join(
+        right.len() == 1,
+        || row_parts_of(left, (count, rows, width), w0, g0, [a0, b0, c0], part),
+        || row_parts_of(right, (count, rows, width), w1, g1, [a1, b1, c1], part),
+    );
 }
 
 /// `Dense` cut by its kernel's rows in a split training step: part `p` multiplies the batch's

@@ -38,6 +38,7 @@ pub use pool::{AvgPool2D, MaxPool2D};
 pub use rand::RngCore;
 
 use crate::activation::LogitsKind;
+use crate::optim::ElementwiseStep;
 use crate::Float;
 pub(crate) use row_split::RowSplit;
 #[cfg(feature = "std")]
@@ -193,6 +194,30 @@ pub trait Layer<T: Float>: Send + Sync {
     #[doc(hidden)]
     fn row_split(&self) -> Option<&dyn RowSplit<T>> {
         None
+    }
+    /// Whether this layer, when [`Layer::row_split`] offers its passes and the step uses
+    /// them, takes the optimizer's element-wise step inside its weight gradient's product
+    /// ([`Layer::update_from_product_gradient`]). The runner's business: a custom layer
+    /// leaves it `false`.
+    #[doc(hidden)]
+    fn fuses_update(&self) -> bool {
+        false
+    }
+    /// Where [`Layer::fuses_update`]: the weight gradient of the whole batch `x` from its
+    /// product gradient `dz` ([`RowSplit`]), applied to the weights by `step` as the product
+    /// computes it, in `parts` parts of the kernel's rows on the worker pool (as
+    /// [`RowSplit::weight_gradient`] cuts them). `grad` (`weights().len()` elements) is
+    /// scratch. The weights come out as from `weight_gradient` then the optimizer's update.
+    #[doc(hidden)]
+    fn update_from_product_gradient(
+        &mut self,
+        _parts: usize,
+        _x: &[T],
+        _dz: &[T],
+        _grad: &mut [T],
+        _step: ElementwiseStep<'_, T>,
+    ) {
+        unreachable!("only layers that fuse their update are asked to")
     }
     /// Whether the layer only reshapes: its output is its input, element for element
     /// (`Flatten`). A row-split layer may sit behind such layers and read the batch directly.

@@ -22,6 +22,9 @@ impl<T: Float> Workspace<T> {
     /// [`Workspace::gradients`] over `shards` contiguous parts of the batch on the worker
     /// pool; the summed gradients land in `self.grads`, the outputs, in order, in the output
     /// buffers, and each output's loss, weighted by its shard's share, in `self.losses`.
+    /// With `fused`, the row-split layer's weight gradient is left to the optimizer's step
+    /// (`Layer::update_from_product_gradient`), from its product gradient in
+    /// `self.product_grads`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn sharded_gradients<L: Deref<Target = D> + Sync, D: Layer<T> + ?Sized>(
         &mut self,
@@ -33,13 +36,15 @@ impl<T: Float> Workspace<T> {
         targets: TargetRows<'_, T>,
         rng: &mut dyn RngCore,
         shards: usize,
+        fused: bool,
     ) -> T {
         let width = records.input_size;
         let rows = x.len() / width;
         let per = rows.div_ceil(shards);
         let seed = rng.next_u64();
         let parts = crate::threads::thread_count();
-        let split = row_split(graph, layers);
+        // On one thread the parts would be one product, as the shards' own.
+        let split = (parts > 1).then(|| row_split(graph, layers)).flatten();
         let out = split.map_or(0, |(_, l, _)| layers[l].output_size());
         if split.is_some() {
             T::resize_zeroed(&mut self.partials, parts * rows * out);
@@ -76,7 +81,7 @@ impl<T: Float> Workspace<T> {
                 let split = split.zip(dz).map(|((node, _, split), dz)| SplitShard {
                     node,
                     split,
-                    products: ShardProducts::new(partials, rows * out, start * out),
+                    products: Some(ShardProducts::new(partials, rows * out, start * out)),
                     dz: &mut dz[..(end - start) * out],
                 });
                 ws.value = weight
@@ -105,7 +110,7 @@ impl<T: Float> Workspace<T> {
                     .enumerate()
                     .for_each(|(s, ws)| shard(s, ws, None));
             }
-            if let Some((_, l, layer)) = split {
+            if let Some((_, l, layer)) = split.filter(|_| !fused) {
                 layer.weight_gradient(parts, x, &dz[..rows * out], &mut workspaces[0].grads[l]);
             }
             // Sum the other layers' gradients into the first shard's buffers, chunk by chunk.

@@ -210,6 +210,7 @@ fn assert_shards_add_up(layers: &[&dyn Layer<f64>], rows: usize, shards: usize) 
             targets,
             &mut rng.clone(),
             shards,
+            false,
         );
         assert!(
             (value - sharded).abs() < 1e-12,
@@ -260,8 +261,8 @@ fn steps_cut_by_rows_equal_whole_batch_gradients() {
     let (graph, _) = chain(&layers);
     assert_eq!(
         split::row_split(&graph, &layers).map(|(node, l, _)| (node, l)),
-        (crate::threads::thread_count() > 1).then_some((2, 1)),
-        "cut by rows exactly when the update runs in pieces"
+        Some((2, 1)),
+        "offered by the first layer, behind a reshape"
     );
     assert_shards_add_up(&layers, 70, 3);
     // Not cut where a layer other than a reshape lies below it.
@@ -269,6 +270,110 @@ fn steps_cut_by_rows_equal_whole_batch_gradients() {
     let layers: [&dyn Layer<f64>; 3] = [&tanh, &a, &b];
     let (graph, _) = chain(&layers);
     assert!(split::row_split(&graph, &layers).is_none());
+}
+
+/// An optimizer that offers no element-wise step, so that every update goes through
+/// `Optimizer::update` after the whole gradient.
+struct Unfused(Box<dyn crate::optim::Optimizer<f64>>);
+
+impl crate::optim::Optimizer<f64> for Unfused {
+    fn update(&mut self, slot: usize, weights: &mut [f64], grads: &[f64]) {
+        self.0.update(slot, weights, grads)
+    }
+    fn finish_step(&mut self) {
+        self.0.finish_step()
+    }
+}
+
+impl crate::optim::LearningRate for Unfused {
+    fn learning_rate(&self) -> f64 {
+        self.0.learning_rate()
+    }
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.0.set_learning_rate(lr)
+    }
+    fn iterations(&self) -> u64 {
+        self.0.iterations()
+    }
+    fn set_iterations(&mut self, iterations: u64) {
+        self.0.set_iterations(iterations)
+    }
+}
+
+/// A first layer that takes the optimizer's step inside its weight gradient's product leaves
+/// the same weights, to the bit, as the gradient followed by the optimizer's update: for
+/// every optimizer, on a batch one thread takes whole and on one split into shards (cut by
+/// rows where there are several threads).
+#[test]
+fn updates_fused_into_the_product_leave_the_same_weights() {
+    use crate::optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
+    type Make = fn() -> Box<dyn Optimizer<f64>>;
+    let optimizers: [Make; 5] = [
+        || Box::new(Sgd::new(0.1)),
+        || Box::new(Sgd::new(0.1).momentum(0.9).nesterov(true)),
+        || Box::new(Adam::new(0.01).amsgrad(true)),
+        || Box::new(RmsProp::new(0.01).centered(true).momentum(0.5)),
+        || Box::new(Adagrad::new(0.1)),
+    ];
+    let run = |optimizer: &mut dyn Optimizer<f64>, rows: usize, steps: usize| {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let flatten = crate::layers::Flatten::<400>::new();
+        let mut a =
+            Dense::<f64, 400, 330, Tanh>::new(Tanh, Initializer::GlorotUniform, Regularizer::NONE);
+        let mut b = Dense::<f64, 330, 3, Softmax>::new(
+            Softmax,
+            Initializer::GlorotUniform,
+            Regularizer::NONE,
+        );
+        a.initialize(&mut rng);
+        b.initialize(&mut rng);
+        assert!(a.fuses_update() && !b.fuses_update());
+        let x: Vec<f64> = (0..rows * 400).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let labels = labels(rows);
+        let set = <SparseCategoricalCrossentropy as TakesTargets<usize, f64, [f64; 3]>>::target_set(
+            &labels,
+        );
+        let objective = Objective {
+            losses: &SparseCategoricalCrossentropy,
+            weights: &[],
+        };
+        let (graph, records) = chain::<f64>(&[&flatten, &a, &b]);
+        let mut workspace = Workspace::new();
+        let mut losses = Vec::new();
+        {
+            let mut layers: [&mut dyn Layer<f64>; 3] = [&mut { flatten }, &mut a, &mut b];
+            for _ in 0..steps {
+                losses.push(workspace.train_step(
+                    &graph,
+                    &records,
+                    &mut layers,
+                    &x,
+                    &objective,
+                    TargetRows::all(&set, rows),
+                    optimizer,
+                    &mut rng,
+                ));
+            }
+        }
+        (losses, a.weights().to_vec(), b.weights().to_vec())
+    };
+    // 40 samples are one shard; 96 are one per thread.
+    for rows in [40, 96] {
+        for (i, make) in optimizers.iter().enumerate() {
+            let mut fused = make();
+            assert!(fused.elementwise_step(7, 4).is_some(), "optimizer {i}");
+            let want = run(&mut Unfused(make()), rows, 3);
+            let got = run(&mut *fused, rows, 3);
+            assert_eq!(got.0, want.0, "optimizer {i}, {rows} rows: losses");
+            assert!(got.1 == want.1, "optimizer {i}, {rows} rows: first layer");
+            assert!(got.2 == want.2, "optimizer {i}, {rows} rows: second layer");
+            let initial = run(&mut Unfused(make()), rows, 0);
+            assert!(
+                got.1 != initial.1,
+                "optimizer {i}: the steps moved the weights"
+            );
+        }
+    }
 }
 
 /// A split step run from one of the pool's own threads, where `threads::awake` keeps the

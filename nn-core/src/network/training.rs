@@ -73,13 +73,15 @@ pub struct Workspace<T> {
     pub(super) product_grads: Vec<T>,
 }
 
-/// What a shard of a row-split step needs besides its samples (see [`RowSplit`]).
+/// What a shard of a row-split step needs besides its samples (see [`RowSplit`]); or, without
+/// products, what a whole-batch step whose first layer fuses its update needs.
 pub(crate) struct SplitShard<'a, T> {
-    /// The node cut by rows; the reshapes below it are skipped.
+    /// The node cut by rows; with products, the reshapes below it are skipped.
     pub(super) node: usize,
     pub(super) split: &'a dyn RowSplit<T>,
-    /// The shard's share of the parts' products.
-    pub(super) products: ShardProducts<'a, T>,
+    /// The shard's share of the parts' products; `None` where the node's forward pass runs
+    /// as usual and only its backward pass stops at the product gradient.
+    pub(super) products: Option<ShardProducts<'a, T>>,
     /// Where the shard's gradient w.r.t. the layer's product goes.
     pub(super) dz: &'a mut [T],
 }
@@ -182,8 +184,9 @@ impl<T: Float> Workspace<T> {
             }
         }
         let mut rng = rng;
+        let cut = split.filter(|s| s.products.is_some());
         for (i, node) in graph.nodes.iter().enumerate() {
-            if node.op == Op::Input || split.is_some_and(|s| below(graph, s.node, i)) {
+            if node.op == Op::Input || cut.is_some_and(|s| below(graph, s.node, i)) {
                 continue;
             }
             let mut out = core::mem::take(&mut self.outputs[i]);
@@ -192,8 +195,11 @@ impl<T: Float> Workspace<T> {
             if let Op::Layer(l) = node.op {
                 T::resize_zeroed(cache, layers[l].cache_len(batch));
             }
-            if let Some(split) = split.filter(|s| s.node == i) {
-                split.split.finish_forward(split.products, &mut out, cache);
+            if let Some((split, products)) = cut
+                .filter(|s| s.node == i)
+                .and_then(|s| Some((s.split, s.products?)))
+            {
+                split.finish_forward(products, &mut out, cache);
             } else {
                 let outputs = &self.outputs;
                 let read = |k: usize| node_output(outputs, x, direct, k);
@@ -485,21 +491,53 @@ impl<T: Float> Workspace<T> {
         if layers.is_empty() {
             return T::zero();
         }
+        let rows = x.len() / records.input_size.max(1);
         #[cfg(feature = "std")]
-        let shards = split::shard_count(graph, layers, x.len() / records.input_size.max(1));
+        let shards = split::shard_count(graph, layers, rows);
         #[cfg(not(feature = "std"))]
         let shards = 1;
+        // The first layer's update applied inside its weight gradient's product, where the
+        // layer and the optimizer allow it: the gradient never goes through memory. A step
+        // split into shards on one thread has no row split to leave the gradient to.
+        #[cfg(feature = "std")]
+        let fused = split::row_split(graph, layers)
+            .map(|(node, l, _)| (node, l))
+            .filter(|&(_, l)| layers[l].fuses_update())
+            .filter(|_| shards <= 1 || crate::threads::thread_count() > 1)
+            .filter(|&(_, l)| {
+                let len = layers[l].trainable_len();
+                optimizer.elementwise_step(l, len).is_some()
+            });
+        #[cfg(not(feature = "std"))]
+        let fused: Option<(usize, usize)> = None;
         let mut step = || {
             let mut value = match shards {
                 #[cfg(feature = "std")]
-                s if s > 1 => {
-                    self.sharded_gradients(graph, records, layers, x, objective, targets, rng, s)
-                }
+                s if s > 1 => self.sharded_gradients(
+                    graph,
+                    records,
+                    layers,
+                    x,
+                    objective,
+                    targets,
+                    rng,
+                    s,
+                    fused.is_some(),
+                ),
                 _ => {
                     let whole = T::one();
-                    self.gradients(
-                        graph, records, layers, x, objective, targets, rng, whole, None,
-                    )
+                    let mut dz = core::mem::take(&mut self.product_grads);
+                    let split = fused.map(|(node, l)| SplitShard {
+                        node,
+                        split: layers[l].row_split().expect("found by `row_split`"),
+                        products: None,
+                        dz: sized(&mut dz, rows * layers[l].output_size()),
+                    });
+                    let value = self.gradients(
+                        graph, records, layers, x, objective, targets, rng, whole, split,
+                    );
+                    self.product_grads = dz;
+                    value
                 }
             };
             value += layers.iter().map(|l| l.penalty()).sum();
@@ -511,7 +549,23 @@ impl<T: Float> Workspace<T> {
                     }
                 }
                 let trainable = layer.trainable_len();
-                if trainable > 0 {
+                if fused.is_some_and(|(_, l)| l == i) {
+                    let step = optimizer
+                        .elementwise_step(i, trainable)
+                        .expect("offered before the step");
+                    let dz = &self.product_grads[..rows * layer.output_size()];
+                    let grad = &mut self.grads[i];
+                    let layer: &mut D = layer;
+                    #[cfg(feature = "std")]
+                    if shards > 1 {
+                        let parts = crate::threads::thread_count();
+                        crate::threads::pool().install(|| {
+                            layer.update_from_product_gradient(parts, x, dz, grad, step)
+                        });
+                        continue;
+                    }
+                    layer.update_from_product_gradient(1, x, dz, grad, step);
+                } else if trainable > 0 {
                     optimizer.update(
                         i,
                         &mut layer.weights_mut()[..trainable],
