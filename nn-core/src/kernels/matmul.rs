@@ -68,9 +68,11 @@ pub(super) fn product<T: Element>(alpha: T, a: Mat<'_, T>, b: Mat<'_, T>, beta: 
 /// `W = rule(W, G)` with the gradient `G = A · B` (`m x k` by `k x n`): an optimizer's update
 /// fused into the weight gradient's product, for weights `w` (row-major `m x n`) and the
 /// optimizer's `slots` for them (each as long, or empty). The weights and slots come out
-/// exactly as from [`gemm`] into `grad` followed by the rule. Where the product is cut into
-/// blocks, the gradient never reaches memory (see `blocked::try_gemm_update`); elsewhere it
-/// goes through `grad` (`m x n`, scratch: its contents afterwards are unspecified).
+/// exactly as from [`gemm`] into `grad` followed by the rule (for a finite gradient: where a
+/// mostly zero `A` has its zero steps skipped, the two may skip different ones, which only
+/// shows where `B` holds an infinity or NaN). Where the blocked kernel takes the product
+/// whole (see `blocked::try_gemm_update`), the gradient never goes through memory; elsewhere
+/// it goes through `grad` (`m x n`, scratch: its contents afterwards are unspecified).
 ///
 /// # Panics
 /// As [`gemm`], or if `w`, `grad` or a non-empty slot does not hold `m * n` elements.
@@ -101,6 +103,13 @@ pub(super) fn product_update<T: Element>(
         m * n,
         "gemm_update: gradient has the wrong size"
     );
+    assert_eq!(w.len(), m * n, "gemm_update: weights of the wrong size");
+    for slot in [&*s0, &*s1, &*s2] {
+        assert!(
+            slot.is_empty() || slot.len() == m * n,
+            "gemm_update: a slot of the wrong size"
+        );
+    }
     a.check("A");
     b.check("B");
     // The products `gemm` gives the narrow kernel keep their own sums, so that the weights

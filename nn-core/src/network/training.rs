@@ -316,6 +316,8 @@ impl<T: Float> Workspace<T> {
 
     /// Forward and backward passes on (part of) a batch in training mode: leaves the weight
     /// gradients of `scale` times the data loss in `grads` and returns the unscaled loss.
+    /// With `split`, the split layer's gradient stops at its product: in `split.dz` (zero
+    /// where no gradient reached the layer).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn gradients<L: Deref<Target = D>, D: Layer<T> + ?Sized>(
         &mut self,
@@ -378,8 +380,10 @@ impl<T: Float> Workspace<T> {
                         Upstream::Output(&mut dy[..len])
                     };
                     if let Some(split) = split.as_mut().filter(|s| s.node == i) {
-                        // The split layer's weight gradient comes after the shards, from all
-                        // of them, into the first shard's buffer: nothing to clear here.
+                        // The split layer's weight gradient comes later, from the product
+                        // gradient of the whole batch: after the shards, into the first
+                        // shard's buffer, or inside the optimizer's step where it is fused
+                        // (`grads[l]` is scratch then). Nothing to clear here.
                         split
                             .split
                             .product_gradient(&self.outputs[i], upstream, split.dz);
@@ -444,6 +448,11 @@ impl<T: Float> Workspace<T> {
         for (l, grad) in self.grads.iter_mut().enumerate() {
             if !self.grad_set[l] {
                 grad.iter_mut().for_each(|g| *g = T::zero());
+            }
+        }
+        if let Some(split) = split {
+            if !self.delta_set[split.node] {
+                split.dz.iter_mut().for_each(|g| *g = T::zero());
             }
         }
     }
@@ -556,13 +565,17 @@ impl<T: Float> Workspace<T> {
                     let dz = &self.product_grads[..rows * layer.output_size()];
                     let grad = &mut self.grads[i];
                     let layer: &mut D = layer;
+                    // In row parts on the pool's threads, as the separate update would cut it
+                    // (on a split step, each part on the thread that computed its product).
                     #[cfg(feature = "std")]
-                    if shards > 1 {
+                    {
                         let parts = crate::threads::thread_count();
-                        crate::threads::pool().install(|| {
-                            layer.update_from_product_gradient(parts, x, dz, grad, step)
-                        });
-                        continue;
+                        if parts > 1 {
+                            crate::threads::pool().install(|| {
+                                layer.update_from_product_gradient(parts, x, dz, grad, step)
+                            });
+                            continue;
+                        }
                     }
                     layer.update_from_product_gradient(1, x, dz, grad, step);
                 } else if trainable > 0 {

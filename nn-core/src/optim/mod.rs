@@ -26,8 +26,9 @@ pub trait Optimizer<T: Float>: LearningRate {
     /// This step's update of weight array `slot` (`len` weights) as an element-wise rule
     /// and the slot arrays it reads, for a layer to apply inside its weight gradient's
     /// product instead of [`Optimizer::update`] (`kernels::gemm_update`): the weights come
-    /// out the same. `None` (the default) where the update is not element by element. The
-    /// runner's business.
+    /// out the same. `None` (the default) where the update is not element by element. It may
+    /// be asked more than once in a step, so it must not advance any state itself (that is
+    /// [`Optimizer::finish_step`]'s). The runner's business.
     #[doc(hidden)]
     fn elementwise_step(&mut self, _slot: usize, _len: usize) -> Option<ElementwiseStep<'_, T>> {
         None
