@@ -34,7 +34,8 @@ const SIZED_LIMIT: usize = 4096;
 /// ([`Layer::prepare_shards`]). Below it the parts' fixed costs (a round of calls on every
 /// thread before the shards, a second product per shard) outweigh what they save: LeNet-5's
 /// 400 x 120 kernel (48K weights) made its two-thread step 4-9% slower, while the MNIST example's
-/// 784 x 300 (235K) gained ~10% with Adam and broke even with SGD.
+/// 784 x 300 (235K) gained ~10% with Adam and broke even with SGD. The same size decides
+/// which first layers take the optimizer's step inside their weight gradient's product.
 #[cfg(feature = "std")]
 const ROW_PARTS_MIN: usize = 128 * 1024;
 
@@ -255,8 +256,9 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
             );
         }
     }
-    /// Kernels of `ROW_PARTS_MIN` weights or more are cut by rows when first (by a step split
-    /// across threads), and update from their product gradient on any number of threads.
+    /// Kernels of `ROW_PARTS_MIN` weights or more offer the row split when first: a step split
+    /// across threads cuts them by rows, and a whole-batch step stops their backward pass at
+    /// the product gradient when their update is fused ([`Layer::fuses_update`]).
     #[cfg(feature = "std")]
     fn row_split(&self) -> Option<&dyn RowSplit<T>> {
         (IN * OUT >= ROW_PARTS_MIN).then_some(self as &dyn RowSplit<T>)
@@ -493,6 +495,51 @@ mod tests {
         d.initialize(&mut rng);
         d.forward(&x, &mut y, &mut [], Mode::Predict);
         assert_eq!(y, expect(&d), "after initialize");
+    }
+
+    /// The weight gradient in row parts with the optimizer's step fused in leaves the weights
+    /// and the optimizer's state, to the bit, as the parts' gradient and then the update, in
+    /// one to five parts (some without rows), whatever the number of threads.
+    #[cfg(feature = "std")]
+    #[test]
+    fn the_fused_update_in_parts_is_the_gradient_then_the_update() {
+        use crate::optim::{Adam, Optimizer, Sgd};
+        const IN: usize = 400;
+        const OUT: usize = 330;
+        type Layer400 = Dense<f64, IN, OUT, Tanh>;
+        let batch = 13;
+        let x: Vec<f64> = (0..batch * IN)
+            .map(|i| ((i * 7) % 13) as f64 / 6.0 - 1.0)
+            .collect();
+        let dz: Vec<f64> = (0..batch * OUT)
+            .map(|i| ((i * 5) % 11) as f64 / 5.0 - 1.0)
+            .collect();
+        type Make = fn() -> Box<dyn Optimizer<f64>>;
+        let optimizers: [Make; 2] = [
+            || Box::new(Sgd::new(0.1).momentum(0.9)),
+            || Box::new(Adam::new(0.01).amsgrad(true)),
+        ];
+        for parts in 1..=5 {
+            for (o, make) in optimizers.iter().enumerate() {
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(parts as u64);
+                let mut fused = Layer400::new(Tanh, Initializer::GlorotUniform, Regularizer::NONE);
+                fused.initialize(&mut rng);
+                let mut separate = fused.clone();
+                let (mut fused_opt, mut separate_opt) = (make(), make());
+                let mut grad = vec![f64::NAN; Layer400::PARAMS];
+                for _ in 0..2 {
+                    let step = fused_opt.elementwise_step(0, Layer400::PARAMS).unwrap();
+                    fused.update_from_product_gradient(parts, &x, &dz, &mut grad, step);
+                    fused_opt.finish_step();
+                    separate.weight_gradient(parts, &x, &dz, &mut grad);
+                    separate_opt.update(0, separate.weights_mut(), &grad);
+                    separate_opt.finish_step();
+                }
+                let case = format!("{parts} parts, optimizer {o}");
+                assert!(fused.weights() == separate.weights(), "{case}");
+                assert_eq!(fused_opt.state(), separate_opt.state(), "{case}");
+            }
+        }
     }
 
     /// The four row-split passes, put together as `network` does, give `forward`'s outputs
