@@ -189,16 +189,19 @@ pub trait Layer<T: Float>: Send + Sync {
 
     /// This layer's passes for a split training step that cuts its product by input rows
     /// instead of by samples ([`RowSplit`]), if it offers them; `network` uses them only when
-    /// the layer is the first with weights and only reshapes lie below it. The runner's
-    /// business: a custom layer leaves it `None`.
+    /// the layer is the first with weights and only reshapes lie below it (in a whole-batch
+    /// step too, where the update is fused: [`Layer::fuses_update`]). The runner's business:
+    /// a custom layer leaves it `None`.
     #[doc(hidden)]
     fn row_split(&self) -> Option<&dyn RowSplit<T>> {
         None
     }
-    /// Whether this layer, when [`Layer::row_split`] offers its passes and the step uses
-    /// them, takes the optimizer's element-wise step inside its weight gradient's product
-    /// ([`Layer::update_from_product_gradient`]). The runner's business: a custom layer
-    /// leaves it `false`.
+    /// Whether this layer, where `network` could use its [`Layer::row_split`] passes, takes
+    /// the optimizer's element-wise step inside its weight gradient's product
+    /// ([`Layer::update_from_product_gradient`]) instead of leaving a gradient for
+    /// [`Optimizer::update`](crate::optim::Optimizer::update): on one thread the backward pass
+    /// stops at its product gradient, on several the parts' weight gradient is skipped. The
+    /// runner's business: a custom layer leaves it `false`.
     #[doc(hidden)]
     fn fuses_update(&self) -> bool {
         false

@@ -14,13 +14,19 @@
 //! its rows of the weight gradient from the whole batch. No core reads another's weights or
 //! gradient rows, nothing is summed, and the cores exchange only the partial products and the
 //! gradient w.r.t. the product (each `batch x out`).
+//!
+//! Where the layer takes the optimizer's step inside its weight gradient's product
+//! (`Layer::fuses_update`), that last pass is `Layer::update_from_product_gradient` instead
+//! of [`RowSplit::weight_gradient`]; a whole-batch step then uses
+//! [`RowSplit::product_gradient`] alone, to stop its backward pass at the product.
 
 use super::Upstream;
 use crate::Float;
 
 /// The four steps of a layer cut by input rows in a split training step (see the module
 /// documentation); `network` calls them only for the first layer with weights, with the
-/// batch that reaches it unchanged.
+/// batch that reaches it unchanged (and [`RowSplit::product_gradient`] alone in a
+/// whole-batch step whose update is fused).
 pub trait RowSplit<T: Float>: Sync {
     /// Before the shards, on the worker pool: for each of `parts` parts of the input rows,
     /// that part's product over the whole batch `x` into its `batch * output_size` slice of
