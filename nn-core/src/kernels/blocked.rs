@@ -271,7 +271,8 @@ fn scratch_len<T>((m, k, n): (usize, usize, usize), lanes: usize, in_place: bool
 /// then panel by panel down the band. The first block of rows of `B` writes `C`, later ones
 /// add to it. Each tile runs the steps `steps` lists for it ([`super::zero_steps`]: where `A`
 /// is mostly zero, those where one of the tile's rows is not), listed once for all the panels.
-/// With `update`, [`in_place`] runs instead.
+/// With `update` (`k` within one block), all of `B` is one block, and after each band its
+/// sums, kept in the end of `packed`, go through the rule into `C` and the slots.
 ///
 /// # Safety
 /// `a`, `b` and `c` cover the `m x k`, `k x n` and `m x n` shapes; `packed` holds
@@ -293,12 +294,25 @@ unsafe fn blocks<V: Vector, const MR: usize>(
 ) {
     // SAFETY: this function's contract, which its caller upholds.
     unsafe {
-        if let Some(update) = update {
-            return in_place::<V, MR>(m, k, n, a, b, c, packed, steps, update);
-        }
         let width = NV * V::LANES;
-        let (kc_step, nc_step) = block_sizes::<V::Elem>(k, n, V::LANES);
-        let mc_step = even_blocks(m, MC, MR);
+        // With an update, one block of all of `B` and bands of the rows whose sums stay in
+        // L2 (see `try_gemm_update`); one loop for both, so that the tiles are compiled once.
+        let (kc_step, nc_step, mc_step, packed_end) = match update {
+            Some(_) => {
+                debug_assert!(k <= KC);
+                (
+                    k,
+                    n,
+                    band_rows::<V::Elem>(m, n, MR),
+                    packed_len(k, n, width),
+                )
+            }
+            None => {
+                let (kc, nc) = block_sizes::<V::Elem>(k, n, V::LANES);
+                (kc, nc, even_blocks(m, MC, MR), kc * nc)
+            }
+        };
+        let (packed, sums) = packed.split_at_mut(packed_end);
         let c = c.as_mut_ptr();
         for jc in (0..n).step_by(nc_step) {
             let nc = nc_step.min(n - jc);
@@ -317,14 +331,37 @@ unsafe fn blocks<V: Vector, const MR: usize>(
                     // Panel `q` starts `q * width * kc` into the block (only the last may be
                     // narrower; see `pack_panels`).
                     for first in (0..nc).step_by(width) {
-                        let out = Out {
-                            ptr: c.add(ic * n + jc + first),
-                            ldc: n,
-                            cols: width.min(nc - first),
-                            accumulate: pc > 0,
+                        let cols = width.min(nc - first);
+                        // A band's sums for the rule start at the buffer's first row.
+                        let out = match update {
+                            Some(_) => Out {
+                                ptr: sums.as_mut_ptr().add(first),
+                                ldc: n,
+                                cols,
+                                accumulate: false,
+                            },
+                            None => Out {
+                                ptr: c.add(ic * n + jc + first),
+                                ldc: n,
+                                cols,
+                                accumulate: pc > 0,
+                            },
                         };
                         let panel = packed.as_ptr().add(first * kc);
                         column::<V, MR, NV>(mc, kc, band, rows, panel, out, Finish::NONE);
+                    }
+                    if let Some(InPlace { rule, slots }) = update {
+                        // The band's rows of `C` and of the slots, all `n` columns: one run.
+                        let run = ic * n..(ic + mc) * n;
+                        let slot = |p: *mut V::Elem| {
+                            if p.is_null() {
+                                &mut []
+                            } else {
+                                core::slice::from_raw_parts_mut(p.add(run.start), run.len())
+                            }
+                        };
+                        let weights = core::slice::from_raw_parts_mut(c.add(run.start), run.len());
+                        rule.apply(weights, &sums[..run.len()], slots.map(slot));
                     }
                 }
             }
@@ -332,69 +369,7 @@ unsafe fn blocks<V: Vector, const MR: usize>(
     }
 }
 
-/// [`blocks`] with an [`InPlace`] rule, for `k` within one block of `B`: all of `B` packed
-/// first, then band by band of `A`'s rows, every panel's sums into a buffer of the band's
-/// rows of `C` (so that the band's gradient stays in L2), and the rule over the band's rows
-/// of `C` and the slots in one pass, which reads them as one contiguous run.
-///
-/// # Safety
-/// As [`blocks`] with `update`.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-unsafe fn in_place<V: Vector, const MR: usize>(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: Strided<'_, V::Elem>,
-    b: Strided<'_, V::Elem>,
-    c: &mut [V::Elem],
-    packed: &mut [V::Elem],
-    steps: Steps<'_>,
-    InPlace { rule, slots }: InPlace<'_, V::Elem>,
-) {
-    debug_assert!(k <= KC);
-    // SAFETY: this function's contract, which its caller upholds.
-    unsafe {
-        let width = NV * V::LANES;
-        let (_, nc_step) = block_sizes::<V::Elem>(k, n, V::LANES);
-        let (packed, sums) = packed.split_at_mut(packed_len(k, n, width));
-        for jc in (0..n).step_by(nc_step) {
-            let nc = nc_step.min(n - jc);
-            pack_block::<V>(b, 0..k, jc..jc + nc, &mut packed[jc * k..]);
-        }
-        let mc_step = band_rows::<V::Elem>(m, n, MR);
-        for ic in (0..m).step_by(mc_step) {
-            let mc = mc_step.min(m - ic);
-            let rows = Rows {
-                ptr: a.data.as_ptr().add(ic * a.rs),
-                rs: a.rs,
-                ps: a.cs,
-            };
-            let band = steps.band(0, ic / MR);
-            for first in (0..n).step_by(width) {
-                let out = Out {
-                    ptr: sums.as_mut_ptr().add(first),
-                    ldc: n,
-                    cols: width.min(n - first),
-                    accumulate: false,
-                };
-                let panel = packed.as_ptr().add(first * k);
-                column::<V, MR, NV>(mc, k, band, rows, panel, out, Finish::NONE);
-            }
-            let run = ic * n..(ic + mc) * n;
-            let slot = |p: *mut V::Elem| {
-                if p.is_null() {
-                    &mut []
-                } else {
-                    core::slice::from_raw_parts_mut(p.add(run.start), run.len())
-                }
-            };
-            rule.apply(&mut c[run.clone()], &sums[..run.len()], slots.map(slot));
-        }
-    }
-}
-
-/// Rows of `A` per band of [`in_place`] for tiles of `mr` rows: as many as keep the band's
+/// Rows of `A` per band of [`blocks`] with an update for tiles of `mr` rows: as many as keep the band's
 /// sums (`n` wide) within [`SUMS_BYTES`], rounded up to whole tiles, the bands cut evenly.
 fn band_rows<T>(m: usize, n: usize, mr: usize) -> usize {
     let most = (SUMS_BYTES / (n * size_of::<T>()))
@@ -403,15 +378,16 @@ fn band_rows<T>(m: usize, n: usize, mr: usize) -> usize {
     even_blocks(m, most, mr)
 }
 
-/// Bytes of a band's sums in [`in_place`]: with `A`'s band, `B` packed and the weights'
+/// Bytes of a band's sums in [`blocks`] with an update: with `A`'s band, `B` packed and the weights'
 /// rows, within L2.
 const SUMS_BYTES: usize = 128 * 1024;
 
-/// The most bytes of `B` that [`in_place`] packs whole (the thread keeps its scratch).
+/// The most bytes of `B` that [`blocks`] with an update packs whole (the thread keeps its scratch).
 const PACKED_B_BYTES: usize = 1024 * 1024;
 
-/// [`pack_panels`] for this kernel: where a row of `B` is contiguous and fills the panel, it
-/// moves a register at a time (the plain copy became a library call per 64-byte row).
+/// [`pack_panels`] for this kernel: where the rows of `B` are contiguous, each whole panel
+/// moves a register at a time (the plain copy became a library call per 64-byte row), and a
+/// narrower last one goes through [`pack_panels`].
 ///
 /// # Safety
 /// As [`pack_panels`]; `V`'s instruction set is enabled.
@@ -425,17 +401,19 @@ unsafe fn pack_block<V: Vector>(
     // SAFETY: this function's contract, which its caller upholds.
     unsafe {
         let width = NV * V::LANES;
-        if b.cs != 1 || !cols.len().is_multiple_of(width) {
+        if b.cs != 1 {
             return pack_panels(b, rows, cols, width, dst);
         }
+        // Whole panels a register at a time; a narrower last one as `pack_panels` packs it.
+        let whole = cols.len() / width;
         let panel_len = rows.len() * width;
-        assert!(dst.len() >= cols.len() / width * panel_len);
+        if whole * width < cols.len() {
+            let rest = cols.start + whole * width..cols.end;
+            pack_panels(b, rows.clone(), rest, width, &mut dst[whole * panel_len..]);
+        }
+        assert!(dst.len() >= whole * panel_len);
         assert!(rows.end == 0 || (rows.end - 1) * b.rs + cols.end <= b.data.len());
-        for (q, panel) in dst
-            .chunks_exact_mut(panel_len)
-            .take(cols.len() / width)
-            .enumerate()
-        {
+        for (q, panel) in dst.chunks_exact_mut(panel_len).take(whole).enumerate() {
             let first = cols.start + q * width;
             for (p, dst) in rows.clone().zip(panel.chunks_exact_mut(width)) {
                 let src = b.data.as_ptr().add(p * b.rs + first);
