@@ -48,6 +48,16 @@ pub(crate) fn chain<T: Float>(layers: &[&dyn Layer<T>]) -> (Graph, Records) {
     (graph, records)
 }
 
+/// A 400-input tanh layer of 330 units, past `ROW_PARTS_MIN` (cut by rows, its update fused),
+/// and a 3-way softmax on top, initialised from `rng`.
+fn wide_pair(rng: &mut ChaCha8Rng) -> (Dense<f64, 400, 330, Tanh>, Dense<f64, 330, 3, Softmax>) {
+    let mut a = Dense::new(Tanh, Initializer::GlorotUniform, Regularizer::NONE);
+    let mut b = Dense::new(Softmax, Initializer::GlorotUniform, Regularizer::NONE);
+    a.initialize(rng);
+    b.initialize(rng);
+    (a, b)
+}
+
 /// A 5-input tanh layer of `H` units and a 3-way softmax on top, initialised from `rng`.
 fn dense_pair<const H: usize>(
     rng: &mut ChaCha8Rng,
@@ -251,12 +261,7 @@ fn steps_cut_by_rows_equal_whole_batch_gradients() {
     // `Flatten`, is cut by rows (`RowSplit`).
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let flatten = crate::layers::Flatten::<400>::new();
-    let mut a =
-        Dense::<f64, 400, 330, Tanh>::new(Tanh, Initializer::GlorotUniform, Regularizer::NONE);
-    let mut b =
-        Dense::<f64, 330, 3, Softmax>::new(Softmax, Initializer::GlorotUniform, Regularizer::NONE);
-    a.initialize(&mut rng);
-    b.initialize(&mut rng);
+    let (a, b) = wide_pair(&mut rng);
     let layers: [&dyn Layer<f64>; 3] = [&flatten, &a, &b];
     let (graph, _) = chain(&layers);
     assert_eq!(
@@ -318,15 +323,7 @@ fn updates_fused_into_the_product_leave_the_same_weights() {
     let run = |optimizer: &mut dyn Optimizer<f64>, rows: usize, steps: usize| {
         let mut rng = ChaCha8Rng::seed_from_u64(9);
         let flatten = crate::layers::Flatten::<400>::new();
-        let mut a =
-            Dense::<f64, 400, 330, Tanh>::new(Tanh, Initializer::GlorotUniform, Regularizer::NONE);
-        let mut b = Dense::<f64, 330, 3, Softmax>::new(
-            Softmax,
-            Initializer::GlorotUniform,
-            Regularizer::NONE,
-        );
-        a.initialize(&mut rng);
-        b.initialize(&mut rng);
+        let (mut a, mut b) = wide_pair(&mut rng);
         assert!(a.fuses_update() && !b.fuses_update());
         let x: Vec<f64> = (0..rows * 400).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let labels = labels(rows);
@@ -404,15 +401,7 @@ fn a_step_with_the_pool_kept_awake_is_the_same_step() {
     let run = |on_pool: bool| {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let flatten = crate::layers::Flatten::<400>::new();
-        let mut a =
-            Dense::<f64, 400, 330, Tanh>::new(Tanh, Initializer::GlorotUniform, Regularizer::NONE);
-        let mut b = Dense::<f64, 330, 3, Softmax>::new(
-            Softmax,
-            Initializer::GlorotUniform,
-            Regularizer::NONE,
-        );
-        a.initialize(&mut rng);
-        b.initialize(&mut rng);
+        let (mut a, mut b) = wide_pair(&mut rng);
         let rows = 96;
         let x: Vec<f64> = (0..rows * 400).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let labels = labels(rows);
