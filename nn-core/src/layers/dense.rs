@@ -18,6 +18,8 @@ use crate::kernels::packed_parts::{self, RowParts};
 use crate::kernels::{affine_sized, gemm, vec_mat, Mat};
 #[cfg(feature = "std")]
 use crate::kernels::{gemm_update, PackedB};
+#[cfg(feature = "std")]
+use crate::optim::halve;
 use crate::regularizer::Regularizer;
 use crate::Float;
 
@@ -282,15 +284,10 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
         let ElementwiseStep { rule, slots } = step;
         let (kernel, bias) = self.weights.split_at_mut(IN * OUT);
         let (g_kernel, g_bias) = grad.split_at_mut(IN * OUT);
-        let [(k0, b0), (k1, b1), (k2, b2)] = slots.map(|s| {
-            if s.is_empty() {
-                (&mut [][..], &mut [][..])
-            } else {
-                s.split_at_mut(IN * OUT)
-            }
-        });
+        let [(k0, b0), (k1, b1), (k2, b2)] = slots.map(|s| halve(s, IN * OUT));
+        let parts = parts.max(1);
         let part = |p: usize, w: &mut [T], g: &mut [T], slots: [&mut [T]; 3]| {
-            let rows = packed_parts::rows(p, parts.max(1), IN);
+            let rows = packed_parts::rows(p, parts, IN);
             // These rows of dW = xᵀ · dz: columns `rows` of `x`, transposed.
             gemm_update(
                 Mat::view(&x[rows.start..], rows.len(), batch, 1, IN),
@@ -301,7 +298,6 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
                 slots,
             );
         };
-        let parts = parts.max(1);
         let shape = (parts, IN, OUT);
         row_parts_of(0..parts, shape, kernel, g_kernel, [k0, k1, k2], &part);
         bias_gradient::<T, OUT>(dz, g_bias);
@@ -339,13 +335,7 @@ fn row_parts_of<T: Float>(
     let cut = (first_row(mid) - first_row(parts.start)) * width;
     let (w0, w1) = w.split_at_mut(cut);
     let (g0, g1) = g.split_at_mut(cut);
-    let [(a0, a1), (b0, b1), (c0, c1)] = slots.map(|s| {
-        if s.is_empty() {
-            (&mut [][..], &mut [][..])
-        } else {
-            s.split_at_mut(cut)
-        }
-    });
+    let [(a0, a1), (b0, b1), (c0, c1)] = slots.map(|s| halve(s, cut));
     let (left, right) = (parts.start..mid, mid..parts.end);
     crate::threads::join(
         right.len() == 1,

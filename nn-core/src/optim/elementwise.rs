@@ -54,7 +54,7 @@ fn split<T: Float>(w: &mut [T], g: &[T], slots: [&mut [T]; 3], piece: usize, rul
 
 /// Splits a slot array at `mid`, or gives two empty halves for an unused (empty) one.
 #[cfg(feature = "std")]
-fn halve<T>(s: &mut [T], mid: usize) -> (&mut [T], &mut [T]) {
+pub(crate) fn halve<T>(s: &mut [T], mid: usize) -> (&mut [T], &mut [T]) {
     if s.is_empty() {
         (&mut [], &mut [])
     } else {

@@ -144,7 +144,7 @@ mod adagrad;
 mod adam;
 mod elementwise;
 #[cfg(feature = "std")]
-pub(crate) use elementwise::updated_in_pieces;
+pub(crate) use elementwise::{halve, updated_in_pieces};
 mod rmsprop;
 mod sgd;
 
