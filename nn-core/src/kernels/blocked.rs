@@ -37,10 +37,13 @@ use super::operands::Strided;
 use super::operands::Update;
 use super::simd::Vector;
 use super::tile::{
-    column, listed_tile_rows, pack_panels, packed_len, Out, Rows, Tiled, TiledKernel, NV,
+    across_panels, listed_tile_rows, listed_tile_width, pack_panels, packed_len, Out, Rows, Tiled,
+    TiledKernel, NV,
 };
 #[cfg(test)]
-use super::tile::{MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512};
+use super::tile::{
+    MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512, NV_LISTED_AVX2, NV_LISTED_AVX512,
+};
 use super::update::Rule;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 use super::zero_steps::with_step_lists;
@@ -141,7 +144,7 @@ fn run<T: Element>(
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     T::with_scratch(
         super::Scratch::Packing,
-        scratch_len::<T>((m, k, n), lanes, update.is_some()),
+        scratch_len::<T>((m, k, n), lanes, listed_tile_width(isa), update.is_some()),
         |packed| {
             with_step_lists(|lists| {
                 let tiling = tiling::<T>((m, k, n), lanes, listed_tile_rows(isa), update.is_some());
@@ -198,7 +201,14 @@ struct Blocks<'a, T, const LISTED: bool> {
 
 impl<T: Element, const LISTED: bool> TiledKernel<T> for Blocks<'_, T, LISTED> {
     #[inline(always)]
-    unsafe fn run<V: Vector<Elem = T>, const MR: usize, const LISTED_MR: usize>(self) {
+    unsafe fn run<
+        V: Vector<Elem = T>,
+        const MR: usize,
+        const LISTED_MR: usize,
+        const LISTED_NV: usize,
+    >(
+        self,
+    ) {
         let Blocks {
             shape: (m, k, n),
             a,
@@ -211,17 +221,18 @@ impl<T: Element, const LISTED: bool> TiledKernel<T> for Blocks<'_, T, LISTED> {
         // SAFETY: the kernel's contract, which the caller upholds.
         unsafe {
             if LISTED {
-                blocks::<V, LISTED_MR>(m, k, n, a, b, c, packed, steps, update)
+                blocks::<V, LISTED_MR, LISTED_NV>(m, k, n, a, b, c, packed, steps, update)
             } else {
-                blocks::<V, MR>(m, k, n, a, b, c, packed, Steps::All, update)
+                blocks::<V, MR, NV>(m, k, n, a, b, c, packed, Steps::All, update)
             }
         }
     }
 }
 
-/// Columns of `B` per block for registers of `lanes` elements: a multiple of the panel width.
-fn block_cols<T>(kc: usize, lanes: usize) -> usize {
-    let width = NV * lanes;
+/// Columns of `B` per block for tiles of `wide` registers of `lanes` elements: a multiple of
+/// the tile width.
+fn block_cols<T>(kc: usize, lanes: usize, wide: usize) -> usize {
+    let width = wide * lanes;
     (B_BLOCK_BYTES / (kc * size_of::<T>()) / width).max(1) * width
 }
 
@@ -245,30 +256,44 @@ fn tiling<T>(
     } else {
         even_blocks(m, MC, mr)
     };
-    (mc, block_sizes::<T>(k, n, lanes).0, mr)
+    (mc, block_sizes::<T>(k, n, lanes, NV).0, mr)
 }
 
-/// The block sizes `(kc, nc)` for a `k x n` matrix `B` on registers of `lanes` elements.
-fn block_sizes<T>(k: usize, n: usize, lanes: usize) -> (usize, usize) {
+/// The block sizes `(kc, nc)` for a `k x n` matrix `B` on registers of `lanes` elements, in
+/// tiles `wide` registers wide: `kc` is the same for every width.
+fn block_sizes<T>(k: usize, n: usize, lanes: usize, wide: usize) -> (usize, usize) {
     let kc = even_blocks(k, KC, 1);
-    let nc = even_blocks(n, block_cols::<T>(kc, lanes), NV * lanes);
+    let nc = even_blocks(n, block_cols::<T>(kc, lanes, wide), wide * lanes);
     (kc, nc)
 }
 
 /// Elements of scratch that [`blocks`] needs for an `m x k x n` product on registers of
-/// `lanes` elements: a packed block of `B`; `in_place`, all of `B` packed and a band's sums
-/// (bands of [`band_rows`] for tiles of up to 12 rows, which round up by less than a tile).
-fn scratch_len<T>((m, k, n): (usize, usize, usize), lanes: usize, in_place: bool) -> usize {
+/// `lanes` elements, in tiles of `NV` or `wide` registers: a packed block of `B`; `in_place`,
+/// all of `B` packed and a band's sums (bands of [`band_rows`] for tiles of up to 12 rows,
+/// which round up by less than a tile).
+fn scratch_len<T>(
+    (m, k, n): (usize, usize, usize),
+    lanes: usize,
+    wide: usize,
+    in_place: bool,
+) -> usize {
     if in_place {
         let rows = (SUMS_BYTES / (n * size_of::<T>()) + 24).min(m + 12);
         return packed_len(k, n, NV * lanes) + rows * n;
     }
-    let (kc, nc) = block_sizes::<T>(k, n, lanes);
-    kc * nc
+    [NV, wide]
+        .map(|wide| {
+            let (kc, nc) = block_sizes::<T>(k, n, lanes, wide);
+            kc * nc
+        })
+        .into_iter()
+        .max()
+        .unwrap_or(0)
 }
 
 /// The block loops: columns of `B` by `nc`, its rows by `kc` (packed), rows of `A` by `mc`,
-/// then panel by panel down the band. The first block of rows of `B` writes `C`, later ones
+/// then across the block's panels down the band, in tiles of `MR` rows and `WIDE` registers
+/// where whole panels allow ([`across_panels`]). The first block of rows of `B` writes `C`, later ones
 /// add to it. Each tile runs the steps `steps` lists for it ([`super::zero_steps`]: where `A`
 /// is mostly zero, those where one of the tile's rows is not), listed once for all the panels.
 /// With `update` (`k` within one block), all of `B` is one block, and after each band its
@@ -281,7 +306,7 @@ fn scratch_len<T>((m, k, n): (usize, usize, usize), lanes: usize, in_place: bool
 /// instruction set is enabled.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn blocks<V: Vector, const MR: usize>(
+unsafe fn blocks<V: Vector, const MR: usize, const WIDE: usize>(
     m: usize,
     k: usize,
     n: usize,
@@ -308,7 +333,7 @@ unsafe fn blocks<V: Vector, const MR: usize>(
                 )
             }
             None => {
-                let (kc, nc) = block_sizes::<V::Elem>(k, n, V::LANES);
+                let (kc, nc) = block_sizes::<V::Elem>(k, n, V::LANES, WIDE);
                 (kc, nc, even_blocks(m, MC, MR), kc * nc)
             }
         };
@@ -328,28 +353,25 @@ unsafe fn blocks<V: Vector, const MR: usize>(
                     };
                     // Bands are whole tiles (`mc_step` is a multiple of `MR`) but the last.
                     let band = steps.band(pc / kc_step, ic / MR);
-                    // Panel `q` starts `q * width * kc` into the block (only the last may be
-                    // narrower; see `pack_panels`).
-                    for first in (0..nc).step_by(width) {
-                        let cols = width.min(nc - first);
-                        // A band's sums for the rule start at the buffer's first row.
-                        let out = match update {
-                            Some(_) => Out {
-                                ptr: sums.as_mut_ptr().add(first),
-                                ldc: n,
-                                cols,
-                                accumulate: false,
-                            },
-                            None => Out {
-                                ptr: c.add(ic * n + jc + first),
-                                ldc: n,
-                                cols,
-                                accumulate: pc > 0,
-                            },
-                        };
-                        let panel = packed.as_ptr().add(first * kc);
-                        column::<V, MR, NV>(mc, kc, band, rows, panel, out, Finish::NONE);
-                    }
+                    // A band's sums for the rule start at the buffer's first row.
+                    let sums_ptr = sums.as_mut_ptr();
+                    let out = |first: usize, cols: usize| match update {
+                        Some(_) => Out {
+                            ptr: sums_ptr.add(first),
+                            ldc: n,
+                            cols,
+                            accumulate: false,
+                        },
+                        None => Out {
+                            ptr: c.add(ic * n + jc + first),
+                            ldc: n,
+                            cols,
+                            accumulate: pc > 0,
+                        },
+                    };
+                    let packed = packed.as_ptr();
+                    let finish = |_| Finish::NONE;
+                    across_panels::<V, MR, WIDE>(mc, kc, nc, band, rows, packed, out, finish);
                     if let Some(InPlace { rule, slots }) = update {
                         // The band's rows of `C` and of the slots, all `n` columns: one run.
                         let run = ic * n..(ic + mc) * n;
@@ -470,31 +492,39 @@ mod tests {
         }
     }
 
-    /// The AVX-512 instantiations (12-row tiles of 16 `f32` or 8 `f64` lanes, 8 rows where
-    /// steps are listed) and the AVX2 ones (6-row tiles of 8 or 4, 4 rows where listed) on
-    /// emulated registers, every register access checked to stay inside the operands and the
-    /// packing buffer.
+    /// The AVX-512 instantiations (12 x 2-register tiles of 16 `f32` or 8 `f64` lanes, 4 x 4
+    /// where steps are listed) and the AVX2 ones (6 x 2 tiles of 8 or 4, 4 x 2 where listed)
+    /// on emulated registers, every register access checked to stay inside the operands and
+    /// the packing buffer.
     #[test]
     fn both_instantiations_match_the_naive_product_within_their_operands() {
+        const WIDE: usize = NV_LISTED_AVX512;
         for (m, k, n) in SIZES {
             for (a_t, b_t) in LAYOUTS {
-                emulated::<Like512F32, MR_AVX512>(m, k, n, a_t, b_t);
-                emulated::<Like512F64, MR_AVX512>(m, k, n, a_t, b_t);
-                emulated::<Like512F32, MR_LISTED_AVX512>(m, k, n, a_t, b_t);
-                emulated::<Like512F64, MR_LISTED_AVX512>(m, k, n, a_t, b_t);
-                emulated::<Like256F32, MR_AVX2>(m, k, n, a_t, b_t);
-                emulated::<Like256F64, MR_AVX2>(m, k, n, a_t, b_t);
-                emulated::<Like256F32, MR_LISTED_AVX2>(m, k, n, a_t, b_t);
-                emulated::<Like256F64, MR_LISTED_AVX2>(m, k, n, a_t, b_t);
+                emulated::<Like512F32, MR_AVX512, NV>(m, k, n, a_t, b_t);
+                emulated::<Like512F64, MR_AVX512, NV>(m, k, n, a_t, b_t);
+                emulated::<Like512F32, MR_LISTED_AVX512, WIDE>(m, k, n, a_t, b_t);
+                emulated::<Like512F64, MR_LISTED_AVX512, WIDE>(m, k, n, a_t, b_t);
+                emulated::<Like256F32, MR_AVX2, NV>(m, k, n, a_t, b_t);
+                emulated::<Like256F64, MR_AVX2, NV>(m, k, n, a_t, b_t);
+                emulated::<Like256F32, MR_LISTED_AVX2, NV_LISTED_AVX2>(m, k, n, a_t, b_t);
+                emulated::<Like256F64, MR_LISTED_AVX2, NV_LISTED_AVX2>(m, k, n, a_t, b_t);
             }
         }
     }
 
-    fn emulated<V: Vector, const MR: usize>(m: usize, k: usize, n: usize, a_t: bool, b_t: bool) {
+    fn emulated<V: Vector, const MR: usize, const WIDE: usize>(
+        m: usize,
+        k: usize,
+        n: usize,
+        a_t: bool,
+        b_t: bool,
+    ) {
         for operands in both_operands() {
             check::<V::Elem>((m, k, n), operands, (a_t, b_t), &|a, b, c| {
                 let zero = <V::Elem as num_traits::Zero>::zero();
-                let mut packed = vec![zero; scratch_len::<V::Elem>((m, k, n), V::LANES, false)];
+                let len = scratch_len::<V::Elem>((m, k, n), V::LANES, WIDE, false);
+                let mut packed = vec![zero; len];
                 let spans = [span(a.data), span(b.data), span(c), span(&packed)];
                 let mut lists = StepLists::default();
                 let steps = lists.build(a, m, k, tiling::<V::Elem>((m, k, n), V::LANES, MR, false));
@@ -502,7 +532,7 @@ mod tests {
                 // and the lists were built for its tiling; the emulated registers need no
                 // target feature.
                 checked(&spans, || unsafe {
-                    blocks::<V, MR>(m, k, n, a, b, c, &mut packed, steps, None)
+                    blocks::<V, MR, WIDE>(m, k, n, a, b, c, &mut packed, steps, None)
                 });
                 true
             });
@@ -634,7 +664,7 @@ mod tests {
     /// stay inside the operands, the weights, the slots and the scratch.
     #[test]
     fn fused_updates_stay_inside_their_arrays_on_every_instantiation() {
-        fn each<V: Vector, const MR: usize>() {
+        fn each<V: Vector, const MR: usize, const WIDE: usize>() {
             let shapes = [(7, 3, 40), (13, 300, 33), (130, 17, 300), (5, 260, 1100)];
             // Dense operands, and `A` mostly zero (steps listed).
             for ((m, k, n), operands) in shapes.into_iter().flat_map(|s| [(s, 0), (s, 1)]) {
@@ -655,7 +685,8 @@ mod tests {
                     let want = product_then_rule((m, k, n), (a, b), &rule, used);
                     let (mut w, mut slots) = weights_and_slots::<V::Elem>(m * n, used);
                     let zero = <V::Elem as num_traits::Zero>::zero();
-                    let mut packed = vec![zero; scratch_len::<V::Elem>((m, k, n), V::LANES, true)];
+                    let len = scratch_len::<V::Elem>((m, k, n), V::LANES, WIDE, true);
+                    let mut packed = vec![zero; len];
                     let ptr = |s: &mut Vec<V::Elem>| {
                         if s.is_empty() {
                             core::ptr::null_mut()
@@ -683,7 +714,8 @@ mod tests {
                     // block, and the lists were built for its tiling; the emulated registers
                     // need no target feature.
                     checked(&spans, || unsafe {
-                        blocks::<V, MR>(m, k, n, a, b, &mut w, &mut packed, steps, Some(in_place))
+                        let (b, w, packed) = (b, &mut w, &mut packed);
+                        blocks::<V, MR, WIDE>(m, k, n, a, b, w, packed, steps, Some(in_place))
                     });
                     if let Some(want) = want {
                         assert!(
@@ -694,10 +726,11 @@ mod tests {
                 }
             }
         }
-        each::<Like512F32, MR_AVX512>();
-        each::<Like512F64, MR_LISTED_AVX512>();
-        each::<Like256F32, MR_AVX2>();
-        each::<Like256F64, MR_LISTED_AVX2>();
+        each::<Like512F32, MR_AVX512, NV>();
+        each::<Like512F32, MR_LISTED_AVX512, NV_LISTED_AVX512>();
+        each::<Like512F64, MR_LISTED_AVX512, NV_LISTED_AVX512>();
+        each::<Like256F32, MR_AVX2, NV>();
+        each::<Like256F64, MR_LISTED_AVX2, NV_LISTED_AVX2>();
     }
 
     /// The same values, NaN matching NaN (a centred RMSprop's denominator may be negative).

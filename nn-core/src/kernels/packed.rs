@@ -21,9 +21,11 @@ use super::operands::Steps;
 use super::operands::Strided;
 use super::operands::{Finish, LineAligned, PackedB};
 use super::simd::Vector;
-use super::tile::{column, listed_tile_rows, packed_len, Out, Rows, Tiled, TiledKernel, NV};
+use super::tile::{across_panels, listed_tile_rows, packed_len, Out, Rows, Tiled, TiledKernel, NV};
 #[cfg(test)]
-use super::tile::{MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512};
+use super::tile::{
+    MR_AVX2, MR_AVX512, MR_LISTED_AVX2, MR_LISTED_AVX512, NV_LISTED_AVX2, NV_LISTED_AVX512,
+};
 #[cfg(feature = "std")]
 use super::zero_steps::with_step_lists;
 use super::Element;
@@ -245,7 +247,14 @@ struct Panels<'a, T, const LISTED: bool> {
 
 impl<T: Element, const LISTED: bool> TiledKernel<T> for Panels<'_, T, LISTED> {
     #[inline(always)]
-    unsafe fn run<V: Vector<Elem = T>, const MR: usize, const LISTED_MR: usize>(self) {
+    unsafe fn run<
+        V: Vector<Elem = T>,
+        const MR: usize,
+        const LISTED_MR: usize,
+        const LISTED_NV: usize,
+    >(
+        self,
+    ) {
         let Panels {
             b,
             a,
@@ -258,15 +267,16 @@ impl<T: Element, const LISTED: bool> TiledKernel<T> for Panels<'_, T, LISTED> {
         // SAFETY: the kernel's contract, which the caller upholds.
         unsafe {
             if LISTED {
-                panels::<V, LISTED_MR>(b, a, m, c, accumulate, finish, steps)
+                panels::<V, LISTED_MR, LISTED_NV>(b, a, m, c, accumulate, finish, steps)
             } else {
-                panels::<V, MR>(b, a, m, c, accumulate, finish, Steps::All)
+                panels::<V, MR, NV>(b, a, m, c, accumulate, finish, Steps::All)
             }
         }
     }
 }
 
-/// Panel by panel (each stays in cache), all of `A` down each panel, each tile over the steps
+/// Panel by panel (each stays in cache; tiles `WIDE` registers wide take adjacent whole panels
+/// together, see [`across_panels`]), all of `A` down each, each tile over the steps
 /// `steps` lists for it ([`super::zero_steps`]: where `A` is mostly zero, those where one of
 /// the tile's rows is not), listed once for all the panels. The entry points without lists
 /// pass the constant `Steps::All`, so that the listed loop compiles away there.
@@ -277,7 +287,7 @@ impl<T: Element, const LISTED: bool> TiledKernel<T> for Panels<'_, T, LISTED> {
 /// of `k` steps in tiles of `MR` rows, `finish`'s bias (if any) holds `n` elements, and `V`'s
 /// instruction set is enabled.
 #[inline(always)]
-unsafe fn panels<V: Vector, const MR: usize>(
+unsafe fn panels<V: Vector, const MR: usize, const WIDE: usize>(
     b: &PackedB<V::Elem>,
     a: Strided<'_, V::Elem>,
     m: usize,
@@ -288,24 +298,22 @@ unsafe fn panels<V: Vector, const MR: usize>(
 ) {
     // SAFETY: this function's contract, which its caller upholds.
     unsafe {
-        let (k, n, width) = (b.k, b.n, b.width);
+        debug_assert_eq!(b.width, NV * V::LANES);
+        let (k, n) = (b.k, b.n);
         let c = c.as_mut_ptr();
         let a = Rows {
             ptr: a.data.as_ptr(),
             rs: a.rs,
             ps: 1,
         };
-        // Panel `q` starts `q * width * k` in (only the last may be narrower; see `pack_panels`).
-        for first in (0..n).step_by(width) {
-            let out = Out {
-                ptr: c.add(first),
-                ldc: n,
-                cols: width.min(n - first),
-                accumulate,
-            };
-            let panel = b.data.as_ptr().add(first * k);
-            column::<V, MR, NV>(m, k, steps, a, panel, out, finish.shifted(first));
-        }
+        let out = |first: usize, cols: usize| Out {
+            ptr: c.add(first),
+            ldc: n,
+            cols,
+            accumulate,
+        };
+        let finish = |first| finish.shifted(first);
+        across_panels::<V, MR, WIDE>(m, k, n, steps, a, b.data.as_ptr(), out, finish);
     }
 }
 
@@ -426,18 +434,18 @@ mod tests {
         assert_eq!(c64, naive(m, k, n, &a64, &b64), "f64 m={m} k={k} n={n}");
     }
 
-    /// The AVX-512 instantiations (12-row tiles, 8 where steps are listed, panels of two
-    /// 16-lane `f32` or 8-lane `f64` registers) and the AVX2 ones (6 rows, 4 where listed, 8 or
-    /// 4 lanes) on emulated registers, every register access checked to stay inside the
-    /// operands and the panels.
+    /// The AVX-512 instantiations (12-row tiles, 4 rows of two panels where steps are listed,
+    /// panels of two 16-lane `f32` or 8-lane `f64` registers) and the AVX2 ones (6 rows, 4
+    /// where listed, 8 or 4 lanes) on emulated registers, every register access checked to
+    /// stay inside the operands and the panels.
     #[test]
     fn both_instantiations_match_the_naive_product_within_their_operands() {
-        fn check<V: Vector, const MR: usize>(m: usize, k: usize, n: usize) {
+        fn check<V: Vector, const MR: usize, const WIDE: usize>(m: usize, k: usize, n: usize) {
             for operands in [operands::<V::Elem>, sparse_operands::<V::Elem>] {
-                check_with::<V, MR>((m, k, n), operands);
+                check_with::<V, MR, WIDE>((m, k, n), operands);
             }
         }
-        fn check_with<V: Vector, const MR: usize>(
+        fn check_with<V: Vector, const MR: usize, const WIDE: usize>(
             (m, k, n): (usize, usize, usize),
             operands: Operands<V::Elem>,
         ) {
@@ -459,7 +467,7 @@ mod tests {
             // wide, the lists were built for one band and block; the emulated registers need
             // no target feature.
             checked(&spans, || unsafe {
-                panels::<V, MR>(&packed, view, m, &mut c, false, Finish::NONE, steps)
+                panels::<V, MR, WIDE>(&packed, view, m, &mut c, false, Finish::NONE, steps)
             });
             assert!(
                 c == naive(m, k, n, &a, &b),
@@ -474,7 +482,7 @@ mod tests {
             };
             // SAFETY: as above; the bias holds `n` elements.
             checked(&spans, || unsafe {
-                panels::<V, MR>(&packed, view, m, &mut c, false, finish, steps)
+                panels::<V, MR, WIDE>(&packed, view, m, &mut c, false, finish, steps)
             });
             let mut want = naive(m, k, n, &a, &b);
             for row in want.chunks_exact_mut(n) {
@@ -485,22 +493,24 @@ mod tests {
             }
             assert!(c == want, "finished, {} lanes, m={m} k={k} n={n}", V::LANES);
         }
+        const WIDE: usize = NV_LISTED_AVX512;
         for (m, k, n) in SIZES {
-            check::<Like512F32, MR_AVX512>(m, k, n);
-            check::<Like512F64, MR_AVX512>(m, k, n);
-            check::<Like512F32, MR_LISTED_AVX512>(m, k, n);
-            check::<Like512F64, MR_LISTED_AVX512>(m, k, n);
-            check::<Like256F32, MR_AVX2>(m, k, n);
-            check::<Like256F64, MR_AVX2>(m, k, n);
-            check::<Like256F32, MR_LISTED_AVX2>(m, k, n);
-            check::<Like256F64, MR_LISTED_AVX2>(m, k, n);
+            check::<Like512F32, MR_AVX512, NV>(m, k, n);
+            check::<Like512F64, MR_AVX512, NV>(m, k, n);
+            check::<Like512F32, MR_LISTED_AVX512, WIDE>(m, k, n);
+            check::<Like512F64, MR_LISTED_AVX512, WIDE>(m, k, n);
+            check::<Like256F32, MR_AVX2, NV>(m, k, n);
+            check::<Like256F64, MR_AVX2, NV>(m, k, n);
+            check::<Like256F32, MR_LISTED_AVX2, NV_LISTED_AVX2>(m, k, n);
+            check::<Like256F64, MR_LISTED_AVX2, NV_LISTED_AVX2>(m, k, n);
         }
-        // Every row count up to three tiles: each tile height from 1 to `MR` occurs.
+        // Every row count up to three tiles: each tile height from 1 to `MR` occurs; 140
+        // columns are two wide tiles, a panel and a narrow one on AVX-512.
         for m in 1..=3 * MR_AVX512 {
-            check::<Like512F32, MR_AVX512>(m, 5, 40);
-            check::<Like512F32, MR_LISTED_AVX512>(m, 5, 40);
-            check::<Like256F32, MR_AVX2>(m, 5, 20);
-            check::<Like256F32, MR_LISTED_AVX2>(m, 5, 20);
+            check::<Like512F32, MR_AVX512, NV>(m, 5, 40);
+            check::<Like512F32, MR_LISTED_AVX512, WIDE>(m, 5, 140);
+            check::<Like256F32, MR_AVX2, NV>(m, 5, 20);
+            check::<Like256F32, MR_LISTED_AVX2, NV_LISTED_AVX2>(m, 5, 20);
         }
     }
 }

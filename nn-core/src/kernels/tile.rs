@@ -16,6 +16,8 @@ use super::Element;
 
 /// Registers of columns per panel.
 pub(crate) const NV: usize = 2;
+/// [`NV`], under a name that the tiles' own `NV` (their width in registers) does not shadow.
+const PANEL_NV: usize = NV;
 /// Rows per tile on AVX2 (16 registers): 12 accumulators, two panel registers, one broadcast.
 pub(crate) const MR_AVX2: usize = 6;
 /// Rows per tile on AVX-512 (32 registers): 24 accumulators, two panel registers, one
@@ -27,10 +29,19 @@ pub(crate) const MR_AVX512: usize = 12;
 /// stack each step (objdump; `tools/check_kernel_code.py`). Four rows need 8 + 2 + 4
 /// registers, and ran MNIST's listed products as fast as six (alternated, one thread).
 pub(crate) const MR_LISTED_AVX2: usize = 4;
-/// Rows per tile on AVX-512 where the steps are listed, for the same reason: with twelve,
-/// the blocked kernel's listed loop moved 24 registers through the stack each step. Eight rows
-/// need 16 + 2 + 8 of the 32 registers.
-pub(crate) const MR_LISTED_AVX512: usize = 8;
+/// Rows per tile on AVX-512 where the steps are listed, four registers wide (two adjacent
+/// panels; see [`across_panels`]). The fewer rows a tile has, the more of its steps are zero
+/// in every row and skipped (on MNIST's first dense layer, 46% of an 8-row tile's forward
+/// steps are live against 36% of a 4-row tile's, and 37% / 27% of its weight gradient's),
+/// while each listed step costs about the same (its list entry, addresses and panel loads)
+/// whatever its width: 4 x 4 registers run the same multiply-adds a step as 8 x 2 over fewer
+/// steps. Four rows of four need 16 + 4 + 4 of the 32 registers (twelve rows of two moved 24
+/// registers through the stack each step).
+pub(crate) const MR_LISTED_AVX512: usize = 4;
+/// Registers of columns per listed tile on AVX-512 (see [`MR_LISTED_AVX512`]).
+pub(crate) const NV_LISTED_AVX512: usize = 4;
+/// Registers of columns per listed tile on AVX2: one panel, as its 16 registers allow.
+pub(crate) const NV_LISTED_AVX2: usize = NV;
 
 /// Rows per tile where the steps are listed, on `isa`: what [`super::zero_steps`] lists
 /// them for.
@@ -41,15 +52,30 @@ pub(crate) fn listed_tile_rows(isa: super::Isa) -> usize {
     }
 }
 
+/// Registers of columns per tile where the steps are listed, on `isa`.
+pub(crate) fn listed_tile_width(isa: super::Isa) -> usize {
+    match isa {
+        super::Isa::Avx512 => NV_LISTED_AVX512,
+        _ => NV_LISTED_AVX2,
+    }
+}
+
 /// A register-tiled kernel, written once over its tile height: [`Tiled`] runs it on each
 /// instruction set's.
 pub(crate) trait TiledKernel<T> {
-    /// The kernel on registers `V`, in tiles of `MR` rows, or `LISTED_MR` where it runs only
-    /// the steps [`super::zero_steps`] lists.
+    /// The kernel on registers `V`, in tiles of `MR` rows, or, where it runs only the steps
+    /// [`super::zero_steps`] lists, of `LISTED_MR` rows and `LISTED_NV` registers.
     ///
     /// # Safety
     /// `V`'s instruction set is enabled, and the kernel's own contract holds.
-    unsafe fn run<V: Vector<Elem = T>, const MR: usize, const LISTED_MR: usize>(self);
+    unsafe fn run<
+        V: Vector<Elem = T>,
+        const MR: usize,
+        const LISTED_MR: usize,
+        const LISTED_NV: usize,
+    >(
+        self,
+    );
 }
 
 /// A [`TiledKernel`] as a [`Kernel`], with each instruction set's tile heights: the one choice
@@ -62,13 +88,16 @@ impl<T: Element, K: TiledKernel<T>> Kernel<T> for Tiled<K> {
     #[inline(always)]
     unsafe fn avx512<V: Realign<Elem = T>>(self) {
         // SAFETY: the kernel's contract, which the caller upholds.
-        unsafe { self.0.run::<V, MR_AVX512, MR_LISTED_AVX512>() }
+        unsafe {
+            self.0
+                .run::<V, MR_AVX512, MR_LISTED_AVX512, NV_LISTED_AVX512>()
+        }
     }
 
     #[inline(always)]
     unsafe fn avx2<V: Vector<Elem = T>>(self) {
         // SAFETY: the kernel's contract, which the caller upholds.
-        unsafe { self.0.run::<V, MR_AVX2, MR_LISTED_AVX2>() }
+        unsafe { self.0.run::<V, MR_AVX2, MR_LISTED_AVX2, NV_LISTED_AVX2>() }
     }
 
     unsafe fn portable(self) {
@@ -95,18 +124,21 @@ pub(crate) struct Out<T> {
 }
 
 /// `C[..R, ..cols] (+)= A[..R, ..kc] · panel`, over every step `p < kc` or only the listed
-/// ones (see [`super::zero_steps`]).
+/// ones (see [`super::zero_steps`]). A tile wider than a panel (`NV > PANEL_NV`, listed
+/// steps only) reads `NV / PANEL_NV` adjacent panels, each `next` elements after the one
+/// before.
 ///
 /// # Safety
-/// `a` is readable at `r * rs + p * ps` for `r < R`, `p < kc`; `panel` holds `kc * NV * LANES`
-/// elements; listed steps are below `kc`; `out` is valid for `R` rows of `cols <= NV * LANES`
-/// elements; `V`'s instruction set is enabled.
+/// `a` is readable at `r * rs + p * ps` for `r < R`, `p < kc`; `panel` (and each next one)
+/// holds `kc * min(NV, PANEL_NV) * LANES` elements; listed steps are below `kc`; `out` is
+/// valid for `R` rows of `cols <= NV * LANES` elements; `V`'s instruction set is enabled.
 #[inline(always)]
 pub(crate) unsafe fn tile<V: Vector, const R: usize, const NV: usize>(
     kc: usize,
     steps: Option<&[u16]>,
     a: Rows<V::Elem>,
     panel: *const V::Elem,
+    next: usize,
     out: Out<V::Elem>,
 ) {
     // SAFETY: this function's contract, which its caller upholds.
@@ -122,9 +154,9 @@ pub(crate) unsafe fn tile<V: Vector, const R: usize, const NV: usize>(
                 // moved three through the stack and six between registers at every step.
                 let (mut acc, mut column, mut bp) = (zero, opaque(a.ptr), panel);
                 for _ in 0..kc {
-                    step(&mut acc, core::array::from_fn(|r| column.add(r)), bp);
+                    step(&mut acc, core::array::from_fn(|r| column.add(r)), bp, next);
                     column = column.add(a.ps);
-                    bp = bp.add(NV * V::LANES);
+                    bp = bp.add(NV.min(PANEL_NV) * V::LANES);
                 }
                 store(&acc, out);
             }
@@ -146,15 +178,15 @@ pub(crate) unsafe fn tile<V: Vector, const R: usize, const NV: usize>(
                     // one general register and rotated its row pointers through 26 moves and
                     // two loads from the stack at every step.
                     for offset in 0..kc {
-                        step(&mut acc, rows.map(|row| row.add(offset)), bp);
-                        bp = bp.add(NV * V::LANES);
+                        step(&mut acc, rows.map(|row| row.add(offset)), bp, next);
+                        bp = bp.add(NV.min(PANEL_NV) * V::LANES);
                     }
                 } else {
                     let mut offset = 0;
                     for _ in 0..kc {
-                        step(&mut acc, rows.map(|row| row.add(offset)), bp);
+                        step(&mut acc, rows.map(|row| row.add(offset)), bp, next);
                         offset += a.ps;
-                        bp = bp.add(NV * V::LANES);
+                        bp = bp.add(NV.min(PANEL_NV) * V::LANES);
                     }
                 }
                 store(&acc, out);
@@ -167,7 +199,8 @@ pub(crate) unsafe fn tile<V: Vector, const R: usize, const NV: usize>(
                     step(
                         &mut acc,
                         core::array::from_fn(|r| column.add(r * a.rs)),
-                        panel.add(p * NV * V::LANES),
+                        panel.add(p * NV.min(PANEL_NV) * V::LANES),
+                        next,
                     );
                 }
                 store(&acc, out);
@@ -232,18 +265,22 @@ unsafe fn store<V: Vector, const R: usize, const NV: usize>(acc: &[[V; NV]; R], 
     }
 }
 
-/// One step of [`tile`]: the panel's row at `bp` times the tile's column of `A`, whose
-/// elements are at `column`, added to the sums. A function rather than a closure, so that it
-/// inherits the caller's instruction set when inlined.
+/// One step of [`tile`]: the panel's row at `bp` (continued `next` elements on in each next
+/// panel, for a tile wider than one) times the tile's column of `A`, whose elements are at
+/// `column`, added to the sums. A function rather than a closure, so that it inherits the
+/// caller's instruction set when inlined.
 #[inline(always)]
 unsafe fn step<V: Vector, const R: usize, const NV: usize>(
     acc: &mut [[V; NV]; R],
     column: [*const V::Elem; R],
     bp: *const V::Elem,
+    next: usize,
 ) {
     // SAFETY: this function's contract, which its caller upholds.
     unsafe {
-        let w: [V; NV] = core::array::from_fn(|v| V::load(bp.add(v * V::LANES)));
+        let w: [V; NV] = core::array::from_fn(|v| {
+            V::load(bp.add(v / PANEL_NV * next + v % PANEL_NV * V::LANES))
+        });
         for (row, a) in acc.iter_mut().zip(column) {
             let s = V::splat(*a);
             for (x, &w) in row.iter_mut().zip(&w) {
@@ -281,8 +318,9 @@ fn opaque<T>(p: *const T) -> *const T {
 }
 
 /// Runs [`tile`] down `m` rows of `A` in the tiles of [`tile_heights`], tile `t` over the
-/// steps `steps.of(t, kc)`, on one panel of `out.cols` columns packed by [`pack_panels`]: `NV`
-/// registers wide, or one where the columns fit in one ([`panel_width`]).
+/// steps `steps.of(t, kc)`, on `out.cols` columns packed by [`pack_panels`]: one panel `NV`
+/// registers wide, or one where the columns fit in one ([`panel_width`]), or, listed, `NV /
+/// PANEL_NV` adjacent whole panels, `next` elements apart.
 ///
 /// `a` and `out` point at row 0; row `i` of `A` starts `i * a.rs` further and row `i` of `C`
 /// `i * out.ldc` further. Each tile's block of `C` is finished by `finish` as soon as it is
@@ -291,19 +329,20 @@ fn opaque<T>(p: *const T) -> *const T {
 /// # Safety
 /// As for [`tile`], for every row below `m`; `steps` has lists for every tile.
 #[inline(always)]
-pub(crate) unsafe fn column<V: Vector, const MR: usize, const NV: usize>(
+unsafe fn column<V: Vector, const MR: usize, const NV: usize>(
     m: usize,
     kc: usize,
     steps: Steps<'_>,
     a: Rows<V::Elem>,
     panel: *const V::Elem,
+    next: usize,
     out: Out<V::Elem>,
     finish: Finish<V::Elem>,
 ) {
     // SAFETY: this function's contract, which its caller upholds.
     unsafe {
         if NV > 1 && out.cols <= V::LANES {
-            return column::<V, MR, 1>(m, kc, steps, a, panel, out, finish);
+            return column::<V, MR, 1>(m, kc, steps, a, panel, next, out, finish);
         }
         // Counted here rather than through `tile_heights`: an iterator's extra state crowded the
         // registers of the dense loop inside (callgrind: +13% instructions in the blocked kernel).
@@ -319,9 +358,52 @@ pub(crate) unsafe fn column<V: Vector, const MR: usize, const NV: usize>(
                 ptr: out.ptr.add(i * out.ldc),
                 ..out
             };
-            tile_of_height::<V, MR, NV>(height, kc, steps.of(t, kc), a, panel, out);
+            tile_of_height::<V, MR, NV>(height, kc, steps.of(t, kc), a, panel, next, out);
             finish_tile::<V, NV>(height, out, finish);
             i += height;
+        }
+    }
+}
+
+/// Runs [`column`] across a packed block of `n` columns (`kc` rows at `packed`, panels as
+/// [`pack_panels`] lays them out), in tiles `WIDE` registers wide where whole panels allow
+/// and one panel wide elsewhere; `out(first, cols)` and `finish(first)` say where the block's
+/// columns from `first` on go. A wide tile reads adjacent panels, so one packing serves every
+/// tile width.
+///
+/// # Safety
+/// As for [`column`], for every panel of the block.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn across_panels<V: Vector, const MR: usize, const WIDE: usize>(
+    m: usize,
+    kc: usize,
+    n: usize,
+    steps: Steps<'_>,
+    a: Rows<V::Elem>,
+    packed: *const V::Elem,
+    out: impl Fn(usize, usize) -> Out<V::Elem>,
+    finish: impl Fn(usize) -> Finish<V::Elem>,
+) {
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        const { assert!(WIDE % PANEL_NV == 0, "wide tiles cover whole panels") };
+        let width = PANEL_NV * V::LANES;
+        let next = kc * width;
+        let mut first = 0;
+        while first < n {
+            // Panel `q` starts `q * width * kc` in (only the last may be narrower).
+            let panel = packed.add(first * kc);
+            if WIDE > PANEL_NV && n - first >= WIDE * V::LANES {
+                let cols = WIDE * V::LANES;
+                let (out, finish) = (out(first, cols), finish(first));
+                column::<V, MR, WIDE>(m, kc, steps, a, panel, next, out, finish);
+                first += cols;
+            } else {
+                let (out, finish) = (out(first, width.min(n - first)), finish(first));
+                column::<V, MR, PANEL_NV>(m, kc, steps, a, panel, next, out, finish);
+                first += width;
+            }
         }
     }
 }
@@ -338,6 +420,7 @@ unsafe fn tile_of_height<V: Vector, const MR: usize, const NV: usize>(
     steps: Option<&[u16]>,
     a: Rows<V::Elem>,
     panel: *const V::Elem,
+    next: usize,
     out: Out<V::Elem>,
 ) {
     // SAFETY: this function's contract, which its caller upholds.
@@ -346,7 +429,7 @@ unsafe fn tile_of_height<V: Vector, const MR: usize, const NV: usize>(
         macro_rules! heights {
         ($($r:literal)*) => {
             match height {
-                $($r if $r <= MR => tile::<V, $r, NV>(kc, steps, a, panel, out),)*
+                $($r if $r <= MR => tile::<V, $r, NV>(kc, steps, a, panel, next, out),)*
                 _ => unreachable!("a tile of {height} rows (at most {MR})"),
             }
         };
