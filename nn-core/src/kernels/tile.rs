@@ -329,6 +329,7 @@ fn opaque<T>(p: *const T) -> *const T {
 /// # Safety
 /// As for [`tile`], for every row below `m`; `steps` has lists for every tile.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn column<V: Vector, const MR: usize, const NV: usize>(
     m: usize,
     kc: usize,
@@ -387,7 +388,7 @@ pub(crate) unsafe fn across_panels<V: Vector, const MR: usize, const WIDE: usize
 ) {
     // SAFETY: this function's contract, which its caller upholds.
     unsafe {
-        const { assert!(WIDE % PANEL_NV == 0, "wide tiles cover whole panels") };
+        const { assert!(WIDE.is_multiple_of(PANEL_NV), "wide tiles cover whole panels") };
         let width = PANEL_NV * V::LANES;
         let next = kc * width;
         let mut first = 0;
