@@ -388,7 +388,12 @@ pub(crate) unsafe fn across_panels<V: Vector, const MR: usize, const WIDE: usize
 ) {
     // SAFETY: this function's contract, which its caller upholds.
     unsafe {
-        const { assert!(WIDE.is_multiple_of(PANEL_NV), "wide tiles cover whole panels") };
+        const {
+            assert!(
+                WIDE.is_multiple_of(PANEL_NV),
+                "wide tiles cover whole panels"
+            )
+        };
         let width = PANEL_NV * V::LANES;
         let next = kc * width;
         let mut first = 0;
