@@ -281,20 +281,17 @@ fn scratch_len<T>(
         let rows = (SUMS_BYTES / (n * size_of::<T>()) + 24).min(m + 12);
         return packed_len(k, n, NV * lanes) + rows * n;
     }
-    [NV, wide]
-        .map(|wide| {
-            let (kc, nc) = block_sizes::<T>(k, n, lanes, wide);
-            kc * nc
-        })
-        .into_iter()
-        .max()
-        .unwrap_or(0)
+    let block = |wide| {
+        let (kc, nc) = block_sizes::<T>(k, n, lanes, wide);
+        kc * nc
+    };
+    block(NV).max(block(wide))
 }
 
 /// The block loops: columns of `B` by `nc`, its rows by `kc` (packed), rows of `A` by `mc`,
 /// then across the block's panels down the band, in tiles of `MR` rows and `WIDE` registers
-/// where whole panels allow ([`across_panels`]). The first block of rows of `B` writes `C`, later ones
-/// add to it. Each tile runs the steps `steps` lists for it ([`super::zero_steps`]: where `A`
+/// where whole panels allow ([`across_panels`]). The first block of rows of `B` writes `C`,
+/// later ones add to it. Each tile runs the steps `steps` lists for it ([`super::zero_steps`]: where `A`
 /// is mostly zero, those where one of the tile's rows is not), listed once for all the panels.
 /// With `update` (`k` within one block), all of `B` is one block, and after each band its
 /// sums, kept in the end of `packed`, go through the rule into `C` and the slots.
