@@ -3,7 +3,7 @@
 //! A register tile sums `A(r, p) · B(p, ..)` over the steps `p`; where all of the tile's rows
 //! hold a zero at `p`, the step adds nothing, and its row of the panel need not be loaded nor
 //! multiplied. Images are mostly background: 81% of MNIST's pixels are zero, and with four
-//! samples to a tile (AVX2's listed tiles), 61% of the steps of the first dense layer's
+//! samples to a tile (the listed tiles), 61% of the steps of the first dense layer's
 //! forward product `x · W` are zero in every row, as are 72% of the steps of its weight
 //! gradient `xᵀ · dz` (four pixels to a tile). Reference BLAS skips zero elements of an
 //! operand the same way. The remaining steps run in the same order, so `C` is unchanged,
