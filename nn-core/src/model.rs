@@ -127,10 +127,13 @@ impl<T> core::ops::Index<usize> for Scores<T> {
 /// The index of the first NaN or infinity in `xs`. A large input is scanned in parts on the
 /// worker pool: a fresh batch comes from memory, and a training step's workers, asleep since
 /// the last step, wake during the scan instead of at the step's first hand-off (26 µs of a
-/// 450 µs two-thread MNIST step, measured; the scan itself was 31 µs on one thread).
+/// 450 µs two-thread MNIST step, measured; the scan itself was 31 µs on one thread). Only
+/// from one of the pool's own threads (the main thread, normally): from any other, the scan
+/// would be one more hand-off to the pool and back.
 #[cfg(feature = "std")]
 fn first_non_finite<T: Element>(xs: &[T]) -> Option<usize> {
-    if xs.len() < PARALLEL_SCAN || threads::thread_count() < 2 {
+    let on_pool = threads::pool().current_thread_index().is_some();
+    if xs.len() < PARALLEL_SCAN || threads::thread_count() < 2 || !on_pool {
         return T::first_non_finite(xs);
     }
     threads::pool().install(|| {
@@ -932,9 +935,14 @@ mod tests {
     use super::{first_non_finite, PARALLEL_SCAN};
 
     /// The scan in parts finds the first non-finite value, wherever the parts are cut, and
-    /// not a later one that another thread finds first.
+    /// not a later one that another thread finds first. Run on the pool, as from the main
+    /// thread, which the pool adopts (a test's own thread is not one of the pool's).
     #[test]
     fn the_scan_in_parts_finds_the_first_non_finite_value() {
+        crate::threads::pool().install(scan_in_parts_finds_the_first);
+    }
+
+    fn scan_in_parts_finds_the_first() {
         let len = 3 * PARALLEL_SCAN + 123;
         let clean = vec![0.25f32; len];
         assert_eq!(first_non_finite(&clean), None);
