@@ -83,7 +83,43 @@ def innermost_loops(body):
             spans.append((at[int(jump.group(1), 16)], i))
     for start, end in spans:
         if not any(start <= s and e <= end for s, e in spans if (s, e) != (start, end)):
-            yield body[start:end + 1]
+            yield loop_body(body[start:end + 1])
+
+
+def loop_body(span):
+    """The instructions of `span` (its first one the loop's head, its last the backward jump
+    to it) that lie on a path from the head back to the jump: LLVM may place a loop's exit
+    code (a tile's store, say) between the two, where it runs once, not at every step."""
+    at = {address: i for i, (address, _) in enumerate(span)}
+    last = len(span) - 1
+
+    def successors(i):
+        if i == last:
+            return [0]
+        insn = span[i][1]
+        jump = JUMP.match(insn)
+        target = [at[int(jump.group(1), 16)]] if jump and int(jump.group(1), 16) in at else []
+        if insn.startswith("jmp"):
+            return target
+        if insn.startswith("ret") or "ud2" in insn:
+            return []
+        return [i + 1] + target
+
+    def reach(starts, step):
+        seen, todo = set(starts), list(starts)
+        while todo:
+            for j in step(todo.pop()):
+                if j not in seen:
+                    seen.add(j)
+                    todo.append(j)
+        return seen
+
+    preds = {i: [] for i in range(len(span))}
+    for i in range(len(span)):
+        for j in successors(i):
+            preds[j].append(i)
+    on_path = reach([0], successors) & reach([last], lambda j: preds[j])
+    return [span[i] for i in sorted(on_path)]
 
 
 def test_code(binary, addresses):
