@@ -103,14 +103,21 @@ fn labels(rows: usize) -> Vec<usize> {
     (0..rows).map(|i| i % 3).collect()
 }
 
+/// Sparse labels as the targets of a 3-class output.
+fn target_set(labels: &[usize]) -> TargetSet<'_, f64> {
+    <SparseCategoricalCrossentropy as TakesTargets<usize, f64, [f64; 3]>>::target_set(labels)
+}
+
+/// The tests' objective: sparse categorical cross-entropy, unweighted.
+const OBJECTIVE: Objective<'static, f64> = Objective {
+    losses: &SparseCategoricalCrossentropy,
+    weights: &[],
+};
+
 fn gradients_of(layers: &[&dyn Layer<f64>], x: &[f64], labels: &[usize]) -> Workspace<f64> {
     let (graph, records) = chain(layers);
-    let set =
-        <SparseCategoricalCrossentropy as TakesTargets<usize, f64, [f64; 3]>>::target_set(labels);
-    let objective = Objective {
-        losses: &SparseCategoricalCrossentropy,
-        weights: &[],
-    };
+    let set = target_set(labels);
+    let objective = OBJECTIVE;
     let mut ws = Workspace::new();
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let targets = TargetRows::all(&set, labels.len());
@@ -188,13 +195,9 @@ fn assert_shards_add_up(layers: &[&dyn Layer<f64>], rows: usize, shards: usize) 
         .map(|_| rng.gen_range(-1.0..1.0))
         .collect();
     let labels = labels(rows);
-    let set =
-        <SparseCategoricalCrossentropy as TakesTargets<usize, f64, [f64; 3]>>::target_set(&labels);
+    let set = target_set(&labels);
     let targets = TargetRows::all(&set, rows);
-    let objective = Objective {
-        losses: &SparseCategoricalCrossentropy,
-        weights: &[],
-    };
+    let objective = OBJECTIVE;
 
     let mut whole = Workspace::new();
     let value = whole.gradients(
@@ -327,13 +330,8 @@ fn updates_fused_into_the_product_leave_the_same_weights() {
         assert!(a.fuses_update() && !b.fuses_update());
         let x: Vec<f64> = (0..rows * 400).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let labels = labels(rows);
-        let set = <SparseCategoricalCrossentropy as TakesTargets<usize, f64, [f64; 3]>>::target_set(
-            &labels,
-        );
-        let objective = Objective {
-            losses: &SparseCategoricalCrossentropy,
-            weights: &[],
-        };
+        let set = target_set(&labels);
+        let objective = OBJECTIVE;
         let (graph, records) = chain::<f64>(&[&flatten, &a, &b]);
         let mut workspace = Workspace::new();
         let mut losses = Vec::new();
@@ -405,13 +403,8 @@ fn a_step_with_the_pool_kept_awake_is_the_same_step() {
         let rows = 96;
         let x: Vec<f64> = (0..rows * 400).map(|_| rng.gen_range(-1.0..1.0)).collect();
         let labels = labels(rows);
-        let set = <SparseCategoricalCrossentropy as TakesTargets<usize, f64, [f64; 3]>>::target_set(
-            &labels,
-        );
-        let objective = Objective {
-            losses: &SparseCategoricalCrossentropy,
-            weights: &[],
-        };
+        let set = target_set(&labels);
+        let objective = OBJECTIVE;
         let (graph, records) = chain::<f64>(&[&flatten, &a, &b]);
         let mut sgd = crate::optim::Sgd::<f64>::new(0.1);
         let mut workspace = Workspace::new();
