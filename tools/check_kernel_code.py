@@ -150,7 +150,8 @@ def check(binary):
             continue
         for address, insn in body:
             if insn.startswith("call") and "core_arch" in insn and not PROBES.search(insn):
-                faults.append((address, f"{name} calls {insn.split('<')[-1].rstrip('>')} out of line"))
+                callee = insn.split('<')[-1].rstrip('>')
+                faults.append((address, f"{name} calls {callee} out of line"))
         if "nn_core" not in name:
             continue
         for loop in innermost_loops(body):

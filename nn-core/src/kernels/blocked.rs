@@ -147,7 +147,7 @@ fn run<T: Element>(
         scratch_len::<T>((m, k, n), lanes, listed_tile_width(isa), update.is_some()),
         |packed| {
             with_step_lists(|lists| {
-                let tiling = tiling::<T>((m, k, n), lanes, listed_tile_rows(isa), update.is_some());
+                let tiling = tiling::<T>((m, k, n), listed_tile_rows(isa), update.is_some());
                 let shape = (m, k, n);
                 // SAFETY (both arms): the CPU has `isa`; the caller checked every index against
                 // the slices; `packed` is as long as the blocks need; the lists were built for
@@ -242,27 +242,27 @@ fn even_blocks(len: usize, max: usize, unit: usize) -> usize {
     len.div_ceil(len.div_ceil(max)).next_multiple_of(unit)
 }
 
-/// How [`blocks`] cuts an `m x k x n` product on registers of `lanes` elements, in tiles of
-/// `mr` rows, for [`StepLists::build`]: `(mc, kc, mr)`, the rows of `A` per band, the rows of
-/// `B` per block and the rows per tile.
-fn tiling<T>(
-    (m, k, n): (usize, usize, usize),
-    lanes: usize,
-    mr: usize,
-    in_place: bool,
-) -> (usize, usize, usize) {
+/// How [`blocks`] cuts an `m x k x n` product in tiles of `mr` rows, for
+/// [`StepLists::build`]: `(mc, kc, mr)`, the rows of `A` per band, the rows of `B` per block
+/// and the rows per tile.
+fn tiling<T>((m, k, n): (usize, usize, usize), mr: usize, in_place: bool) -> (usize, usize, usize) {
     let mc = if in_place {
         band_rows::<T>(m, n, mr)
     } else {
         even_blocks(m, MC, mr)
     };
-    (mc, block_sizes::<T>(k, n, lanes, NV).0, mr)
+    (mc, block_rows(k), mr)
+}
+
+/// Rows of `B` per block for a `k`-row `B`: the same for every tile width.
+fn block_rows(k: usize) -> usize {
+    even_blocks(k, KC, 1)
 }
 
 /// The block sizes `(kc, nc)` for a `k x n` matrix `B` on registers of `lanes` elements, in
-/// tiles `wide` registers wide: `kc` is the same for every width.
+/// tiles `wide` registers wide.
 fn block_sizes<T>(k: usize, n: usize, lanes: usize, wide: usize) -> (usize, usize) {
-    let kc = even_blocks(k, KC, 1);
+    let kc = block_rows(k);
     let nc = even_blocks(n, block_cols::<T>(kc, lanes, wide), wide * lanes);
     (kc, nc)
 }
@@ -291,8 +291,9 @@ fn scratch_len<T>(
 /// The block loops: columns of `B` by `nc`, its rows by `kc` (packed), rows of `A` by `mc`,
 /// then across the block's panels down the band, in tiles of `MR` rows and `WIDE` registers
 /// where whole panels allow ([`across_panels`]). The first block of rows of `B` writes `C`,
-/// later ones add to it. Each tile runs the steps `steps` lists for it ([`super::zero_steps`]: where `A`
-/// is mostly zero, those where one of the tile's rows is not), listed once for all the panels.
+/// later ones add to it. Each tile runs the steps `steps` lists for it
+/// ([`super::zero_steps`]: where `A` is mostly zero, those where one of the tile's rows is
+/// not), listed once for all the panels.
 /// With `update` (`k` within one block), all of `B` is one block, and after each band its
 /// sums, kept in the end of `packed`, go through the rule into `C` and the slots.
 ///
@@ -388,8 +389,9 @@ unsafe fn blocks<V: Vector, const MR: usize, const WIDE: usize>(
     }
 }
 
-/// Rows of `A` per band of [`blocks`] with an update for tiles of `mr` rows: as many as keep the band's
-/// sums (`n` wide) within [`SUMS_BYTES`], rounded up to whole tiles, the bands cut evenly.
+/// Rows of `A` per band of [`blocks`] with an update for tiles of `mr` rows: as many as keep
+/// the band's sums (`n` wide) within [`SUMS_BYTES`], rounded up to whole tiles, the bands cut
+/// evenly.
 fn band_rows<T>(m: usize, n: usize, mr: usize) -> usize {
     let most = (SUMS_BYTES / (n * size_of::<T>()))
         .max(1)
@@ -397,11 +399,12 @@ fn band_rows<T>(m: usize, n: usize, mr: usize) -> usize {
     even_blocks(m, most, mr)
 }
 
-/// Bytes of a band's sums in [`blocks`] with an update: with `A`'s band, `B` packed and the weights'
-/// rows, within L2.
+/// Bytes of a band's sums in [`blocks`] with an update: with `A`'s band, `B` packed and the
+/// weights' rows, within L2.
 const SUMS_BYTES: usize = 128 * 1024;
 
-/// The most bytes of `B` that [`blocks`] with an update packs whole (the thread keeps its scratch).
+/// The most bytes of `B` that [`blocks`] with an update packs whole (the thread keeps its
+/// scratch).
 const PACKED_B_BYTES: usize = 1024 * 1024;
 
 /// [`pack_panels`] for this kernel: where the rows of `B` are contiguous, each whole panel
@@ -524,7 +527,7 @@ mod tests {
                 let mut packed = vec![zero; len];
                 let spans = [span(a.data), span(b.data), span(c), span(&packed)];
                 let mut lists = StepLists::default();
-                let steps = lists.build(a, m, k, tiling::<V::Elem>((m, k, n), V::LANES, MR, false));
+                let steps = lists.build(a, m, k, tiling::<V::Elem>((m, k, n), MR, false));
                 // SAFETY: the views cover their shapes, `packed` is as long as `blocks` needs
                 // and the lists were built for its tiling; the emulated registers need no
                 // target feature.
@@ -704,7 +707,7 @@ mod tests {
                             .map(|s| span(s)),
                     );
                     let mut lists = StepLists::default();
-                    let tiling = tiling::<V::Elem>((m, k, n), V::LANES, MR, true);
+                    let tiling = tiling::<V::Elem>((m, k, n), MR, true);
                     let steps = lists.build(a, m, k, tiling);
                     // SAFETY: the views cover their shapes, the slots and the weights `m x n`,
                     // `packed` is as long as `blocks` needs with a band, `k` is within one
