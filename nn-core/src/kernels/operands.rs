@@ -309,7 +309,8 @@ pub struct Momentum<T> {
 /// The first moment is flushed to zero below the normal range (see `flush_subnormal`): it
 /// decays by 0.9 a step where the gradient is zero and is the one seen sinking into
 /// subnormals. The second decays by 0.999 and takes some 70,000 such steps to get there;
-/// flushing it too made the dense update 40% slower.
+/// flushing it too made the dense update 40% slower. The step's numerator `m * alpha` is zero
+/// where it would be subnormal (see `Moments::numerator`).
 #[derive(Clone, Copy, Debug)]
 pub struct Moments<T> {
     /// The bias-corrected learning rate.
