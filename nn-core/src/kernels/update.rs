@@ -208,7 +208,7 @@ mod tests {
         let (alpha, b1, b2, eps) = (1e-3f32, 0.1f32, 1e-3f32, 1e-7f32);
         let rule = Update::Adam(Moments { alpha, b1, b2, eps });
         let n = 37;
-        let tiny = |i: usize| i % 2 == 0;
+        let tiny = |i: usize| i.is_multiple_of(2);
         let w0: Vec<f32> = (0..n)
             .map(|i| {
                 if tiny(i) {
