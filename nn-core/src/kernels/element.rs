@@ -145,8 +145,8 @@ pub trait Element:
     /// the caller's crate (where a debug build filled it one element at a time).
     fn resize_zeroed(v: &mut Vec<Self>, len: usize);
 
-    /// `elementwise::dropout`: inverted dropout on one block of draws.
-    fn dropout(x: &[Self], draws: KeepDraws<'_>, scale: Self, y: &mut [Self], mask: &mut [Self]);
+    /// `elementwise::dropout`: inverted dropout with its draws, forward or backward.
+    fn dropout(x: &[Self], draws: KeepDraws<'_>, scale: Self, y: &mut [Self]);
 }
 
 /// The kinds of per-thread scratch [`Element::with_scratch`] keeps, one buffer each, so that a

@@ -75,19 +75,13 @@ pub(super) fn multiply<T: Element>(a: &[T], b: &[T], out: &mut [T]) {
     );
 }
 
-/// Inverted dropout on one block: an element survives when its draw is at least the
-/// threshold (and `keeps_any`), its mask is then `scale`, else zero; `y = x * mask`.
-pub(super) fn dropout<T: Element>(
-    x: &[T],
-    draws: KeepDraws<'_>,
-    scale: T,
-    y: &mut [T],
-    mask: &mut [T],
-) {
+/// Inverted dropout: `y = x * (scale or 0)`, `scale` where the element's draw is at least
+/// the threshold (and `keeps_any`). The same product passes the gradient back (`x` the
+/// output's gradient, `y` the input's), from the same draws.
+pub(super) fn dropout<T: Element>(x: &[T], draws: KeepDraws<'_>, scale: T, y: &mut [T]) {
     let bits = draws.rule.bits as usize;
     assert!(
         x.len() == y.len()
-            && mask.len() == y.len()
             && matches!(bits, 1 | 2 | 4 | 8 | 16 | 32)
             && draws.words.len() == (y.len() * bits).div_ceil(32),
         "dropout: lengths differ"
@@ -96,56 +90,46 @@ pub(super) fn dropout<T: Element>(
     on_this_cpu::<T, _>(
         #[inline(always)]
         || match bits {
-            1 => keep::<T, 1>(x, draws, scale, y, mask),
-            2 => keep::<T, 2>(x, draws, scale, y, mask),
-            4 => keep::<T, 4>(x, draws, scale, y, mask),
-            8 => keep::<T, 8>(x, draws, scale, y, mask),
-            16 => keep::<T, 16>(x, draws, scale, y, mask),
-            _ => keep_each(x, draws, scale, y, mask),
+            1 => keep::<T, 1>(x, draws, scale, y),
+            2 => keep::<T, 2>(x, draws, scale, y),
+            4 => keep::<T, 4>(x, draws, scale, y),
+            8 => keep::<T, 8>(x, draws, scale, y),
+            16 => keep::<T, 16>(x, draws, scale, y),
+            _ => keep_each(x, draws, scale, y),
         },
     )
 }
 
 /// [`dropout`] with a whole word an element, in one flat loop (which vectorises).
 #[inline(always)]
-fn keep_each<T: Element>(x: &[T], draws: KeepDraws<'_>, scale: T, y: &mut [T], mask: &mut [T]) {
-    for (((y, &x), m), &u) in y.iter_mut().zip(x).zip(mask).zip(draws.words) {
-        keep_one(u, draws, scale, x, y, m);
+fn keep_each<T: Element>(x: &[T], draws: KeepDraws<'_>, scale: T, y: &mut [T]) {
+    for ((y, &x), &u) in y.iter_mut().zip(x).zip(draws.words) {
+        *y = x * multiplier(u, draws, scale);
     }
 }
 
 /// [`dropout`] with `B`-bit draws (`B` < 32): word `w` holds the draws of elements
 /// `w * 32 / B` on.
 #[inline(always)]
-fn keep<T: Element, const B: usize>(
-    x: &[T],
-    draws: KeepDraws<'_>,
-    scale: T,
-    y: &mut [T],
-    mask: &mut [T],
-) {
+fn keep<T: Element, const B: usize>(x: &[T], draws: KeepDraws<'_>, scale: T, y: &mut [T]) {
     let per = 32 / B;
     let low = u32::MAX >> (32 - B);
-    let elements = y
-        .chunks_mut(per)
-        .zip(x.chunks(per))
-        .zip(mask.chunks_mut(per));
-    for (((y, x), mask), &word) in elements.zip(draws.words) {
-        for (j, ((y, &x), m)) in y.iter_mut().zip(x).zip(mask).enumerate() {
-            keep_one((word >> (j * B) as u32) & low, draws, scale, x, y, m);
+    let elements = y.chunks_mut(per).zip(x.chunks(per));
+    for ((y, x), &word) in elements.zip(draws.words) {
+        for (j, (y, &x)) in y.iter_mut().zip(x).enumerate() {
+            *y = x * multiplier((word >> (j * B) as u32) & low, draws, scale);
         }
     }
 }
 
-/// One element of [`dropout`] with its draw `u`.
+/// What [`dropout`] multiplies an element by, from its draw `u`: `scale` or zero.
 #[inline(always)]
-fn keep_one<T: Element>(u: u32, draws: KeepDraws<'_>, scale: T, x: T, y: &mut T, m: &mut T) {
-    *m = if draws.rule.keeps_any && u >= draws.rule.threshold {
+fn multiplier<T: Element>(u: u32, draws: KeepDraws<'_>, scale: T) -> T {
+    if draws.rule.keeps_any && u >= draws.rule.threshold {
         scale
     } else {
         T::zero()
-    };
-    *y = x * *m;
+    }
 }
 
 /// Whether a quarter or more of `x` is zero, from which listing the nonzero inputs costs less

@@ -187,14 +187,8 @@ macro_rules! impl_element {
             fn resize_zeroed(v: &mut Vec<Self>, len: usize) {
                 v.resize(len, 0.0)
             }
-            fn dropout(
-                x: &[Self],
-                draws: KeepDraws<'_>,
-                scale: Self,
-                y: &mut [Self],
-                mask: &mut [Self],
-            ) {
-                self::elementwise::dropout(x, draws, scale, y, mask)
+            fn dropout(x: &[Self], draws: KeepDraws<'_>, scale: Self, y: &mut [Self]) {
+                self::elementwise::dropout(x, draws, scale, y)
             }
         }
     };
