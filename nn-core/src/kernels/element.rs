@@ -138,9 +138,6 @@ pub trait Element:
     /// `elementwise::add`: `sum += part`.
     fn add_into(sum: &mut [Self], part: &[Self]);
 
-    /// `elementwise::multiply`: `out = a * b`, element by element.
-    fn multiply(a: &[Self], b: &[Self], out: &mut [Self]);
-
     /// `v.resize(len, 0)`: the zero fill of a growing buffer, compiled here rather than in
     /// the caller's crate (where a debug build filled it one element at a time).
     fn resize_zeroed(v: &mut Vec<Self>, len: usize);

@@ -1,5 +1,5 @@
 //! Element-wise loops that every training step runs over whole batches (ReLU and its gradient,
-//! dropout's mask, sums of arrays), compiled once per element type here through
+//! dropout by its draws, sums of arrays), compiled once per element type here through
 //! [`Element`]'s entry points: left generic in the layers, they were monomorphized into the
 //! user's crate, where a debug build runs them unoptimised. Each runs through `on_this_cpu`, so
 //! the compiler vectorises it for the CPU's widest registers rather than the baseline's 4 lanes.
@@ -56,22 +56,6 @@ pub(super) fn add<T: Element>(sum: &mut [T], part: &[T]) {
     on_this_cpu::<T, _>(
         #[inline(always)]
         || sum.iter_mut().zip(part).for_each(|(s, &p)| *s += p),
-    );
-}
-
-/// `out = a * b`, element by element.
-pub(super) fn multiply<T: Element>(a: &[T], b: &[T], out: &mut [T]) {
-    assert!(
-        a.len() == out.len() && b.len() == out.len(),
-        "multiply: lengths differ"
-    );
-    on_this_cpu::<T, _>(
-        #[inline(always)]
-        || {
-            for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
-                *o = a * b;
-            }
-        },
     );
 }
 

@@ -181,9 +181,6 @@ macro_rules! impl_element {
             fn add_into(sum: &mut [Self], part: &[Self]) {
                 self::elementwise::add(sum, part)
             }
-            fn multiply(a: &[Self], b: &[Self], out: &mut [Self]) {
-                self::elementwise::multiply(a, b, out)
-            }
             fn resize_zeroed(v: &mut Vec<Self>, len: usize) {
                 v.resize(len, 0.0)
             }

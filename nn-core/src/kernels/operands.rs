@@ -20,7 +20,7 @@ pub struct KeepRule {
     pub keeps_any: bool,
 }
 
-/// One block of dropout's uniform draws, `rule.bits` of them to an element, packed from each
+/// Dropout's uniform draws for a pass, `rule.bits` of them to an element, packed from each
 /// word's low bits up.
 #[derive(Clone, Copy)]
 pub struct KeepDraws<'a> {

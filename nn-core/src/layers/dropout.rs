@@ -76,11 +76,12 @@ fn words_for(elements: usize, bits: u32) -> usize {
 
 /// `cache` as the `u32` words it holds.
 fn words_of<T: Float>(cache: &mut [T]) -> &mut [u32] {
-    // SAFETY: `T` is `f32` or `f64` (`Float` is sealed): any bits of its bytes are a valid
-    // `u32`, and it is aligned at least as strictly, so no element is cut off in front.
-    let (front, words, _) = unsafe { cache.align_to_mut::<u32>() };
-    debug_assert!(front.is_empty());
-    words
+    let len = cache.len() * (size_of::<T>() / size_of::<u32>());
+    // SAFETY: `T` is `f32` or `f64` (`Float` is sealed): its size is a whole number of `u32`s
+    // and its alignment at least theirs, so the words cover exactly the cache's bytes; any bits
+    // are a valid `u32`, and any `u32`s written are valid `T` bits when the cache is read as
+    // `T`s again. The words borrow the cache mutably, so nothing else reads it meanwhile.
+    unsafe { core::slice::from_raw_parts_mut(cache.as_mut_ptr().cast::<u32>(), len) }
 }
 
 impl<T: Float, const N: usize> Layer<T> for Dropout<N> {
@@ -90,8 +91,9 @@ impl<T: Float, const N: usize> Layer<T> for Dropout<N> {
     fn output_size(&self) -> usize {
         N
     }
-    /// The cache holds a training pass's draws, which the backward pass multiplies by again:
-    /// one bit an element at a rate of 0.5, where a mask of `T`s cost every shard of the MNIST
+    /// The cache holds a training pass's draws, which the backward pass multiplies by again
+    /// (so `backward` follows a forward pass in `Mode::Train`, as in every training step): one
+    /// bit an element at a rate of 0.5, where a mask of `T`s cost every shard of the MNIST
     /// example's step a write and a read of its 77 KB from beyond L2.
     fn cache_len(&self, batch: usize) -> usize {
         if self.rate > 0.0 {
@@ -170,7 +172,7 @@ mod tests {
         let x = vec![1.0f64; N];
         let dy: Vec<f64> = (0..N).map(|i| 1.0 + (i % 7) as f64).collect();
         let (mut y, mut dx) = (vec![0.0; N], vec![0.0; N]);
-        for rate in [0.05, 0.5, 0.95, 0.25, 0.75, 0.3, 0.125] {
+        for rate in [0.05, 0.5, 0.95, 0.25, 0.75, 0.3, 0.125, 1.0 - 1e-12] {
             let layer = Dropout::<N>::new(rate);
             let mut cache = vec![0.0; Layer::<f64>::cache_len(&layer, 1)];
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
