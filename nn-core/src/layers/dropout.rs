@@ -97,7 +97,7 @@ impl<T: Float, const N: usize> Layer<T> for Dropout<N> {
     /// example's step a write and a read of its 77 KB from beyond L2.
     fn cache_len(&self, batch: usize) -> usize {
         if self.rate > 0.0 {
-            let bytes = 4 * words_for(batch * N, KeepRule::of(self.rate).bits);
+            let bytes = size_of::<u32>() * words_for(batch * N, KeepRule::of(self.rate).bits);
             bytes.div_ceil(size_of::<T>())
         } else {
             0
