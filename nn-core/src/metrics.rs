@@ -162,11 +162,18 @@ impl MetricState {
 }
 
 /// The index of the first largest element (TensorFlow's tie rule).
+///
+/// The best value so far stays in a register: read back from the row by index, it made each
+/// element wait for the previous one's load, and the accuracy of a training step, which runs
+/// on the calling thread alone, took three times as long (`BENCHMARKS.md`).
 pub fn argmax<T: Float>(row: &[T]) -> usize {
-    let mut best = 0;
-    for (i, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = i;
+    let Some(&first) = row.first() else {
+        return 0;
+    };
+    let (mut best, mut best_value) = (0, first);
+    for (i, &v) in row.iter().enumerate().skip(1) {
+        if v > best_value {
+            (best, best_value) = (i, v);
         }
     }
     best
@@ -175,6 +182,17 @@ pub fn argmax<T: Float>(row: &[T]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first of equal largest values; a NaN is never larger, nor beaten where it leads.
+    #[test]
+    fn argmax_takes_the_first_largest() {
+        assert_eq!(argmax(&[0.1f32, 0.7, 0.2, 0.7]), 1);
+        assert_eq!(argmax(&[-3.0f64, -1.0, -2.0]), 1);
+        assert_eq!(argmax(&[0.5f32, f32::NAN, 0.9]), 2);
+        assert_eq!(argmax(&[f32::NAN, 1.0, 2.0]), 0);
+        assert_eq!(argmax(&[f32::NEG_INFINITY, f32::NEG_INFINITY]), 0);
+        assert_eq!(argmax::<f32>(&[]), 0);
+    }
 
     #[test]
     fn accuracy_resolves_like_keras_and_accumulates_over_samples() {

@@ -112,7 +112,7 @@ impl<T: Element> Moments<T> {
     ///
     /// A first moment decaying by 0.9 a step (a zero gradient) spends some 65 steps where it is
     /// normal but its product with an `alpha` of 1e-3 is not, and on x86 every such product
-    /// takes a microcode assist: in the MNIST example, 15-45 µs of each thread's ~200 µs fused
+    /// takes a microcode assist: in the MNIST example, up to a fifth of each thread's fused
     /// update of the first layer (`BENCHMARKS.md`). Zeroing `m` before the multiplication
     /// computes none. The quotient it replaces is below `MIN_POSITIVE / eps` (1e-31 with
     /// Keras's epsilon), which moves only a weight within about 1e-24 of zero.
