@@ -180,8 +180,8 @@ impl StepLists {
 
 /// Bytes of marks [`StepLists::list_across`] reads at a time from a tile's first row: the most
 /// rows a tile it lists may have (taller ones are listed tile by tile). One word, not two: the
-/// listed tiles have at most eight rows, and reading sixteen bytes cost the MNIST weight
-/// gradient's product (392 x 128 x 300, one thread) 5-6 µs of its 94.
+/// listed tiles have at most eight rows, and reading sixteen bytes made the MNIST weight
+/// gradient's product measurably slower (`BENCHMARKS.md`).
 const MARK_WORD: usize = 8;
 
 /// Runs `f` with this thread's lists (kept for the thread's next product).
