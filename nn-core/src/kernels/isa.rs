@@ -87,9 +87,17 @@ pub enum Isa {
     Portable,
 }
 
+/// The environment variable that caps the instruction set the kernels use: `avx512`, `avx2` or
+/// `portable`, as oneDNN's `ONEDNN_MAX_CPU_ISA` does, so that one machine can measure and test
+/// the code an older CPU would run. A cap above what the CPU has changes nothing.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+const MAX_ISA_ENV: &str = "TYPED_NN_MAX_ISA";
+
 impl Isa {
-    /// The best instruction set this CPU supports. Without `std` there is no run-time
-    /// detection (and no hardware `mul_add`), so the portable kernels run.
+    /// The best instruction set this CPU supports, capped by `TYPED_NN_MAX_ISA` when that
+    /// names one (any other value is ignored, as `TYPED_NN_THREADS` ignores one that is not a
+    /// count). Without `std` there is no run-time detection (and no hardware `mul_add`), so
+    /// the portable kernels run.
     #[inline]
     pub fn detect() -> Isa {
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
@@ -102,13 +110,15 @@ impl Isa {
                 0 => {
                     let avx2_fma = std::is_x86_feature_detected!("avx2")
                         && std::is_x86_feature_detected!("fma");
-                    let isa = if avx2_fma && std::is_x86_feature_detected!("avx512f") {
+                    let found = if avx2_fma && std::is_x86_feature_detected!("avx512f") {
                         Isa::Avx512
                     } else if avx2_fma {
                         Isa::Avx2Fma
                     } else {
                         Isa::Portable
                     };
+                    let cap = std::env::var(MAX_ISA_ENV).ok();
+                    let isa = found.capped(cap.as_deref().and_then(Isa::named));
                     BEST.store(1 + isa.rank(), Ordering::Relaxed);
                     isa
                 }
@@ -163,6 +173,31 @@ impl Isa {
             .filter(move |&isa| isa.rank() <= best.rank())
     }
 
+    /// The instruction set `name` stands for in `TYPED_NN_MAX_ISA` (any case, surrounding
+    /// blanks ignored).
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    fn named(name: &str) -> Option<Isa> {
+        let names = [
+            ("avx512", Isa::Avx512),
+            ("avx2", Isa::Avx2Fma),
+            ("portable", Isa::Portable),
+        ];
+        let name = name.trim();
+        names
+            .into_iter()
+            .find(|(known, _)| known.eq_ignore_ascii_case(name))
+            .map(|(_, isa)| isa)
+    }
+
+    /// The narrower of `self` and `cap`; `self` without a cap.
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    fn capped(self, cap: Option<Isa>) -> Isa {
+        match cap {
+            Some(cap) if cap.rank() < self.rank() => cap,
+            _ => self,
+        }
+    }
+
     /// Every instruction set, indexed by [`Isa::rank`].
     const ALL: [Isa; 3] = [Isa::Portable, Isa::Avx2Fma, Isa::Avx512];
 
@@ -197,4 +232,31 @@ unsafe fn on_avx512<T: Element, K: Kernel<T>>(kernel: K) -> K::Output {
 unsafe fn on_avx2<T: Element, K: Kernel<T>>(kernel: K) -> K::Output {
     // SAFETY: this function's contract, which its caller upholds.
     unsafe { kernel.avx2::<T::Avx2>() }
+}
+
+#[cfg(all(test, feature = "std", target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cap_names_a_set_in_any_case() {
+        assert_eq!(Isa::named("avx512"), Some(Isa::Avx512));
+        assert_eq!(Isa::named(" AVX2\n"), Some(Isa::Avx2Fma));
+        assert_eq!(Isa::named("Portable"), Some(Isa::Portable));
+        for other in ["", "avx", "avx2fma", "sse2", "avx-512"] {
+            assert_eq!(Isa::named(other), None, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn a_cap_only_narrows() {
+        assert_eq!(Isa::Avx512.capped(Some(Isa::Avx2Fma)), Isa::Avx2Fma);
+        assert_eq!(Isa::Avx512.capped(Some(Isa::Portable)), Isa::Portable);
+        assert_eq!(Isa::Avx2Fma.capped(Some(Isa::Avx512)), Isa::Avx2Fma);
+        assert_eq!(Isa::Portable.capped(Some(Isa::Avx2Fma)), Isa::Portable);
+        for isa in Isa::ALL {
+            assert_eq!(isa.capped(None), isa);
+            assert_eq!(isa.capped(Some(isa)), isa);
+        }
+    }
 }
