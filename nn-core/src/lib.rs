@@ -57,6 +57,7 @@ pub mod __private {
     pub use crate::graph::{Graph, Node, Op};
     #[cfg(feature = "std")]
     pub use crate::io::tfevents::{read_events, Event};
+    pub use crate::kernels::Isa;
     pub use crate::layers::merge::Merge;
     pub use crate::model::Runtime;
     pub use crate::network::{predict_with, Records};

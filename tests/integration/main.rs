@@ -10,6 +10,7 @@ mod data;
 mod diagrams;
 mod gradients;
 mod graphs;
+mod instruction_sets;
 mod keras_graph_parity;
 mod keras_import;
 mod keras_parity;
