@@ -59,11 +59,21 @@ unsafe impl<T: Element> Vector for Scalar<T> {
     unsafe fn store_partial(self, _p: *mut T, _count: usize) {}
 }
 
+/// A register's worth of elements at any alignment: loads and stores through it compile to the
+/// same unaligned moves as `_mm512_loadu_ps` and its kin, which copy through a temporary with
+/// `ptr::read_unaligned` and so, in a build with debug assertions (a user's debug profile, even
+/// with the dependencies optimised), check at every load that the temporary and the source do
+/// not overlap. In the products' inner loops those checks sent every loaded register through
+/// the stack and kept the sums in memory.
+#[cfg(target_arch = "x86_64")]
+#[repr(C, packed)]
+struct Unaligned<R>(R);
+
 /// Implements [`Vector`] for an x86 register type from its intrinsics.
 #[cfg(target_arch = "x86_64")]
 macro_rules! x86_vector {
     ($name:ident, $reg:ident, $elem:ty, $lanes:literal,
-     $zero:ident, $splat:ident, $load:ident, $store:ident, $fmadd:ident, $add:ident, $max:ident,
+     $zero:ident, $splat:ident, $fmadd:ident, $add:ident, $max:ident,
      |$p:ident, $count:ident| $load_partial:expr, |$q:ident, $v:ident, $n:ident| $store_partial:expr) => {
         #[doc = concat!("`", stringify!($reg), "`: ", stringify!($lanes), " lanes of `", stringify!($elem), "`.")]
         #[derive(Clone, Copy, Debug)]
@@ -89,16 +99,17 @@ macro_rules! x86_vector {
             }
             #[inline(always)]
             unsafe fn load(p: *const $elem) -> Self {
-                // SAFETY: the `Vector` contract: the instruction set is available, `p` valid.
+                // SAFETY: the `Vector` contract: the instruction set is available, `p` valid
+                // for a register's worth of elements, at any alignment (`Unaligned`).
                 unsafe {
-                    $name(core::arch::x86_64::$load(p))
+                    $name((*p.cast::<Unaligned<core::arch::x86_64::$reg>>()).0)
                 }
             }
             #[inline(always)]
             unsafe fn store(self, p: *mut $elem) {
-                // SAFETY: the `Vector` contract: the instruction set is available, `p` valid.
+                // SAFETY: as for `load`.
                 unsafe {
-                    core::arch::x86_64::$store(p, self.0)
+                    *p.cast::<Unaligned<core::arch::x86_64::$reg>>() = Unaligned(self.0);
                 }
             }
             #[inline(always)]
@@ -227,8 +238,6 @@ x86_vector!(
     8,
     _mm256_setzero_ps,
     _mm256_set1_ps,
-    _mm256_loadu_ps,
-    _mm256_storeu_ps,
     _mm256_fmadd_ps,
     _mm256_add_ps,
     _mm256_max_ps,
@@ -243,8 +252,6 @@ x86_vector!(
     4,
     _mm256_setzero_pd,
     _mm256_set1_pd,
-    _mm256_loadu_pd,
-    _mm256_storeu_pd,
     _mm256_fmadd_pd,
     _mm256_add_pd,
     _mm256_max_pd,
@@ -259,8 +266,6 @@ x86_vector!(
     16,
     _mm512_setzero_ps,
     _mm512_set1_ps,
-    _mm512_loadu_ps,
-    _mm512_storeu_ps,
     _mm512_fmadd_ps,
     _mm512_add_ps,
     _mm512_max_ps,
@@ -275,8 +280,6 @@ x86_vector!(
     8,
     _mm512_setzero_pd,
     _mm512_set1_pd,
-    _mm512_loadu_pd,
-    _mm512_storeu_pd,
     _mm512_fmadd_pd,
     _mm512_add_pd,
     _mm512_max_pd,
