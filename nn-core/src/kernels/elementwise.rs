@@ -101,7 +101,11 @@ fn keep<T: Element, const B: usize>(x: &[T], draws: KeepDraws<'_>, scale: T, y: 
     let elements = y.chunks_mut(per).zip(x.chunks(per));
     for ((y, x), &word) in elements.zip(draws.words) {
         for (j, (y, &x)) in y.iter_mut().zip(x).enumerate() {
-            *y = x * multiplier((word >> (j * B) as u32) & low, draws, scale);
+            // `j * B < 32`. Wrapping operations are what the plain ones compile to in release;
+            // with overflow checks on (a user's debug profile), the plain ones would test both
+            // in every element and the loop would not vectorise.
+            let u = word.wrapping_shr(j.wrapping_mul(B) as u32) & low;
+            *y = x * multiplier(u, draws, scale);
         }
     }
 }

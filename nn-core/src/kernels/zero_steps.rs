@@ -169,9 +169,10 @@ impl StepLists {
                 for ((&(first, mask), count), list) in tiles.iter().zip(counts).zip(lists) {
                     let marks = &self.live[first..first + MARK_WORD];
                     let word = u64::from_le_bytes(marks.try_into().expect("8 bytes"));
-                    // Written unconditionally, kept by advancing the count.
+                    // Written unconditionally, kept by advancing the count (wrapping, as in
+                    // `list_steps`).
                     list[*count as usize] = step;
-                    *count += u32::from(word & mask != 0);
+                    *count = count.wrapping_add(u32::from(word & mask != 0));
                 }
             }
         }
@@ -253,9 +254,10 @@ fn list_steps<T: Element>(
     let list = &mut list[..kc];
     let mut count = 0;
     for (i, &l) in live.iter().enumerate() {
-        // Written unconditionally, kept by advancing the count.
+        // Written unconditionally, kept by advancing the count (which cannot pass `kc`;
+        // wrapping, so that a build with overflow checks does not test it at every step).
         list[count] = i as u16;
-        count += usize::from(l);
+        count = count.wrapping_add(usize::from(l));
     }
     count as u32
 }
