@@ -58,6 +58,8 @@ pub mod __private {
     #[cfg(feature = "std")]
     pub use crate::io::tfevents::{read_events, Event};
     pub use crate::kernels::Isa;
+    #[cfg(feature = "std")]
+    pub use crate::kernels::MAX_ISA_ENV;
     pub use crate::layers::merge::Merge;
     pub use crate::model::Runtime;
     pub use crate::network::{predict_with, Records};

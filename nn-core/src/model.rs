@@ -64,6 +64,10 @@ pub struct Runtime<T> {
 impl<T: Float> Runtime<T> {
     /// The state of a model created with `seed`.
     pub fn new(seed: u64) -> Self {
+        // The kernels' instruction set is settled here, where creating a model allocates
+        // anyway: reading `TYPED_NN_MAX_ISA` allocates, and the first `predict` must not.
+        #[cfg(feature = "std")]
+        crate::kernels::Isa::detect();
         Self {
             rng: Self::training_stream(seed),
             #[cfg(feature = "std")]

@@ -391,7 +391,8 @@ unsafe fn listed_sets<V: Vector, const NV: usize, const SETS: usize>(
                 for (set, (list, count)) in lists.iter_mut().zip(&mut counts).enumerate() {
                     let i = q * SETS + set;
                     list[*count] = i as u16;
-                    *count += usize::from(xs[i] != zero);
+                    // Wrapping, as in `list_nonzero`.
+                    *count = count.wrapping_add(usize::from(xs[i] != zero));
                 }
             }
             let first = b.add(c * SETS * LISTED_PER_SET * n);

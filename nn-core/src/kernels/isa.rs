@@ -89,9 +89,11 @@ pub enum Isa {
 
 /// The environment variable that caps the instruction set the kernels use: `avx512`, `avx2` or
 /// `portable`, as oneDNN's `ONEDNN_MAX_CPU_ISA` does, so that one machine can measure and test
-/// the code an older CPU would run. A cap above what the CPU has changes nothing.
-#[cfg(all(feature = "std", target_arch = "x86_64"))]
-const MAX_ISA_ENV: &str = "TYPED_NN_MAX_ISA";
+/// the code an older CPU would run. A cap above what the CPU has changes nothing; other names
+/// (`avx2fma`, oneDNN's `avx512_core`) are ignored. Read once, when a model is first created
+/// or a kernel first runs.
+#[cfg(feature = "std")]
+pub const MAX_ISA_ENV: &str = "TYPED_NN_MAX_ISA";
 
 impl Isa {
     /// The best instruction set this CPU supports, capped by `TYPED_NN_MAX_ISA` when that
@@ -164,7 +166,8 @@ impl Isa {
         }
     }
 
-    /// Every instruction set this CPU can run, best first (tests compare them all).
+    /// Every instruction set this CPU can run, up to `TYPED_NN_MAX_ISA`'s cap, best first (tests
+    /// compare them all).
     pub fn available() -> impl Iterator<Item = Isa> {
         let best = Isa::detect();
         Isa::ALL

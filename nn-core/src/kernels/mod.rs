@@ -49,6 +49,8 @@ pub use gemv::vec_mat_on;
 pub use gemv::{affine_sized, vec_mat};
 #[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub use isa::Isa;
+#[cfg(feature = "std")]
+pub use isa::MAX_ISA_ENV;
 pub use matmul::gemm;
 #[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub use matmul::gemm_update;

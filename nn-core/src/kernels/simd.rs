@@ -3,8 +3,9 @@
 //! Each kernel is written once over [`Vector`] and instantiated per instruction set: [`Scalar`]
 //! (one lane, plain `a * b + c`) for the portable build and the tails, and the AVX2 / AVX-512
 //! registers of `f32` and `f64` on x86-64, chosen through [`Element::Avx2`]
-//! and [`Element::Avx512`]. The x86 methods wrap one intrinsic each; they
-//! must only run inside a function compiled with the matching `#[target_feature]`.
+//! and [`Element::Avx512`]. The x86 methods wrap one intrinsic each (loads and stores are plain
+//! unaligned moves, see `Unaligned`); they must only run inside a function compiled with the
+//! matching `#[target_feature]`.
 
 pub use super::element::{Realign, Vector};
 use super::Element;
@@ -60,11 +61,11 @@ unsafe impl<T: Element> Vector for Scalar<T> {
 }
 
 /// A register's worth of elements at any alignment: loads and stores through it compile to the
-/// same unaligned moves as `_mm512_loadu_ps` and its kin, which copy through a temporary with
-/// `ptr::read_unaligned` and so, in a build with debug assertions (a user's debug profile, even
-/// with the dependencies optimised), check at every load that the temporary and the source do
-/// not overlap. In the products' inner loops those checks sent every loaded register through
-/// the stack and kept the sums in memory.
+/// same unaligned moves as `_mm512_loadu_ps` and its kin. Those copy through a temporary with
+/// `ptr::copy_nonoverlapping` (directly or through `read_unaligned`), which in a build with
+/// debug assertions (a user's debug profile, even with the dependencies optimised) checks at
+/// every load that the temporary and the source do not overlap. In the products' inner loops
+/// those checks sent every loaded register through the stack and kept the sums in memory.
 #[cfg(target_arch = "x86_64")]
 #[repr(C, packed)]
 struct Unaligned<R>(R);
