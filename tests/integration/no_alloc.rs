@@ -1,5 +1,6 @@
 //! Single-sample `predict`, and a training step after the first, perform no heap allocation
-//! (a counting global allocator sees none).
+//! (a counting global allocator sees none); the training step only where this crate's own
+//! kernels run (AVX2 + FMA or AVX-512).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -107,6 +108,15 @@ fn a_training_step_allocates_nothing_after_the_first() {
         })
         .collect();
     let ys: Vec<usize> = (0..63).map(|s| s % 10).collect();
+    // Without AVX2 + FMA the training products go to the `matrixmultiply` crate, which
+    // allocates its packing buffers on every call (README, "How the speed comes about"): the
+    // steps must still train, but only this crate's own kernels keep their buffers.
+    let own_kernels = typed_nn::__private::Isa::detect() != typed_nn::__private::Isa::Portable;
+    let allocates_nothing = |count: usize, what: &str| {
+        if own_kernels {
+            assert_eq!(count, 0, "{what}");
+        }
+    };
     let mut mnist = Mnist::new(4);
     let mut adam = Adam::new(0.001);
     let step = |net: &mut Mnist<f32>, adam: &mut Adam<f32>| {
@@ -114,10 +124,9 @@ fn a_training_step_allocates_nothing_after_the_first() {
     };
     let first = step(&mut mnist, &mut adam);
     let mut second = 0.0;
-    assert_eq!(
+    allocates_nothing(
         allocations_during(|| second = step(&mut mnist, &mut adam)),
-        0,
-        "Mnist"
+        "Mnist",
     );
     assert!(second < first, "the step trained: {first} -> {second}");
 
@@ -139,10 +148,9 @@ fn a_training_step_allocates_nothing_after_the_first() {
     };
     let mut adam = Adam::new(0.001);
     let first = sparse_step(&mut mnist, &mut adam);
-    assert_eq!(
+    allocates_nothing(
         allocations_during(|| second = sparse_step(&mut mnist, &mut adam)),
-        0,
-        "Mnist on mostly-zero images"
+        "Mnist on mostly-zero images",
     );
     assert!(second < first, "the step trained: {first} -> {second}");
 
@@ -161,7 +169,7 @@ fn a_training_step_allocates_nothing_after_the_first() {
         &ys[..15],
     );
     let mut second = 0.0;
-    assert_eq!(
+    allocates_nothing(
         allocations_during(|| {
             second = lenet.train_step(
                 &mut adam,
@@ -170,8 +178,7 @@ fn a_training_step_allocates_nothing_after_the_first() {
                 &ys[..15],
             )
         }),
-        0,
-        "LeNet5"
+        "LeNet5",
     );
     assert!(
         second < first,

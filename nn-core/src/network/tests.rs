@@ -375,7 +375,10 @@ fn updates_fused_into_the_product_leave_the_same_weights() {
             assert_eq!(got.0, want.0, "optimizer {i}, {rows} rows: losses");
             assert!(got.1 == want.1, "optimizer {i}, {rows} rows: first layer");
             assert!(got.2 == want.2, "optimizer {i}, {rows} rows: second layer");
-            if rows == 40 {
+            // Without AVX2 + FMA the product goes to `matrixmultiply`, and the gradient is
+            // stored before the rule runs: the same weights, nothing fused.
+            let fuses = crate::kernels::Isa::detect() != crate::kernels::Isa::Portable;
+            if rows == 40 && fuses {
                 assert!(
                     got.3 && !want.3,
                     "optimizer {i}: the kernel gradient is not stored"
