@@ -1,7 +1,7 @@
-//! The Keras parity tests run again with the kernels capped at AVX2 and at the portable build
-//! (`TYPED_NN_MAX_ISA`), each in a child process of this test binary: on an AVX-512 machine
-//! that is the only way the other sets' code runs end to end (the kernels' own tests compare
-//! every set, but one product at a time).
+//! The Keras parity and allocation tests run again with the kernels capped at AVX2 and at the
+//! portable build (`TYPED_NN_MAX_ISA`), each in a child process of this test binary: on an
+//! AVX-512 machine that is the only way the other sets' code runs end to end (the kernels' own
+//! tests compare every set, but one product at a time).
 
 use std::process::Command;
 
@@ -18,7 +18,7 @@ fn the_kernels_run_on() {
 }
 
 #[test]
-fn keras_parity_holds_with_the_kernels_capped() {
+fn keras_parity_and_allocations_hold_with_the_kernels_capped() {
     // A whole run already capped (or a child of this test) sets the caps itself.
     if std::env::var_os(MAX_ISA_ENV).is_some() {
         return;
@@ -35,9 +35,10 @@ fn keras_parity_holds_with_the_kernels_capped() {
                 "keras_graph_parity::",
                 "keras_import::",
                 "baked::",
+                "no_alloc::",
                 "instruction_sets::the_kernels_run_on",
                 "--skip",
-                "instruction_sets::keras_parity_holds_with_the_kernels_capped",
+                "instruction_sets::keras_parity_and_allocations_hold_with_the_kernels_capped",
                 "--nocapture",
             ])
             .env(MAX_ISA_ENV, cap)
@@ -55,6 +56,7 @@ fn keras_parity_holds_with_the_kernels_capped() {
             "keras_graph_parity",
             "keras_import",
             "baked",
+            "no_alloc",
         ] {
             assert!(
                 stdout.contains(&format!("test {module}::")),
