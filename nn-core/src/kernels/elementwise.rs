@@ -67,7 +67,7 @@ pub(super) fn dropout<T: Element>(x: &[T], draws: KeepDraws<'_>, scale: T, y: &m
     assert!(
         x.len() == y.len()
             && matches!(bits, 1 | 2 | 4 | 8 | 16 | 32)
-            && draws.words.len() == (y.len() * bits).div_ceil(32),
+            && draws.words.len() == draws.rule.words(y.len()),
         "dropout: lengths differ"
     );
     // Each width its own loop, so that an element's shift within its word is a constant.

@@ -61,17 +61,17 @@ impl KeepRule {
             keeps_any: true,
         }
     }
+
+    /// The `u32` words that hold the draws of `elements` elements.
+    pub(crate) fn words(&self, elements: usize) -> usize {
+        (elements * self.bits as usize).div_ceil(32)
+    }
 }
 
 /// Fills `draws` with uniform `u32`s from `rng`: a plain function, so compiled here rather
 /// than with each model's `Dropout` (where a debug build ran rand's fill loop unoptimised).
 fn fill_draws(rng: &mut dyn RngCore, draws: &mut [u32]) {
     rng.fill(draws);
-}
-
-/// Words of `bits`-bit draws for `elements` elements.
-fn words_for(elements: usize, bits: u32) -> usize {
-    (elements * bits as usize).div_ceil(32)
 }
 
 /// `cache` as the `u32` words it holds.
@@ -97,7 +97,7 @@ impl<T: Float, const N: usize> Layer<T> for Dropout<N> {
     /// example's step a write and a read of its 77 KB from beyond L2.
     fn cache_len(&self, batch: usize) -> usize {
         if self.rate > 0.0 {
-            let bytes = size_of::<u32>() * words_for(batch * N, KeepRule::of(self.rate).bits);
+            let bytes = size_of::<u32>() * KeepRule::of(self.rate).words(batch * N);
             bytes.div_ceil(size_of::<T>())
         } else {
             0
@@ -107,7 +107,7 @@ impl<T: Float, const N: usize> Layer<T> for Dropout<N> {
         match mode {
             Mode::Train(rng) if self.rate > 0.0 => {
                 let rule = KeepRule::of(self.rate);
-                let words = &mut words_of(cache)[..words_for(x.len(), rule.bits)];
+                let words = &mut words_of(cache)[..rule.words(x.len())];
                 fill_draws(rng, words);
                 T::dropout(x, KeepDraws { words, rule }, self.scale(), y);
             }
@@ -127,7 +127,7 @@ impl<T: Float, const N: usize> Layer<T> for Dropout<N> {
             let dy = output_gradient(upstream);
             if self.rate > 0.0 {
                 let rule = KeepRule::of(self.rate);
-                let words = &words_of(cache)[..words_for(dy.len(), rule.bits)];
+                let words = &words_of(cache)[..rule.words(dy.len())];
                 T::dropout(dy, KeepDraws { words, rule }, self.scale(), dx);
             } else {
                 dx.copy_from_slice(dy);
