@@ -266,6 +266,22 @@ fn list_steps<T: Element>(
 ) -> u32 {
     let kc = steps.len();
     let live = &mut live[..kc];
+    if a.cs == 1 && rows.len() == 4 {
+        // The listed tiles' height, contiguous along the steps (`x` in `x · W`): one pass
+        // marks each step from all four rows at once, vectorised.
+        let row = |r: usize| &a.data[r * a.rs + steps.start..][..kc];
+        let (r0, r1, r2, r3) = (
+            row(rows.start),
+            row(rows.start + 1),
+            row(rows.start + 2),
+            row(rows.start + 3),
+        );
+        for ((((l, &x0), &x1), &x2), &x3) in live.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
+            let zero = T::zero();
+            *l = u8::from((x0 != zero) | (x1 != zero) | (x2 != zero) | (x3 != zero));
+        }
+        return list_marked(live, list);
+    }
     live.fill(0);
     for r in rows {
         let start = r * a.rs + steps.start * a.cs;
