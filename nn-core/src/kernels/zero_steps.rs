@@ -147,8 +147,6 @@ impl StepLists {
         (mc, kc, mr): (usize, usize, usize),
     ) {
         debug_assert!(mr <= MARK_WORD);
-        self.live.clear();
-        self.live.resize(m + MARK_WORD, 0);
         // Each tile's first row and the mask of its height's bytes, in list order.
         self.tiles.clear();
         self.tiles.extend((0..m).step_by(mc).flat_map(|ic| {
@@ -163,6 +161,10 @@ impl StepLists {
         // line is read four elements to a tile, in a loop the compiler vectorises. Otherwise
         // the line's rows are marked first and each tile reads its rows' marks as one word.
         let quads = mr == 4 && m.is_multiple_of(4) && mc.is_multiple_of(4);
+        if !quads {
+            self.live.clear();
+            self.live.resize(m + MARK_WORD, 0);
+        }
         for (block, pc) in (0..k).step_by(kc).enumerate() {
             let depth = k.min(pc + kc) - pc;
             self.step_bits.clear();
