@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::huge_pages;
 use super::idx::{read_idx, IdxArray};
 use crate::Error;
 
@@ -67,17 +68,15 @@ fn load_split(dir: &Path, prefix: &str) -> Result<Split, Error> {
             format!("label {l} at index {i} is not a digit"),
         ));
     }
-    let x = images
-        .data
-        .chunks_exact(28 * 28)
-        .map(|img| {
-            let mut out = [[0.0f32; 28]; 28];
-            for (o, &p) in out.as_flattened_mut().iter_mut().zip(img) {
-                *o = p as f32 / 255.0;
-            }
-            out
-        })
-        .collect();
+    // Training reads rows of the images in random order: the buffer goes on huge pages.
+    let mut x = huge_pages::with_capacity(images.dims[0]);
+    x.extend(images.data.chunks_exact(28 * 28).map(|img| {
+        let mut out = [[0.0f32; 28]; 28];
+        for (o, &p) in out.as_flattened_mut().iter_mut().zip(img) {
+            *o = p as f32 / 255.0;
+        }
+        out
+    }));
     Ok((x, labels.data.iter().map(|&l| l as usize).collect()))
 }
 

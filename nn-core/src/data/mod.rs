@@ -5,6 +5,7 @@ mod augment;
 mod csv;
 mod encode;
 mod frame;
+mod huge_pages;
 mod idx;
 mod mnist;
 mod one_hot;
