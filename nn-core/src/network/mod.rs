@@ -172,15 +172,18 @@ pub fn predict_with<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
             gather_part(slot, x, records.input_size, offset, size);
         }
     }
+    // A layer that only reshapes the input read directly (`Flatten` first) is not run: its
+    // readers read `x`, which nothing overwrites.
+    let reads_x = |k: usize| reads_input(graph, layers, direct_in, direct_out, k);
     for (n, node) in nodes.iter().enumerate() {
-        if node.op == Op::Input {
+        if node.op == Op::Input || (reads_x(n) && direct_out != Some(n)) {
             continue;
         }
         let len = batch * node.size;
         if direct_out == Some(n) {
             let scratch = &*scratch;
             let read = |k: usize| -> &[T] {
-                if direct_in == Some(k) {
+                if reads_x(k) {
                     x
                 } else {
                     &scratch[nodes[k].slot * width..][..batch * nodes[k].size]
@@ -195,7 +198,7 @@ pub fn predict_with<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
         let read = |k: usize| -> &[T] {
             let slot = nodes[k].slot;
             let len = batch * nodes[k].size;
-            if direct_in == Some(k) {
+            if reads_x(k) {
                 x
             } else if direct_out == Some(k) {
                 out
@@ -221,6 +224,27 @@ pub fn predict_with<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
             let slot = &scratch[nodes[k].slot * width..][..batch * size];
             scatter_part(out, slot, records.output_size, offset, size);
         }
+    }
+}
+
+/// Whether node `k`'s output is the input read directly (`direct_in`): it is that input, or
+/// a layer that only reshapes it and is not the output written directly (`direct_out`).
+fn reads_input<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
+    graph: &Graph,
+    layers: &[L],
+    direct_in: Option<usize>,
+    direct_out: Option<usize>,
+    k: usize,
+) -> bool {
+    if direct_in == Some(k) {
+        return true;
+    }
+    let node = &graph.nodes[k];
+    match node.op {
+        Op::Layer(l) if layers[l].only_reshapes() && direct_out != Some(k) => {
+            reads_input(graph, layers, direct_in, direct_out, node.inputs[0])
+        }
+        _ => false,
     }
 }
 

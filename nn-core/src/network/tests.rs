@@ -165,6 +165,52 @@ fn no_gradient_flows_below_the_first_trainable_layer() {
 }
 
 #[test]
+fn a_reshape_is_read_through_and_still_runs_as_an_output() {
+    use crate::layers::Flatten;
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let (a, b) = dense_pair::<4>(&mut rng);
+    let (first, between) = (Flatten::<5>::new(), Flatten::<4>::new());
+    let x: Vec<f64> = (0..6 * 5).map(|_| rng.gen_range(-1.0..1.0)).collect();
+    let labels = labels(6);
+    // Flattens first and between the layers are not run; what reads them reads their input.
+    let plain = gradients_of(&[&a, &b], &x, &labels);
+    let reshaped = gradients_of(&[&first, &a, &between, &b], &x, &labels);
+    assert_eq!(reshaped.grads[1], plain.grads[0]);
+    assert_eq!(reshaped.grads[3], plain.grads[1]);
+    assert_eq!(reshaped.output(0), plain.output(0));
+    assert_eq!(reshaped.losses, plain.losses);
+    let predicted = |layers: &[&dyn Layer<f64>]| {
+        let (graph, records) = chain(layers);
+        let mut out = vec![0.0; 6 * records.output_size];
+        predict(&graph, &records, layers, &x, &mut out);
+        out
+    };
+    let plain_out = predicted(&[&a, &b]);
+    assert_eq!(predicted(&[&first, &a, &b]), plain_out);
+    assert_eq!(predicted(&[&first, &first, &a, &b]), plain_out);
+    // A reshape that is the model's output is run, in training and in inference.
+    let alone: [&dyn Layer<f64>; 1] = [&first];
+    let (graph, records) = chain(&alone);
+    let set = TargetSet::One(crate::loss::Targets::Dense(&x));
+    let objective = Objective {
+        losses: &crate::loss::MeanSquaredError,
+        weights: &[],
+    };
+    let mut ws = Workspace::new();
+    let loss = ws.evaluate(
+        &graph,
+        &records,
+        &alone,
+        &x,
+        &objective,
+        TargetRows::all(&set, 6),
+    );
+    assert_eq!((ws.output(0), loss), (x.as_slice(), 0.0));
+    assert_eq!(predicted(&alone), x);
+    assert_eq!(predicted(&[&first, &first]), x);
+}
+
+#[test]
 fn batches_split_per_thread_and_further_where_a_shard_would_outgrow_the_cache() {
     use crate::layers::Flatten;
     let threads = crate::threads::thread_count();

@@ -38,8 +38,13 @@ impl<T: Float> Objective<'_, T> {
 /// Buffers for the cached passes, kept between steps so that training does not reallocate.
 #[derive(Clone, Debug, Default)]
 pub struct Workspace<T> {
-    /// Each node's output (empty for an input read straight from the batch).
+    /// Each node's output (empty for an input read straight from the batch, and stale for a
+    /// reshape read through [`Workspace::sources`]).
     pub(super) outputs: Vec<Vec<T>>,
+    /// The node whose output buffer holds each node's output: itself, or for a layer that
+    /// only reshapes (`Flatten`) and is no output of the graph, its input's source. Such a
+    /// layer is not run: its readers read the data it would have copied.
+    pub(super) sources: Vec<usize>,
     /// Each layer node's cache.
     pub(super) caches: Vec<Vec<T>>,
     /// Each layer's weight gradient, summed over the nodes that apply it.
@@ -109,17 +114,38 @@ fn sized<T: Float>(buffer: &mut Vec<T>, len: usize) -> &mut [T] {
     &mut buffer[..len]
 }
 
-/// The output of node `k`: the batch itself for an input read directly, else its buffer.
+/// The output of node `k`: the batch itself for an input read directly, else the buffer of
+/// its source (`sources`, see [`Workspace::sources`]).
 fn node_output<'a, T>(
     outputs: &'a [Vec<T>],
+    sources: &[usize],
     x: &'a [T],
     direct: Option<usize>,
     k: usize,
 ) -> &'a [T] {
+    let k = sources[k];
     if direct == Some(k) {
         x
     } else {
         &outputs[k]
+    }
+}
+
+/// [`Workspace::sources`] of `graph`'s nodes into `sources`.
+fn find_sources<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
+    graph: &Graph,
+    layers: &[L],
+    sources: &mut Vec<usize>,
+) {
+    sources.clear();
+    for (i, node) in graph.nodes.iter().enumerate() {
+        let reshape = matches!(node.op, Op::Layer(l) if layers[l].only_reshapes());
+        let source = if reshape && !graph.outputs.contains(&i) {
+            sources[node.inputs[0]]
+        } else {
+            i
+        };
+        sources.push(source);
     }
 }
 
@@ -185,8 +211,10 @@ impl<T: Float> Workspace<T> {
         }
         let mut rng = rng;
         let cut = split.filter(|s| s.products.is_some());
+        find_sources(graph, layers, &mut self.sources);
         for (i, node) in graph.nodes.iter().enumerate() {
-            if node.op == Op::Input || cut.is_some_and(|s| below(graph, s.node, i)) {
+            let skipped = node.op == Op::Input || self.sources[i] != i;
+            if skipped || cut.is_some_and(|s| below(graph, s.node, i)) {
                 continue;
             }
             let mut out = core::mem::take(&mut self.outputs[i]);
@@ -201,8 +229,8 @@ impl<T: Float> Workspace<T> {
             {
                 split.finish_forward(products, &mut out, cache);
             } else {
-                let outputs = &self.outputs;
-                let read = |k: usize| node_output(outputs, x, direct, k);
+                let (outputs, sources) = (&self.outputs, &self.sources);
+                let read = |k: usize| node_output(outputs, sources, x, direct, k);
                 let mode = match rng.as_deref_mut() {
                     Some(r) => Mode::Train(r),
                     None => Mode::Evaluate,
@@ -253,7 +281,8 @@ impl<T: Float> Workspace<T> {
             let output = self.outputs[k].as_slice();
             let logits = match node.op {
                 Op::Layer(l) if first && graph.consumers(k) == 0 => {
-                    let input = node_output(&self.outputs, x, direct, node.inputs[0]);
+                    let input =
+                        node_output(&self.outputs, &self.sources, x, direct, node.inputs[0]);
                     layers[l].logits(input, &self.caches[k])
                 }
                 _ => None,
@@ -403,7 +432,7 @@ impl<T: Float> Workspace<T> {
                     };
                     let input_len = batch * nodes[k].size;
                     layers[l].backward(
-                        node_output(&self.outputs, x, direct, k),
+                        node_output(&self.outputs, &self.sources, x, direct, k),
                         &self.outputs[i],
                         &mut self.caches[i],
                         upstream,
@@ -428,10 +457,10 @@ impl<T: Float> Workspace<T> {
                         }
                         let (mut dx, first) = self.take_delta(k);
                         let input_len = batch * nodes[k].size;
-                        let outputs = &self.outputs;
+                        let (outputs, sources) = (&self.outputs, &self.sources);
                         m.backward(
                             node.inputs.len(),
-                            &|j| node_output(outputs, x, direct, node.inputs[j]),
+                            &|j| node_output(outputs, sources, x, direct, node.inputs[j]),
                             &self.outputs[i],
                             &dy[..len],
                             which,
