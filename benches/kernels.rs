@@ -139,7 +139,8 @@ fn versus_matrixmultiply(
 
 /// The 784-300-10 MLP's first layer on a batch of 128 in training: forward `x · W`, weight gradient
 /// `xᵀ · dz` and input gradient `dz · Wᵀ` (what a hidden layer of that size needs), plus the
-/// forward with the kernel packed once, as inference keeps it.
+/// forward with the kernel packed once, as inference keeps it; and its second layer's input
+/// gradient on a shard of 64.
 fn dense_gemm(c: &mut Criterion) {
     versus_matrixmultiply(
         c,
@@ -157,6 +158,14 @@ fn dense_gemm(c: &mut Criterion) {
         c,
         "dense_input_grad_128x300x784",
         (128, 300, 784),
+        (false, true),
+    );
+    // The MNIST example's second layer in a two-thread step's 64-sample shard: `dz · Wᵀ` by
+    // its 300 x 10 kernel, ten steps deep.
+    versus_matrixmultiply(
+        c,
+        "dense_input_grad_64x10x300",
+        (64, 10, 300),
         (false, true),
     );
 }
