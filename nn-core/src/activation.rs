@@ -230,16 +230,23 @@ impl Activation for Tanh {
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Softmax;
 
+/// [`Softmax`] of one row in place; returns the sum of `exp(z - max)` it divided by, which a
+/// cross-entropy on the logits reuses (`ln` of it is the row's log-sum-exp, less `max`).
+pub(crate) fn softmax_row<T: Float>(row: &mut [T]) -> T {
+    let max = row.iter().copied().fold(T::neg_infinity(), T::max);
+    let mut sum = T::zero();
+    for v in row.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    row.iter_mut().for_each(|v| *v /= sum);
+    sum
+}
+
 impl Activation for Softmax {
     const NAME: &'static str = "softmax";
     fn forward<T: Float>(&self, row: &mut [T]) {
-        let max = row.iter().copied().fold(T::neg_infinity(), T::max);
-        let mut sum = T::zero();
-        for v in row.iter_mut() {
-            *v = (*v - max).exp();
-            sum += *v;
-        }
-        row.iter_mut().for_each(|v| *v /= sum);
+        softmax_row(row);
     }
     fn backward<T: Float>(&self, y: &[T], dy: &mut [T]) {
         // Jacobian-vector product: dx = y * (dy - <dy, y>).

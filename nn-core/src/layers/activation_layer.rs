@@ -42,7 +42,11 @@ impl<T: Float, A: Activation, const N: usize, const LAST: usize> Layer<T>
     }
     fn logits<'a>(&self, x: &'a [T], _cache: &'a [T]) -> Option<Logits<'a, T>> {
         let kind = self.activation.logits_kind()?;
-        Some(Logits { kind, values: x })
+        Some(Logits {
+            kind,
+            values: x,
+            row_sums: &[],
+        })
     }
     fn backward(
         &self,

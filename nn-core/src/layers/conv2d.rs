@@ -654,6 +654,7 @@ impl<
         Some(Logits {
             kind,
             values: &cache[Self::patch_region(batch)..],
+            row_sums: &[],
         })
     }
     fn backward(

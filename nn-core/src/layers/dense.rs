@@ -11,7 +11,7 @@ use super::epilogue::{is_relu, pre_activation_gradient_into};
 #[cfg(feature = "std")]
 use super::{ElementwiseStep, RowSplit, ShardProducts};
 use super::{Layer, Logits, Mode, Upstream, WeightSpec};
-use crate::activation::Activation;
+use crate::activation::{Activation, LogitsKind};
 use crate::init::Initializer;
 #[cfg(feature = "std")]
 use crate::kernels::packed_parts::{self, RowParts};
@@ -138,12 +138,13 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
         self.init.fill(kernel, IN, OUT, rng);
         bias.iter_mut().for_each(|b| *b = T::zero());
     }
-    /// Softmax and sigmoid outputs keep their logits for the cross-entropy shortcut.
+    /// Softmax and sigmoid outputs keep their logits for the cross-entropy shortcut, a softmax
+    /// also each row's sum of exponentials ([`Logits::row_sums`]).
     fn cache_len(&self, batch: usize) -> usize {
-        if self.activation.logits_kind().is_some() {
-            batch * OUT
-        } else {
-            0
+        match self.activation.logits_kind() {
+            Some(LogitsKind::Softmax) => batch * OUT + batch,
+            Some(LogitsKind::Sigmoid) => batch * OUT,
+            None => 0,
         }
     }
     fn forward(&self, x: &[T], y: &mut [T], cache: &mut [T], mode: Mode<'_>) {
@@ -219,11 +220,13 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
     fn prepares_shards(&self) -> bool {
         IN * OUT >= ROW_PARTS_MIN && crate::optim::updated_in_pieces(Self::PARAMS)
     }
-    fn logits<'a>(&self, _x: &'a [T], cache: &'a [T]) -> Option<Logits<'a, T>> {
+    fn logits<'a>(&self, x: &'a [T], cache: &'a [T]) -> Option<Logits<'a, T>> {
         let kind = self.activation.logits_kind()?;
+        let (values, row_sums) = cache.split_at(x.len() / IN * OUT);
         Some(Logits {
             kind,
-            values: cache,
+            values,
+            row_sums,
         })
     }
     fn backward(
@@ -590,7 +593,21 @@ mod tests {
                 }
             };
             close(&split_y, &y, "output");
-            close(&split_cache, &cache, "cache");
+            // Each shard's cache holds its own rows' logits (and a softmax's row sums).
+            let kept = |x: &[f64], c: &[f64]| {
+                d.logits(x, c)
+                    .map(|l| (l.values.to_vec(), l.row_sums.to_vec()))
+            };
+            let (s0, s1) = split_cache.split_at(cache_len / batch * 5);
+            let shards = [kept(&x[..5 * IN], s0), kept(&x[5 * IN..], s1)];
+            match (kept(&x, &cache), shards) {
+                (Some((v, s)), [Some((v0, s0)), Some((v1, s1))]) => {
+                    close(&[v0, v1].concat(), &v, "logits");
+                    close(&[s0, s1].concat(), &s, "row sums");
+                }
+                (None, [None, None]) => {}
+                _ => panic!("logits kept by the whole batch or by the shards only"),
+            }
             let mut dz = vec![f64::NAN; batch * OUT];
             d.product_gradient(&split_y, Upstream::Output(&mut dy.clone()), &mut dz);
             let mut split_grad = vec![f64::NAN; grad.len()];

@@ -4,7 +4,7 @@
 //! sample for `Dense`, per output position for `Conv2D`), then `y = act(z)` row by row.
 
 use super::Upstream;
-use crate::activation::Activation;
+use crate::activation::{softmax_row, Activation, LogitsKind};
 use crate::Float;
 
 /// Adds `bias` to every row of `z` (rows of `W`), then [`activate`]s it.
@@ -38,7 +38,9 @@ fn add_bias<T: Float, const W: usize>(z: &mut [T], bias: &[T]) {
 }
 
 /// Copies the pre-activation `z` into `logits` when given (the cross-entropy shortcut needs
-/// it), then applies `activation` in place to each row of `width` units.
+/// it), then applies `activation` in place to each row of `width` units. A softmax whose
+/// `logits` hold one more element per row after the logits leaves each row's sum of
+/// exponentials there ([`super::Logits::row_sums`]).
 pub(crate) fn activate<T: Float, A: Activation>(
     z: &mut [T],
     width: usize,
@@ -46,7 +48,15 @@ pub(crate) fn activate<T: Float, A: Activation>(
     logits: Option<&mut [T]>,
 ) {
     if let Some(logits) = logits.filter(|l| !l.is_empty()) {
-        logits.copy_from_slice(z);
+        let (values, sums) = logits.split_at_mut(z.len());
+        values.copy_from_slice(z);
+        // A softmax's logits may have room after them for each row's sum (`Dense`'s cache).
+        if !sums.is_empty() && activation.logits_kind() == Some(LogitsKind::Softmax) {
+            for (row, sum) in z.chunks_exact_mut(width).zip(sums) {
+                *sum = softmax_row(row);
+            }
+            return;
+        }
     }
     activation.forward_rows(z, width);
 }

@@ -87,6 +87,10 @@ pub struct Logits<'a, T> {
     pub kind: LogitsKind,
     /// `batch * output_size()` logits.
     pub values: &'a [T],
+    /// For a softmax, each row's sum of `exp(z - max)` as the forward pass computed it, where
+    /// the layer keeps them (else empty): a cross-entropy then takes the probabilities from
+    /// the layer's output instead of computing the exponentials again.
+    pub row_sums: &'a [T],
 }
 
 /// One weight array of a layer, in Keras's `get_weights()` order.

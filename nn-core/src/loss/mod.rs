@@ -13,7 +13,7 @@ use crate::{Float, Tensor};
 
 mod targets;
 
-pub(crate) use targets::{LossFn, LossParts, TargetSet, Targets, EPSILON};
+pub(crate) use targets::{KeptSoftmax, LossFn, LossParts, TargetSet, Targets, EPSILON};
 #[cfg(feature = "std")]
 pub(crate) use targets::{OwnedTargets, TargetRows};
 
@@ -259,6 +259,7 @@ impl<T: Float> LossFn<T> for BinaryCrossentropy {
         &self,
         kind: LogitsKind,
         z: &[T],
+        _kept: KeptSoftmax<'_, T>,
         t: Targets<'_, T>,
         _last: usize,
         grad: Option<&mut [T]>,
@@ -324,6 +325,7 @@ impl<T: Float> LossFn<T> for CategoricalCrossentropy {
         &self,
         kind: LogitsKind,
         z: &[T],
+        kept: KeptSoftmax<'_, T>,
         t: Targets<'_, T>,
         last: usize,
         mut grad: Option<&mut [T]>,
@@ -336,23 +338,21 @@ impl<T: Float> LossFn<T> for CategoricalCrossentropy {
         let inv_rows = T::one() / T::of(rows.max(1) as f64);
         let mut total = 0.0;
         for r in 0..rows {
-            let (z, y) = (
-                &z[r * last..(r + 1) * last],
-                &target[r * last..(r + 1) * last],
-            );
+            let y = &target[r * last..(r + 1) * last];
             let g = grad
                 .as_deref_mut()
                 .map(|g| &mut g[r * last..(r + 1) * last]);
-            let (lse, softmax) = log_sum_exp(z, g);
+            let (lse, probs) = softmax_row_of(z, kept, r, last, g);
+            let z = &z[r * last..(r + 1) * last];
             total += y
                 .iter()
                 .zip(z)
                 .map(|(&yk, &zk)| (yk * (lse - zk)).as_f64())
                 .sum::<f64>();
-            if let Some((g, sum)) = softmax {
+            if let Some(g) = probs {
                 let y_sum: T = y.iter().copied().sum();
                 for (gk, &yk) in g.iter_mut().zip(y) {
-                    *gk = (*gk / sum * y_sum - yk) * inv_rows;
+                    *gk = (*gk * y_sum - yk) * inv_rows;
                 }
             }
         }
@@ -380,6 +380,37 @@ fn log_sum_exp<'e, T: Float>(z: &[T], e: Option<&'e mut [T]>) -> (T, Option<(&'e
             (max + sum.ln(), None)
         }
     }
+}
+
+/// Row `r` (of `last` logits) of a softmax output, for a cross-entropy on its logits `z`: its
+/// log-sum-exp and, given a row `p` for them, its probabilities written there. Both come from
+/// what the forward pass `kept` where it kept them (its sums and output), else from
+/// [`log_sum_exp`]: the same bits either way, those of [`crate::Softmax`].
+fn softmax_row_of<'p, T: Float>(
+    z: &[T],
+    kept: KeptSoftmax<'_, T>,
+    r: usize,
+    last: usize,
+    p: Option<&'p mut [T]>,
+) -> (T, Option<&'p mut [T]>) {
+    let row = r * last..(r + 1) * last;
+    if let Some(&sum) = kept.sums.get(r) {
+        let max = z[row.clone()]
+            .iter()
+            .copied()
+            .fold(T::neg_infinity(), T::max);
+        let mut p = p;
+        if let Some(p) = p.as_deref_mut() {
+            p.copy_from_slice(&kept.probs[row]);
+        }
+        return (max + sum.ln(), p);
+    }
+    let (lse, softmax) = log_sum_exp(&z[row], p);
+    let p = softmax.map(|(e, sum)| {
+        e.iter_mut().for_each(|v| *v /= sum);
+        e
+    });
+    (lse, p)
 }
 
 fn check_label(label: usize, last: usize) -> usize {
@@ -426,6 +457,7 @@ impl<T: Float> LossFn<T> for SparseCategoricalCrossentropy {
         &self,
         kind: LogitsKind,
         z: &[T],
+        kept: KeptSoftmax<'_, T>,
         t: Targets<'_, T>,
         last: usize,
         mut grad: Option<&mut [T]>,
@@ -439,16 +471,15 @@ impl<T: Float> LossFn<T> for SparseCategoricalCrossentropy {
         let mut total = 0.0;
         for (r, &label) in labels.iter().enumerate() {
             let c = check_label(label, last);
-            let z = &z[r * last..(r + 1) * last];
             let g = grad
                 .as_deref_mut()
                 .map(|g| &mut g[r * last..(r + 1) * last]);
-            let (lse, softmax) = log_sum_exp(z, g);
-            total += (lse - z[c]).as_f64();
-            if let Some((g, sum)) = softmax {
+            let (lse, probs) = softmax_row_of(z, kept, r, last, g);
+            total += (lse - z[r * last + c]).as_f64();
+            if let Some(g) = probs {
                 for (k, gk) in g.iter_mut().enumerate() {
                     let onehot = if k == c { T::one() } else { T::zero() };
-                    *gk = (*gk / sum - onehot) * inv_rows;
+                    *gk = (*gk - onehot) * inv_rows;
                 }
             }
         }
@@ -523,7 +554,10 @@ mod tests {
             k: LogitsKind,
             t: Targets<'a, f64>,
         ) -> impl Fn(&[f64], Option<&mut [f64]>) -> f64 + 'a {
-            move |z, g| l.compute_from_logits(k, z, t, LAST, g).unwrap()
+            move |z, g| {
+                l.compute_from_logits(k, z, KeptSoftmax::NONE, t, LAST, g)
+                    .unwrap()
+            }
         }
         check(
             "bce logits",
@@ -543,27 +577,27 @@ mod tests {
         let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         close(
             BinaryCrossentropy
-                .compute_from_logits(LogitsKind::Sigmoid, &z, d, LAST, None)
+                .compute_from_logits(LogitsKind::Sigmoid, &z, KeptSoftmax::NONE, d, LAST, None)
                 .unwrap(),
             BinaryCrossentropy.compute(&sig(&z), d, LAST, None),
         );
         close(
             CategoricalCrossentropy
-                .compute_from_logits(LogitsKind::Softmax, &z, d, LAST, None)
+                .compute_from_logits(LogitsKind::Softmax, &z, KeptSoftmax::NONE, d, LAST, None)
                 .unwrap(),
             CategoricalCrossentropy.compute(&soft(&z), d, LAST, None),
         );
         close(
             SparseCategoricalCrossentropy
-                .compute_from_logits(LogitsKind::Softmax, &z, s, LAST, None)
+                .compute_from_logits(LogitsKind::Softmax, &z, KeptSoftmax::NONE, s, LAST, None)
                 .unwrap(),
             SparseCategoricalCrossentropy.compute(&soft(&z), s, LAST, None),
         );
         assert!(MeanSquaredError
-            .compute_from_logits(LogitsKind::Softmax, &z, d, LAST, None)
+            .compute_from_logits(LogitsKind::Softmax, &z, KeptSoftmax::NONE, d, LAST, None)
             .is_none());
         assert!(BinaryCrossentropy
-            .compute_from_logits(LogitsKind::Softmax, &z, d, LAST, None)
+            .compute_from_logits(LogitsKind::Softmax, &z, KeptSoftmax::NONE, d, LAST, None)
             .is_none());
     }
 
@@ -576,7 +610,10 @@ mod tests {
             .map(|i| (i as f32 * 0.77).sin() * 4.0)
             .collect();
         let mut p = z.clone();
-        p.chunks_exact_mut(LAST).for_each(|r| Softmax.forward(r));
+        let sums: Vec<f32> = p
+            .chunks_exact_mut(LAST)
+            .map(crate::activation::softmax_row)
+            .collect();
         let labels = [2, 0, 3];
         let onehot: Vec<f32> = (0..z.len())
             .map(|i| f32::from(u8::from(labels[i / LAST] == i % LAST)))
@@ -594,10 +631,33 @@ mod tests {
         ];
         for (loss, t) in losses {
             let mut g = vec![f32::NAN; z.len()];
-            let with = loss.compute_from_logits(LogitsKind::Softmax, &z, t, LAST, Some(&mut g));
-            let without = loss.compute_from_logits(LogitsKind::Softmax, &z, t, LAST, None);
+            let with = loss.compute_from_logits(
+                LogitsKind::Softmax,
+                &z,
+                KeptSoftmax::NONE,
+                t,
+                LAST,
+                Some(&mut g),
+            );
+            let without =
+                loss.compute_from_logits(LogitsKind::Softmax, &z, KeptSoftmax::NONE, t, LAST, None);
             assert_eq!(g, want, "{}", loss.name());
             assert_eq!(with, without, "{}", loss.name());
+            // From what the forward pass kept (its sums and output): the same bits.
+            let kept = KeptSoftmax {
+                sums: &sums,
+                probs: &p,
+            };
+            let mut g_kept = vec![f32::NAN; z.len()];
+            let from_kept =
+                loss.compute_from_logits(LogitsKind::Softmax, &z, kept, t, LAST, Some(&mut g_kept));
+            assert_eq!(g_kept, want, "{}", loss.name());
+            assert_eq!(
+                from_kept.map(f32::to_bits),
+                with.map(f32::to_bits),
+                "{}",
+                loss.name()
+            );
         }
     }
 

@@ -41,6 +41,25 @@ impl<'a, T> Targets<'a, T> {
     }
 }
 
+/// What a forward pass kept of a softmax output besides its logits: each row's sum of
+/// `exp(z - max)` (`sums`) and the probabilities themselves (`probs`, the layer's output), the
+/// same bits a softmax cross-entropy computes from the logits. Empty where nothing was kept.
+#[derive(Clone, Copy, Debug)]
+pub struct KeptSoftmax<'a, T> {
+    /// One sum per row.
+    pub sums: &'a [T],
+    /// The softmax output, as long as the logits.
+    pub probs: &'a [T],
+}
+
+impl<T> KeptSoftmax<'_, T> {
+    /// Nothing kept: the loss computes the softmax from the logits.
+    pub const NONE: Self = KeptSoftmax {
+        sums: &[],
+        probs: &[],
+    };
+}
+
 /// The computation of a loss on flat batches; object-safe so the training loop is written once.
 pub trait LossFn<T: Float>: Sync {
     /// Keras's name (`"categorical_crossentropy"`, ...).
@@ -63,11 +82,13 @@ pub trait LossFn<T: Float>: Sync {
     }
 
     /// The same loss computed from logits, when this loss pairs with that output activation
-    /// (Keras's shortcut); `grad` receives `d loss / d logits`. `None` otherwise.
+    /// (Keras's shortcut); `grad` receives `d loss / d logits`. `None` otherwise. `kept` is
+    /// what the forward pass kept of a softmax, if anything.
     fn compute_from_logits(
         &self,
         _kind: LogitsKind,
         _logits: &[T],
+        _kept: KeptSoftmax<'_, T>,
         _targets: Targets<'_, T>,
         _last: usize,
         _grad: Option<&mut [T]>,

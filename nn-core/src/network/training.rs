@@ -16,7 +16,7 @@ use super::{gather_part, run_node, Records};
 use crate::graph::{Graph, Op};
 use crate::layers::{Layer, Mode, Upstream};
 use crate::layers::{RowSplit, ShardProducts};
-use crate::loss::{LossParts, TargetRows};
+use crate::loss::{KeptSoftmax, LossParts, TargetRows};
 use crate::optim::Optimizer;
 use crate::Float;
 
@@ -289,7 +289,11 @@ impl<T: Float> Workspace<T> {
             };
             let (value, from_logits) = match logits {
                 Some(logits) => {
-                    match loss.compute_from_logits(logits.kind, logits.values, t, last, g) {
+                    let kept = KeptSoftmax {
+                        sums: logits.row_sums,
+                        probs: output,
+                    };
+                    match loss.compute_from_logits(logits.kind, logits.values, kept, t, last, g) {
                         Some(value) => (value, true),
                         None => {
                             let g = backprop.then(|| sized(&mut grad, len));
