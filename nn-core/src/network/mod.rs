@@ -176,7 +176,7 @@ pub fn predict_with<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
     // readers read `x`, which nothing overwrites.
     let reads_x = |k: usize| reads_input(graph, layers, direct_in, direct_out, k);
     for (n, node) in nodes.iter().enumerate() {
-        if node.op == Op::Input || (reads_x(n) && direct_out != Some(n)) {
+        if node.op == Op::Input || reads_x(n) {
             continue;
         }
         let len = batch * node.size;
