@@ -173,8 +173,9 @@ pub fn predict_with<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
         }
     }
     // A layer that only reshapes the input read directly (`Flatten` first) is not run: its
-    // readers read `x`, which nothing overwrites.
-    let reads_x = |k: usize| reads_input(graph, layers, direct_in, direct_out, k);
+    // readers read `x`, which nothing overwrites. (Other reshapes run: the slot of what they
+    // reshape may be reused before their readers run.)
+    let reads_x = |k: usize| direct_in == Some(source(graph, layers, k));
     for (n, node) in nodes.iter().enumerate() {
         if node.op == Op::Input || reads_x(n) {
             continue;
@@ -227,24 +228,20 @@ pub fn predict_with<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
     }
 }
 
-/// Whether node `k`'s output is the input read directly (`direct_in`): it is that input, or
-/// a layer that only reshapes it and is not the output written directly (`direct_out`).
-fn reads_input<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
+/// The node whose output holds node `k`'s data: `k` itself, or, for a layer that only
+/// reshapes (`Flatten`) and is no output of the model, its input's source. Such a layer need
+/// not run: its readers can read its source's output, element for element the same.
+pub(super) fn source<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
     graph: &Graph,
     layers: &[L],
-    direct_in: Option<usize>,
-    direct_out: Option<usize>,
     k: usize,
-) -> bool {
-    if direct_in == Some(k) {
-        return true;
-    }
+) -> usize {
     let node = &graph.nodes[k];
     match node.op {
-        Op::Layer(l) if layers[l].only_reshapes() && direct_out != Some(k) => {
-            reads_input(graph, layers, direct_in, direct_out, node.inputs[0])
+        Op::Layer(l) if layers[l].only_reshapes() && !graph.outputs.contains(&k) => {
+            source(graph, layers, node.inputs[0])
         }
-        _ => false,
+        _ => k,
     }
 }
 

@@ -208,6 +208,48 @@ fn a_reshape_is_read_through_and_still_runs_as_an_output() {
     assert_eq!((ws.output(0), loss), (x.as_slice(), 0.0));
     assert_eq!(predicted(&alone), x);
     assert_eq!(predicted(&[&first, &first]), x);
+    // Nor is one of several outputs skipped: each is scattered from its own slot.
+    let two: [&dyn Layer<f64>; 2] = [&first, &a];
+    let graph = Graph {
+        nodes: &[
+            Node {
+                op: Op::Input,
+                inputs: &[],
+                size: 5,
+                slot: 0,
+            },
+            Node {
+                op: Op::Layer(0),
+                inputs: &[0],
+                size: 5,
+                slot: 1,
+            },
+            Node {
+                op: Op::Layer(1),
+                inputs: &[0],
+                size: 4,
+                slot: 2,
+            },
+        ],
+        inputs: &[0],
+        outputs: &[1, 2],
+        output_names: &["flat", "dense"],
+        slots: 3,
+    };
+    let records = Records {
+        input_size: 5,
+        input_offsets: &[0],
+        output_size: 9,
+        output_offsets: &[0, 5],
+        output_shapes: &[&[5], &[4]],
+    };
+    let mut out = vec![0.0; 6 * 9];
+    predict(&graph, &records, &two, &x, &mut out);
+    let hidden = predicted(&[&a]);
+    for (r, row) in out.chunks_exact(9).enumerate() {
+        assert_eq!(row[..5], x[r * 5..][..5]);
+        assert_eq!(row[5..], hidden[r * 4..][..4]);
+    }
 }
 
 #[test]

@@ -12,7 +12,7 @@ use rand::RngCore;
 
 #[cfg(feature = "std")]
 use super::split;
-use super::{gather_part, run_node, Records};
+use super::{gather_part, run_node, source, Records};
 use crate::graph::{Graph, Op};
 use crate::layers::{Layer, Mode, Upstream};
 use crate::layers::{RowSplit, ShardProducts};
@@ -41,9 +41,8 @@ pub struct Workspace<T> {
     /// Each node's output (empty for an input read straight from the batch, and stale for a
     /// reshape read through [`Workspace::sources`]).
     pub(super) outputs: Vec<Vec<T>>,
-    /// The node whose output buffer holds each node's output: itself, or for a layer that
-    /// only reshapes (`Flatten`) and is no output of the graph, its input's source. Such a
-    /// layer is not run: its readers read the data it would have copied.
+    /// Each node's [`source`]: the node whose buffer holds its output. A reshape whose source
+    /// is another node is not run; its readers read that node's output.
     pub(super) sources: Vec<usize>,
     /// Each layer node's cache.
     pub(super) caches: Vec<Vec<T>>,
@@ -131,24 +130,6 @@ fn node_output<'a, T>(
     }
 }
 
-/// [`Workspace::sources`] of `graph`'s nodes into `sources`.
-fn find_sources<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
-    graph: &Graph,
-    layers: &[L],
-    sources: &mut Vec<usize>,
-) {
-    sources.clear();
-    for (i, node) in graph.nodes.iter().enumerate() {
-        let reshape = matches!(node.op, Op::Layer(l) if layers[l].only_reshapes());
-        let source = if reshape && !graph.outputs.contains(&i) {
-            sources[node.inputs[0]]
-        } else {
-            i
-        };
-        sources.push(source);
-    }
-}
-
 impl<T: Float> Workspace<T> {
     /// An empty workspace; buffers grow to the first batch's needs.
     pub fn new() -> Self {
@@ -211,7 +192,9 @@ impl<T: Float> Workspace<T> {
         }
         let mut rng = rng;
         let cut = split.filter(|s| s.products.is_some());
-        find_sources(graph, layers, &mut self.sources);
+        self.sources.clear();
+        let nodes = 0..graph.nodes.len();
+        (self.sources).extend(nodes.map(|k| source(graph, layers, k)));
         for (i, node) in graph.nodes.iter().enumerate() {
             let skipped = node.op == Op::Input || self.sources[i] != i;
             if skipped || cut.is_some_and(|s| below(graph, s.node, i)) {
