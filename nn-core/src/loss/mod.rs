@@ -8,7 +8,7 @@
 #[allow(unused_imports)]
 use crate::prelude::*;
 
-use crate::activation::{sigmoid, LogitsKind};
+use crate::activation::{sigmoid, softmax_row, LogitsKind};
 use crate::{Float, Tensor};
 
 mod targets;
@@ -360,32 +360,11 @@ impl<T: Float> LossFn<T> for CategoricalCrossentropy {
     }
 }
 
-/// `ln(sum(exp(z)))`, max-shifted. Given a row `e` for them, it also leaves the shifted
-/// exponentials `exp(z - max)` there and returns it with their sum: `e / sum` is then the
-/// softmax of `z`, the same bits as [`crate::Softmax`] computes, so a loss gradient on logits
-/// costs no second exponential per element.
-fn log_sum_exp<'e, T: Float>(z: &[T], e: Option<&'e mut [T]>) -> (T, Option<(&'e mut [T], T)>) {
-    let max = z.iter().copied().fold(T::neg_infinity(), T::max);
-    match e {
-        Some(e) => {
-            let mut sum = T::zero();
-            for (e, &v) in e.iter_mut().zip(z) {
-                *e = (v - max).exp();
-                sum += *e;
-            }
-            (max + sum.ln(), Some((e, sum)))
-        }
-        None => {
-            let sum: T = z.iter().map(|&v| (v - max).exp()).sum();
-            (max + sum.ln(), None)
-        }
-    }
-}
-
 /// Row `r` (of `last` logits) of a softmax output, for a cross-entropy on its logits `z`: its
-/// log-sum-exp and, given a row `p` for them, its probabilities written there. Both come from
-/// what the forward pass `kept` where it kept them (its sums and output), else from
-/// [`log_sum_exp`]: the same bits either way, those of [`crate::Softmax`].
+/// log-sum-exp, `max + ln(sum(exp(z - max)))`, and, given a row `p` for them, its
+/// probabilities written there. Both come from what the forward pass `kept` where it kept them
+/// (its sums and output), else from [`softmax_row`], the forward's own function: the same
+/// bits either way, and a gradient costs no second exponential per element.
 fn softmax_row_of<'p, T: Float>(
     z: &[T],
     kept: KeptSoftmax<'_, T>,
@@ -393,24 +372,21 @@ fn softmax_row_of<'p, T: Float>(
     last: usize,
     p: Option<&'p mut [T]>,
 ) -> (T, Option<&'p mut [T]>) {
-    let row = r * last..(r + 1) * last;
-    if let Some(&sum) = kept.sums.get(r) {
-        let max = z[row.clone()]
-            .iter()
-            .copied()
-            .fold(T::neg_infinity(), T::max);
-        let mut p = p;
-        if let Some(p) = p.as_deref_mut() {
-            p.copy_from_slice(&kept.probs[row]);
+    let z = &z[r * last..(r + 1) * last];
+    let max = z.iter().copied().fold(T::neg_infinity(), T::max);
+    let (sum, p) = match (kept.sums.get(r), p) {
+        (Some(&sum), Some(p)) => {
+            p.copy_from_slice(&kept.probs[r * last..(r + 1) * last]);
+            (sum, Some(p))
         }
-        return (max + sum.ln(), p);
-    }
-    let (lse, softmax) = log_sum_exp(&z[row], p);
-    let p = softmax.map(|(e, sum)| {
-        e.iter_mut().for_each(|v| *v /= sum);
-        e
-    });
-    (lse, p)
+        (Some(&sum), None) => (sum, None),
+        (None, Some(p)) => {
+            p.copy_from_slice(z);
+            (softmax_row(p), Some(p))
+        }
+        (None, None) => (z.iter().map(|&v| (v - max).exp()).sum(), None),
+    };
+    (max + sum.ln(), p)
 }
 
 fn check_label(label: usize, last: usize) -> usize {
