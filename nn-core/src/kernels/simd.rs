@@ -157,17 +157,54 @@ macro_rules! x86_vector {
     };
 }
 
-/// An AVX2 lane mask with the first `count` of `LANES` 32-bit (or 64-bit) lanes set.
+/// Loads the first `count < 8` elements from `p` into an AVX2 `f32` register, the other lanes
+/// zero, with 4-, 2- and 1-lane loads. AVX2's masked load (`vmaskmovps`) costs about ten
+/// cycles on AMD Zen 1: the partial last register of a 300-wide batch-1 product made it 15%
+/// slower (`BENCHMARKS.md`, "Design measurements").
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn avx2_mask32(count: usize) -> core::arch::x86_64::__m256i {
+unsafe fn load_prefix_ps(p: *const f32, count: usize) -> core::arch::x86_64::__m256 {
     // SAFETY: this function's contract, which its caller upholds.
     unsafe {
         use core::arch::x86_64::*;
-        _mm256_cmpgt_epi32(
-            _mm256_set1_epi32(count as i32),
-            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-        )
+        /// The first `n < 4` elements from `p`, the other lanes zero.
+        #[inline(always)]
+        unsafe fn short(p: *const f32, n: usize) -> __m128 {
+            // SAFETY: `p` is valid for `n` elements.
+            unsafe {
+                match n {
+                    0 => _mm_setzero_ps(),
+                    1 => _mm_load_ss(p),
+                    2 => _mm_castpd_ps(_mm_load_sd(p.cast())),
+                    _ => _mm_movelh_ps(_mm_castpd_ps(_mm_load_sd(p.cast())), _mm_load_ss(p.add(2))),
+                }
+            }
+        }
+        if count >= 4 {
+            let low = _mm_loadu_ps(p);
+            _mm256_insertf128_ps::<1>(_mm256_castps128_ps256(low), short(p.add(4), count - 4))
+        } else {
+            _mm256_zextps128_ps256(short(p, count))
+        }
+    }
+}
+
+/// [`load_prefix_ps`] for an AVX2 `f64` register (`count < 4`).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn load_prefix_pd(p: *const f64, count: usize) -> core::arch::x86_64::__m256d {
+    // SAFETY: this function's contract, which its caller upholds.
+    unsafe {
+        use core::arch::x86_64::*;
+        match count {
+            0 => _mm256_setzero_pd(),
+            1 => _mm256_zextpd128_pd256(_mm_load_sd(p)),
+            2 => _mm256_zextpd128_pd256(_mm_loadu_pd(p)),
+            _ => _mm256_insertf128_pd::<1>(
+                _mm256_castpd128_pd256(_mm_loadu_pd(p)),
+                _mm_load_sd(p.add(2)),
+            ),
+        }
     }
 }
 
@@ -219,19 +256,6 @@ unsafe fn store_prefix_pd(p: *mut f64, v: core::arch::x86_64::__m256d, count: us
 }
 
 #[cfg(target_arch = "x86_64")]
-#[inline(always)]
-unsafe fn avx2_mask64(count: usize) -> core::arch::x86_64::__m256i {
-    // SAFETY: this function's contract, which its caller upholds.
-    unsafe {
-        use core::arch::x86_64::*;
-        _mm256_cmpgt_epi64(
-            _mm256_set1_epi64x(count as i64),
-            _mm256_setr_epi64x(0, 1, 2, 3),
-        )
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
 x86_vector!(
     Avx2F32,
     __m256,
@@ -242,7 +266,7 @@ x86_vector!(
     _mm256_fmadd_ps,
     _mm256_add_ps,
     _mm256_max_ps,
-    |p, count| _mm256_maskload_ps(p, avx2_mask32(count)),
+    |p, count| load_prefix_ps(p, count),
     |p, v, count| store_prefix_ps(p, v, count)
 );
 #[cfg(target_arch = "x86_64")]
@@ -256,7 +280,7 @@ x86_vector!(
     _mm256_fmadd_pd,
     _mm256_add_pd,
     _mm256_max_pd,
-    |p, count| _mm256_maskload_pd(p, avx2_mask64(count)),
+    |p, count| load_prefix_pd(p, count),
     |p, v, count| store_prefix_pd(p, v, count)
 );
 #[cfg(target_arch = "x86_64")]
