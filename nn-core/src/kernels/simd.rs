@@ -164,6 +164,7 @@ macro_rules! x86_vector {
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn load_prefix_ps(p: *const f32, count: usize) -> core::arch::x86_64::__m256 {
+    debug_assert!(count < 8, "a partial register of {count} lanes");
     // SAFETY: this function's contract, which its caller upholds.
     unsafe {
         use core::arch::x86_64::*;
@@ -193,6 +194,7 @@ unsafe fn load_prefix_ps(p: *const f32, count: usize) -> core::arch::x86_64::__m
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn load_prefix_pd(p: *const f64, count: usize) -> core::arch::x86_64::__m256d {
+    debug_assert!(count < 4, "a partial register of {count} lanes");
     // SAFETY: this function's contract, which its caller upholds.
     unsafe {
         use core::arch::x86_64::*;
