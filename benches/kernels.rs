@@ -48,27 +48,38 @@ fn read_bandwidth(c: &mut Criterion) {
     }
 }
 
-/// The sum of `w` in 128 columns of running sums (eight AVX-512 registers), compiled for
-/// AVX-512 where the CPU has it.
+/// The sum of `w` in eight registers of running sums (128 columns on AVX-512, 64 on AVX2, as
+/// `machine-limits`' stream loop and its 256-bit variant), compiled for the widest instruction
+/// set the kernels may use. Left to the baseline, 128 columns of sums do not fit SSE's 16
+/// registers and the loop measures its spills instead.
 fn read_sum(w: &[f32]) -> f32 {
     #[cfg(target_arch = "x86_64")]
-    if Isa::detect() == Isa::Avx512 {
+    match Isa::detect() {
         // SAFETY: `Isa::Avx512` means the CPU has AVX-512F.
-        return unsafe { read_sum_avx512(w) };
+        Isa::Avx512 => return unsafe { read_sum_avx512(w) },
+        // SAFETY: `Isa::Avx2Fma` means the CPU has AVX2.
+        Isa::Avx2Fma => return unsafe { read_sum_avx2(w) },
+        Isa::Portable => {}
     }
-    sum_columns(w)
+    sum_columns::<64>(w)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn read_sum_avx512(w: &[f32]) -> f32 {
-    sum_columns(w)
+    sum_columns::<128>(w)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn read_sum_avx2(w: &[f32]) -> f32 {
+    sum_columns::<64>(w)
 }
 
 #[inline(always)]
-fn sum_columns(w: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 128];
-    let chunks = w.chunks_exact(128);
+fn sum_columns<const COLS: usize>(w: &[f32]) -> f32 {
+    let mut acc = [0.0f32; COLS];
+    let chunks = w.chunks_exact(COLS);
     let tail: f32 = chunks.remainder().iter().sum();
     for chunk in chunks {
         acc.iter_mut().zip(chunk).for_each(|(a, &x)| *a += x);
