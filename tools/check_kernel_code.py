@@ -8,8 +8,9 @@ even run the instruction set concerned (AVX-512), so this script reads the disas
    inherit the feature (a closure LLVM did not inline, say) calls an out-of-line copy, one call
    per multiply-add. Every `call` into `core::arch` other than the CPU probes is reported.
 2. A register tile that does not fit the registers. An innermost loop of multiply-adds that
-   moves vector registers to or from the stack runs at about half speed. Loops with masked
-   loads are left out: they read the last row or two of an operand, once per tile.
+   moves vector registers to or from the stack runs at about half speed. Loops with partial
+   loads (AVX-512's masked loads, AVX2's `simd::load_prefix_*`) are left out: they read the
+   last row or two of an operand, once per tile.
 
 It reads the nn-core unit tests (which instantiate every kernel and tile shape for AVX-512
 and AVX2) and the MNIST and LeNet examples. Code the tests themselves compiled into a kernel's
@@ -124,6 +125,12 @@ def loop_body(span):
 
 def test_code(binary, addresses):
     """The addresses among `addresses` whose code was inlined from a `tests` module."""
+    return inlined_from(binary, addresses, "::tests::")
+
+
+def inlined_from(binary, addresses, part):
+    """The addresses among `addresses` whose code was inlined from a function whose path
+    contains `part`."""
     if not addresses:
         return set()
     queried = [q for a in addresses for q in (f"{a:#x}", "0x0")]
@@ -134,7 +141,7 @@ def test_code(binary, addresses):
     found, frames, queue = set(), [], list(addresses)
     for function in out[0::2]:
         if function == "??" and queue:
-            if any("::tests::" in f for f in frames):
+            if any(part in f for f in frames):
                 found.add(queue[0])
             queue.pop(0)
             frames = []
@@ -158,7 +165,8 @@ def check(binary):
             insns = [insn for _, insn in loop]
             fmas = sum("vfmadd" in x for x in insns)
             spills = sum(bool(VECTOR_STACK.search(x)) for x in insns)
-            if fmas >= 4 and spills and not any(MASKED.search(x) for x in insns):
+            if fmas >= 4 and spills and not any(MASKED.search(x) for x in insns) \
+                    and not inlined_from(binary, [a for a, _ in loop], "load_prefix_"):
                 # Asked where the loop's first multiply-add came from, which names the inlined
                 # code; the loop's first instruction often names only the enclosing function.
                 fma = next(a for a, x in loop if "vfmadd" in x)
