@@ -106,6 +106,12 @@ pub trait Element:
         finish: Finish<Self>,
     );
 
+    /// `packed_row::product`: `y = x · B` for one row over `b`'s panels.
+    ///
+    /// # Safety
+    /// `x` holds `b`'s `k` elements and `y` its `n`.
+    unsafe fn packed_row(b: &PackedB<Self>, x: &[Self], y: &mut [Self]);
+
     /// `narrow::try_gathered`.
     fn try_gathered(a: Gathered<'_, Self>, b: &[Self], c: &mut [Self], accumulate: bool) -> bool;
 

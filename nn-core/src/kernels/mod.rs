@@ -30,7 +30,10 @@ mod non_finite;
 mod operands;
 mod packed;
 #[cfg(feature = "std")]
+pub(crate) mod packed_cache;
+#[cfg(feature = "std")]
 pub(crate) mod packed_parts;
+mod packed_row;
 #[cfg(any(test, all(feature = "std", target_arch = "x86_64")))]
 mod realigned;
 #[cfg(test)]
@@ -147,6 +150,10 @@ macro_rules! impl_element {
             ) {
                 // SAFETY: this function's `# Safety`, which its caller upholds.
                 unsafe { self::packed::product(b, a, rs, c, accumulate, finish) }
+            }
+            unsafe fn packed_row(b: &PackedB<Self>, x: &[Self], y: &mut [Self]) {
+                // SAFETY: this function's `# Safety`, which its caller upholds.
+                unsafe { self::packed_row::product(b, x, y) }
             }
             fn try_gathered(
                 a: Gathered<'_, Self>,

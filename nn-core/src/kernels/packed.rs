@@ -81,7 +81,7 @@ impl<T: Element> PackedB<T> {
 
     /// Packs rows `rows` of `b` (row-major, `n` columns) into panels of `width` columns for
     /// the kernel of `isa`.
-    fn with_width(
+    pub(super) fn with_width(
         b: &[T],
         rows: core::ops::Range<usize>,
         n: usize,

@@ -14,6 +14,8 @@ use super::{Layer, Logits, Mode, Upstream, WeightSpec};
 use crate::activation::{Activation, LogitsKind};
 use crate::init::Initializer;
 #[cfg(feature = "std")]
+use crate::kernels::packed_cache::PackedCache;
+#[cfg(feature = "std")]
 use crate::kernels::packed_parts::{self, RowParts};
 use crate::kernels::{affine_sized, gemm, vec_mat, Mat};
 #[cfg(feature = "std")]
@@ -51,10 +53,11 @@ pub struct Dense<T, const IN: usize, const OUT: usize, A> {
     activation: A,
     init: Initializer,
     regularizer: Regularizer,
-    /// The kernel packed for batched inference ([`PackedB`]), made on first use and dropped
-    /// whenever the weights may change. `None` inside when the CPU has no packed kernel.
+    /// The kernel packed for inference ([`PackedB`]): for batches, and on AVX2 for single
+    /// samples too, where it is packed with the layer so that `predict` never allocates. Stale
+    /// whenever the weights may change, and packed again in its storage on the next use.
     #[cfg(feature = "std")]
-    packed: std::sync::OnceLock<Option<PackedB<T>>>,
+    packed: PackedCache<T>,
     /// The kernel packed by rows for a training step split across threads
     /// ([`Layer::prepare_shards`]), stale whenever the weights change.
     #[cfg(feature = "std")]
@@ -67,23 +70,29 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Dense<T, IN, OU
 
     /// A layer with zero weights; [`Layer::initialize`] fills the kernel with `init`.
     pub fn new(activation: A, init: Initializer, regularizer: Regularizer) -> Self {
+        let weights = vec![T::zero(); IN * OUT + OUT].into_boxed_slice();
         Self {
-            weights: vec![T::zero(); IN * OUT + OUT].into_boxed_slice(),
+            // Small kernels' single samples run `affine_sized`.
+            #[cfg(feature = "std")]
+            packed: if IN * OUT > SIZED_LIMIT {
+                PackedCache::new(&weights[..IN * OUT], IN, OUT)
+            } else {
+                PackedCache::default()
+            },
+            weights,
             activation,
             init,
             regularizer,
-            #[cfg(feature = "std")]
-            packed: std::sync::OnceLock::new(),
             #[cfg(feature = "std")]
             row_parts: RowParts::default(),
         }
     }
 
-    /// Forgets the packed kernel; called by everything that can change the weights.
+    /// Marks the packed kernels stale; called by everything that can change the weights.
     fn weights_changed(&mut self) {
         #[cfg(feature = "std")]
         {
-            self.packed = std::sync::OnceLock::new();
+            self.packed.forget();
             self.row_parts.forget();
         }
     }
@@ -163,14 +172,10 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
             // Inference keeps the kernel packed between calls (training changes it every
             // step) and uses it from two samples on: one pass over the weights serves every
             // row, where row by row would stream them once per sample (three times faster at
-            // four samples of the 784-300-10 MLP). A lone sample's product is latency-bound in the
-            // packed kernel; `vec_mat` keeps more sums in flight.
+            // four samples of the 784-300-10 MLP). A lone sample's product would be
+            // latency-bound in the packed tiles; it has a kernel of its own (below) or `vec_mat`.
             Mode::Predict | Mode::Evaluate if batch > 1 => {
-                if let Some(packed) = self
-                    .packed
-                    .get_or_init(|| PackedB::new(kernel, IN, OUT))
-                    .as_ref()
-                {
+                if let Some(packed) = self.packed.get(kernel, IN, OUT) {
                     // The bias, and a ReLU whose input no loss reads, are applied to each tile
                     // of the product right after it is stored.
                     let relu = is_relu::<A>() && logits.as_ref().is_none_or(|l| l.is_empty());
@@ -181,6 +186,13 @@ impl<T: Float, const IN: usize, const OUT: usize, A: Activation> Layer<T> for De
                     return;
                 }
                 false
+            }
+            // A lone sample reads the panels where they beat Keras's layout (AVX2, wide
+            // outputs, inputs under a quarter zero: `PackedB::try_multiply_row`).
+            Mode::Predict | Mode::Evaluate if batch == 1 && PackedB::<T>::multiplies_rows(OUT) => {
+                self.packed
+                    .get(kernel, IN, OUT)
+                    .is_some_and(|packed| packed.try_multiply_row(x, y))
             }
             // A shard of a split training step multiplies by the parts its threads packed.
             Mode::Train(_) if batch > SMALL_BATCH => self.row_parts.multiply(x, IN, y),
