@@ -7,6 +7,13 @@ use crate::train::{Callback, Control, Logs};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TerminateOnNaN;
 
+impl TerminateOnNaN {
+    /// The callback; it has no options (the bare value `TerminateOnNaN` is the same).
+    pub const fn new() -> Self {
+        TerminateOnNaN
+    }
+}
+
 impl Callback for TerminateOnNaN {
     fn on_train_batch_end(&mut self, batch: usize, logs: &Logs, control: &mut Control<'_>) {
         if let Some(loss) = logs.get("loss") {

@@ -197,7 +197,7 @@ fn model_checkpoint_saves_best_only_on_strict_improvement() {
 
 #[test]
 fn terminate_on_nan_stops_on_a_non_finite_running_loss() {
-    let mut t = TerminateOnNaN;
+    let mut t = TerminateOnNaN::new();
     let mut model = Fake::default();
     let mut opt: Sgd<f32> = Sgd::new(0.1);
     let mut c = Control {
