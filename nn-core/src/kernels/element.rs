@@ -192,6 +192,11 @@ pub unsafe trait Vector: Copy {
     /// `a` where `a > b`, else `b`, lane by lane: x86's `max`. ReLU is `max(0, x)`: `x` for a
     /// NaN or a zero of either sign, as TensorFlow's `relu` (`x < 0 ? 0 : x`).
     unsafe fn max(a: Self, b: Self) -> Self;
+    /// ReLU's gradient gate, lane by lane: `d` where `y` is not `<= 0` (above zero, or NaN),
+    /// zero where it is, as `y <= 0 ? 0 : d`. A select, so that a loop writing it back in
+    /// place stores whole registers: written as a plain loop, the compiler turns it into a
+    /// conditional store, which AVX2 makes a `vmaskmovps` (microcoded on AMD Zen).
+    unsafe fn relu_gate(y: Self, d: Self) -> Self;
     /// The first `count < LANES` elements from `p`, the other lanes zero.
     unsafe fn load_partial(p: *const Self::Elem, count: usize) -> Self;
     /// Stores the first `count < LANES` lanes to `p`.

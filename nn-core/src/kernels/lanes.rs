@@ -99,6 +99,15 @@ unsafe impl<T: Element, const N: usize> Vector for Lanes<T, N> {
             }
         }))
     }
+    unsafe fn relu_gate(y: Self, d: Self) -> Self {
+        Lanes(core::array::from_fn(|i| {
+            if y.0[i] <= T::zero() {
+                T::zero()
+            } else {
+                d.0[i]
+            }
+        }))
+    }
     unsafe fn load_partial(p: *const T, count: usize) -> Self {
         // SAFETY: this function's contract, which its caller upholds.
         unsafe {
@@ -204,6 +213,31 @@ mod tests {
             run(&mut real, &|p| V::add(V::load(x), V::zero()).store(p));
             run(&mut emulated, &|p| L::add(L::load(x), L::zero()).store(p));
             check(&real, &emulated, "add");
+            // The gate on each kind of `y`: negative, both zeros, NaN, positive, infinities.
+            let gates = [
+                -1.5,
+                -0.0,
+                0.0,
+                f32::NAN,
+                2.0,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                1e-30,
+            ];
+            let g = gates.as_ptr();
+            run(&mut real, &|p| {
+                V::relu_gate(V::load(g), V::load(y)).store(p)
+            });
+            run(&mut emulated, &|p| {
+                L::relu_gate(L::load(g), L::load(y)).store(p)
+            });
+            check(&real, &emulated, "relu_gate");
+            let want = [0.0, 0.0, 0.0, ys[3], ys[4], ys[5], 0.0, ys[7]];
+            assert_eq!(
+                real.map(f32::to_bits),
+                want.map(f32::to_bits),
+                "relu_gate's lanes"
+            );
             for count in 0..8 {
                 run(&mut real, &|p| V::load_partial(x, count).store(p));
                 run(&mut emulated, &|p| L::load_partial(x, count).store(p));

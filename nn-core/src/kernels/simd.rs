@@ -53,6 +53,14 @@ unsafe impl<T: Element> Vector for Scalar<T> {
         }
     }
     #[inline(always)]
+    unsafe fn relu_gate(y: Self, d: Self) -> Self {
+        if y.0 <= T::zero() {
+            Scalar(T::zero())
+        } else {
+            d
+        }
+    }
+    #[inline(always)]
     unsafe fn load_partial(_p: *const T, _count: usize) -> Self {
         Scalar(T::zero())
     }
@@ -75,7 +83,8 @@ struct Unaligned<R>(R);
 macro_rules! x86_vector {
     ($name:ident, $reg:ident, $elem:ty, $lanes:literal,
      $zero:ident, $splat:ident, $fmadd:ident, $add:ident, $max:ident,
-     |$p:ident, $count:ident| $load_partial:expr, |$q:ident, $v:ident, $n:ident| $store_partial:expr) => {
+     |$p:ident, $count:ident| $load_partial:expr, |$q:ident, $v:ident, $n:ident| $store_partial:expr,
+     |$y:ident, $d:ident| $relu_gate:expr) => {
         #[doc = concat!("`", stringify!($reg), "`: ", stringify!($lanes), " lanes of `", stringify!($elem), "`.")]
         #[derive(Clone, Copy, Debug)]
         pub struct $name(core::arch::x86_64::$reg);
@@ -132,6 +141,16 @@ macro_rules! x86_vector {
                 // SAFETY: the `Vector` contract: this instruction set is available.
                 unsafe {
                     $name(core::arch::x86_64::$max(a.0, b.0))
+                }
+            }
+            #[inline(always)]
+            unsafe fn relu_gate(y: Self, d: Self) -> Self {
+                // SAFETY: the `Vector` contract: this instruction set is available.
+                unsafe {
+                    #[allow(unused_imports)]
+                    use core::arch::x86_64::*;
+                    let ($y, $d) = (y.0, d.0);
+                    $name($relu_gate)
                 }
             }
             #[inline(always)]
@@ -269,7 +288,9 @@ x86_vector!(
     _mm256_add_ps,
     _mm256_max_ps,
     |p, count| load_prefix_ps(p, count),
-    |p, v, count| store_prefix_ps(p, v, count)
+    |p, v, count| store_prefix_ps(p, v, count),
+    // Ones where `y` is not `<= 0` (unordered counts), ANDed with `d`.
+    |y, d| _mm256_and_ps(_mm256_cmp_ps::<_CMP_NLE_UQ>(y, _mm256_setzero_ps()), d)
 );
 #[cfg(target_arch = "x86_64")]
 x86_vector!(
@@ -283,7 +304,8 @@ x86_vector!(
     _mm256_add_pd,
     _mm256_max_pd,
     |p, count| load_prefix_pd(p, count),
-    |p, v, count| store_prefix_pd(p, v, count)
+    |p, v, count| store_prefix_pd(p, v, count),
+    |y, d| _mm256_and_pd(_mm256_cmp_pd::<_CMP_NLE_UQ>(y, _mm256_setzero_pd()), d)
 );
 #[cfg(target_arch = "x86_64")]
 x86_vector!(
@@ -297,7 +319,8 @@ x86_vector!(
     _mm512_add_ps,
     _mm512_max_ps,
     |p, count| _mm512_maskz_loadu_ps(((1u32 << count) - 1) as u16, p),
-    |p, v, count| _mm512_mask_storeu_ps(p, ((1u32 << count) - 1) as u16, v)
+    |p, v, count| _mm512_mask_storeu_ps(p, ((1u32 << count) - 1) as u16, v),
+    |y, d| _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_NLE_UQ>(y, _mm512_setzero_ps()), d)
 );
 #[cfg(target_arch = "x86_64")]
 x86_vector!(
@@ -311,7 +334,8 @@ x86_vector!(
     _mm512_add_pd,
     _mm512_max_pd,
     |p, count| _mm512_maskz_loadu_pd(((1u32 << count) - 1) as u8, p),
-    |p, v, count| _mm512_mask_storeu_pd(p, ((1u32 << count) - 1) as u8, v)
+    |p, v, count| _mm512_mask_storeu_pd(p, ((1u32 << count) - 1) as u8, v),
+    |y, d| _mm512_maskz_mov_pd(_mm512_cmp_pd_mask::<_CMP_NLE_UQ>(y, _mm512_setzero_pd()), d)
 );
 
 /// Implements [`Realign`] for an AVX-512 register: `$mask` is its mask type, `$iota` its lane
