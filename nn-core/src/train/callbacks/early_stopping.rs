@@ -1,9 +1,10 @@
 //! `EarlyStopping`: stop when a monitored value stops improving.
 
 use super::monitor::{Monitor, MonitorMode};
+use super::say;
 use crate::train::{Callback, Control, Logs};
 
-/// Keras's `EarlyStopping(monitor="val_loss", min_delta=0, patience=0, mode="auto",
+/// Keras's `EarlyStopping(monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
 /// baseline=None, restore_best_weights=False, start_from_epoch=0)`.
 ///
 /// Each epoch that does not improve on the best value counts; after `patience` of them in a
@@ -19,6 +20,7 @@ pub struct EarlyStopping {
     baseline: Option<f64>,
     restore_best_weights: bool,
     start_from_epoch: usize,
+    verbose: u8,
     monitor: Monitor,
     wait: usize,
     best_weights: Option<Vec<f64>>,
@@ -43,6 +45,7 @@ impl EarlyStopping {
             baseline: None,
             restore_best_weights: false,
             start_from_epoch: 0,
+            verbose: 0,
             monitor: Monitor::new("val_loss", MonitorMode::Auto, 0.0),
             wait: 0,
             best_weights: None,
@@ -83,6 +86,11 @@ impl EarlyStopping {
     /// Epochs (from 0) before this one are not watched.
     pub fn start_from_epoch(mut self, epoch: usize) -> Self {
         self.start_from_epoch = epoch;
+        self
+    }
+    /// Above 0, says when training stops early and when the best weights are restored.
+    pub fn verbose(mut self, verbose: u8) -> Self {
+        self.verbose = verbose;
         self
     }
     /// The epoch (from 0) after which training stopped, if it did.
@@ -135,10 +143,29 @@ impl Callback for EarlyStopping {
         }
     }
     fn on_train_end(&mut self, control: &mut Control<'_>) {
+        if let Some(epoch) = self.stopped_epoch {
+            say(self.verbose, || stopped_message(epoch));
+        }
         if let Some(weights) = self.best_weights.take() {
+            if let Some(best) = self.best_epoch {
+                say(self.verbose, || restoring_message(best));
+            }
             if let Err(e) = control.set_weights(&weights) {
                 control.fail(e);
             }
         }
     }
+}
+
+/// Keras's message for training stopped after `epoch` (from 0).
+pub(super) fn stopped_message(epoch: usize) -> String {
+    format!("Epoch {}: early stopping", epoch + 1)
+}
+
+/// Keras's message for the best epoch's weights put back.
+pub(super) fn restoring_message(best_epoch: usize) -> String {
+    format!(
+        "Restoring model weights from the end of the best epoch: {}.",
+        best_epoch + 1
+    )
 }

@@ -18,5 +18,12 @@ pub use reduce_lr::ReduceLROnPlateau;
 pub use tensorboard::{TensorBoard, UpdateFreq};
 pub use terminate_on_nan::TerminateOnNaN;
 
+/// Prints a callback's message to stdout when its `verbose` is above 0, as Keras's callbacks do.
+fn say(verbose: u8, message: impl FnOnce() -> String) {
+    if verbose > 0 {
+        println!("{}", message());
+    }
+}
+
 #[cfg(test)]
 mod tests;

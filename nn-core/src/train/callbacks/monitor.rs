@@ -56,6 +56,15 @@ impl Monitor {
         self.improves_on(current, self.best)
     }
 
+    /// The best value as Keras prints it: before any, the infinity it starts from.
+    pub fn best_or_start(&self) -> f64 {
+        match self.best {
+            Some(best) => best,
+            None if self.higher_is_better => f64::NEG_INFINITY,
+            None => f64::INFINITY,
+        }
+    }
+
     /// The monitored value in `logs`, or a warning (as Keras) and `None`.
     pub fn read(&self, logs: &crate::train::Logs, who: &str) -> Option<f64> {
         let value = logs.get(&self.key).copied();

@@ -1,6 +1,7 @@
 //! `ReduceLROnPlateau`: multiply the learning rate by `factor` when a value stops improving.
 
 use super::monitor::{Monitor, MonitorMode};
+use super::say;
 use crate::train::{Callback, Control, Logs};
 use crate::Error;
 
@@ -19,6 +20,7 @@ pub struct ReduceLROnPlateau {
     min_delta: f64,
     cooldown: usize,
     min_lr: f64,
+    verbose: u8,
     monitor: Monitor,
     wait: usize,
     cooldown_counter: usize,
@@ -41,6 +43,7 @@ impl ReduceLROnPlateau {
             min_delta: 1e-4,
             cooldown: 0,
             min_lr: 0.0,
+            verbose: 0,
             monitor: Monitor::new("val_loss", MonitorMode::Auto, 1e-4),
             wait: 0,
             cooldown_counter: 0,
@@ -81,6 +84,11 @@ impl ReduceLROnPlateau {
         self.min_lr = min_lr;
         self
     }
+    /// Above 0, says each reduction of the learning rate.
+    pub fn verbose(mut self, verbose: u8) -> Self {
+        self.verbose = verbose;
+        self
+    }
 }
 
 impl Callback for ReduceLROnPlateau {
@@ -98,7 +106,7 @@ impl Callback for ReduceLROnPlateau {
     fn add_epoch_logs(&mut self, _epoch: usize, logs: &mut Logs, control: &Control<'_>) {
         logs.insert("learning_rate".into(), control.learning_rate());
     }
-    fn on_epoch_end(&mut self, _epoch: usize, logs: &mut Logs, control: &mut Control<'_>) {
+    fn on_epoch_end(&mut self, epoch: usize, logs: &mut Logs, control: &mut Control<'_>) {
         let lr = control.learning_rate();
         let Some(current) = self.monitor.read(logs, "ReduceLROnPlateau") else {
             return;
@@ -114,10 +122,20 @@ impl Callback for ReduceLROnPlateau {
             self.wait += 1;
             // Keras compares with min_lr as a float32.
             if self.wait >= self.patience && lr > self.min_lr as f32 as f64 {
-                control.set_learning_rate((lr * self.factor).max(self.min_lr));
+                let new_lr = (lr * self.factor).max(self.min_lr);
+                control.set_learning_rate(new_lr);
+                say(self.verbose, || reducing_message(epoch, new_lr));
                 self.cooldown_counter = self.cooldown;
                 self.wait = 0;
             }
         }
     }
+}
+
+/// Keras's message for the learning rate lowered to `new_lr` after `epoch` (from 0).
+pub(super) fn reducing_message(epoch: usize, new_lr: f64) -> String {
+    format!(
+        "Epoch {}: ReduceLROnPlateau reducing learning rate to {new_lr}.",
+        epoch + 1
+    )
 }

@@ -245,3 +245,59 @@ fn csv_logger_fixes_columns_at_the_first_epoch_and_fills_na() {
     );
     std::fs::remove_file(path).unwrap();
 }
+
+#[test]
+fn verbose_callbacks_say_what_keras_says() {
+    assert_eq!(
+        early_stopping::stopped_message(3),
+        "Epoch 4: early stopping"
+    );
+    assert_eq!(
+        early_stopping::restoring_message(1),
+        "Restoring model weights from the end of the best epoch: 2."
+    );
+    assert_eq!(
+        reduce_lr::reducing_message(2, 0.010000000149011612),
+        "Epoch 3: ReduceLROnPlateau reducing learning rate to 0.010000000149011612."
+    );
+    let path = Path::new("ckpt-01.safetensors");
+    assert_eq!(
+        model_checkpoint::saving_message(0, "val_loss", Some((f64::INFINITY, 0.5)), path),
+        "Epoch 1: val_loss improved from inf to 0.50000, saving model to ckpt-01.safetensors"
+    );
+    assert_eq!(
+        model_checkpoint::saving_message(4, "val_loss", None, path),
+        "Epoch 5: saving model to ckpt-01.safetensors"
+    );
+    assert_eq!(
+        model_checkpoint::not_improved_message(2, "val_accuracy", 0.875),
+        "Epoch 3: val_accuracy did not improve from 0.87500"
+    );
+}
+
+#[test]
+fn verbose_changes_no_decision() {
+    let values = [1.0, 0.8, 0.9, 0.7, 0.7, 0.75, 0.9];
+    let (quiet, loud) = (
+        drive(&mut EarlyStopping::new().patience(2), "val_loss", &values),
+        drive(
+            &mut EarlyStopping::new().patience(2).verbose(1),
+            "val_loss",
+            &values,
+        ),
+    );
+    assert_eq!((quiet.0, quiet.1), (loud.0, loud.1));
+    let flat = [1.0; 6];
+    let quiet = drive(&mut ReduceLROnPlateau::new().patience(2), "val_loss", &flat);
+    let loud = drive(
+        &mut ReduceLROnPlateau::new().patience(2).verbose(1),
+        "val_loss",
+        &flat,
+    );
+    assert_eq!(quiet.1, loud.1);
+    let mut checkpoint = ModelCheckpoint::new("v.safetensors")
+        .save_best_only(true)
+        .verbose(1);
+    drive(&mut checkpoint, "val_loss", &[1.0, 0.8, 0.9, 0.7, 0.7]);
+    assert_eq!(checkpoint.saved().len(), 3);
+}
