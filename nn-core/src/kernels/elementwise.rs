@@ -2,7 +2,9 @@
 //! dropout by its draws, sums of arrays), compiled once per element type here through
 //! [`Element`]'s entry points: left generic in the layers, they were monomorphized into the
 //! user's crate, where a debug build runs them unoptimised. Each runs through `on_this_cpu`, so
-//! the compiler vectorises it for the CPU's widest registers rather than the baseline's 4 lanes.
+//! the compiler vectorises it for the CPU's widest registers rather than the baseline's 4 lanes,
+//! except the in-place ReLU loops, written over registers (`InPlace`) because the compiler
+//! vectorises them into conditional stores.
 //! Also the batch-1 products' listing of nonzero inputs, and the test of whether it pays.
 
 use super::isa::{on_this_cpu, Isa, Kernel};
