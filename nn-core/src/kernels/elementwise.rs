@@ -79,54 +79,46 @@ impl<T: Element> Kernel<T> for InPlace<'_, T> {
 /// `gates`, when given, is as long as `xs`; `V`'s instruction set is enabled.
 #[inline(always)]
 unsafe fn in_place<V: Vector>(xs: &mut [V::Elem], gates: Option<&[V::Elem]>) {
-    // SAFETY: this function's contract, which its caller upholds; `g` is as long as `xs`.
+    // SAFETY: this function's contract, which its caller upholds.
     unsafe {
         match gates {
-            Some(g) => map_in_place::<V>(xs, |v, i, count| {
-                V::relu_gate(load_lanes::<V>(g.as_ptr().add(i), count), v)
-            }),
-            None => map_in_place::<V>(xs, |v, _, _| V::max(V::zero(), v)),
+            Some(g) => zip_in_place::<V, true>(xs, g, |d, y| V::relu_gate(y, d)),
+            None => zip_in_place::<V, false>(xs, &[], |x, _| V::max(V::zero(), x)),
         }
     }
 }
 
-/// `xs` replaced register by register by `op(v, i, count)`, for the `count` lanes `v` from
-/// `xs[i]` on: whole registers, then the partial rest.
+/// `xs[i] = op(xs[i], with[i])` register by register, whole registers and then the partial
+/// rest; without `WITH`, `with` is not read and `op` gets zeros in its place.
 ///
 /// # Safety
-/// `op` reads only within what its arguments name; `V`'s instruction set is enabled.
+/// With `WITH`, `with` is as long as `xs`; `V`'s instruction set is enabled.
 #[inline(always)]
-unsafe fn map_in_place<V: Vector>(xs: &mut [V::Elem], op: impl Fn(V, usize, usize) -> V) {
+unsafe fn zip_in_place<V: Vector, const WITH: bool>(
+    xs: &mut [V::Elem],
+    with: &[V::Elem],
+    op: impl Fn(V, V) -> V,
+) {
     // SAFETY: this function's contract, which its caller upholds; every register named lies
-    // within `xs`.
+    // within `xs` (and `with`).
     unsafe {
         let n = xs.len();
         let full = n - n % V::LANES;
-        let x = xs.as_mut_ptr();
+        let (x, w) = (xs.as_mut_ptr(), with.as_ptr());
         let mut i = 0;
         while i < full {
-            op(V::load(x.add(i)), i, V::LANES).store(x.add(i));
+            let other = if WITH { V::load(w.add(i)) } else { V::zero() };
+            op(V::load(x.add(i)), other).store(x.add(i));
             i += V::LANES;
         }
         if n > full {
             let rest = n - full;
-            op(V::load_partial(x.add(full), rest), full, rest).store_partial(x.add(full), rest);
-        }
-    }
-}
-
-/// `count` lanes from `p`: a whole register, or a partial one with the rest zero.
-///
-/// # Safety
-/// `p` is readable for `count <= LANES` elements; `V`'s instruction set is enabled.
-#[inline(always)]
-unsafe fn load_lanes<V: Vector>(p: *const V::Elem, count: usize) -> V {
-    // SAFETY: this function's contract, which its caller upholds.
-    unsafe {
-        if count == V::LANES {
-            V::load(p)
-        } else {
-            V::load_partial(p, count)
+            let other = if WITH {
+                V::load_partial(w.add(full), rest)
+            } else {
+                V::zero()
+            };
+            op(V::load_partial(x.add(full), rest), other).store_partial(x.add(full), rest);
         }
     }
 }
