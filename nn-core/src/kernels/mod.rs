@@ -57,7 +57,7 @@ pub use isa::MAX_ISA_ENV;
 pub use matmul::gemm;
 #[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub use matmul::gemm_update;
-pub(crate) use narrow::{max_columns as in_place_columns, narrower_than_packed, try_gathered};
+pub(crate) use narrow::{lanes_paid, max_columns as in_place_columns, try_gathered};
 pub use operands::Mat;
 #[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub use operands::PackedB;

@@ -280,8 +280,22 @@ pub(crate) fn max_columns<T: Element>() -> usize {
 /// Whether a product of `n` columns runs here on narrower registers than the packed
 /// product's: on AVX-512, up to one 256-bit register of columns goes to the AVX2 tiles (see
 /// [`run`]) while the packed product's tiles are 512 bits wide.
-pub(crate) fn narrower_than_packed<T: Element>(n: usize) -> bool {
+fn narrower_than_packed<T: Element>(n: usize) -> bool {
     Isa::detect() == Isa::Avx512 && Isa::Avx2Fma.lanes::<T>().is_some_and(|lanes| n <= lanes)
+}
+
+/// The lanes a row of `n` columns costs here, counted in the packed product's registers:
+/// whole registers, each costing one of the packed product's, a 256-bit one on AVX-512 too
+/// (it issues no faster on Intel's two-port cores). Zero where this kernel does not run.
+pub(crate) fn lanes_paid<T: Element>(n: usize) -> usize {
+    let Some(packed) = Isa::detect().lanes::<T>() else {
+        return 0;
+    };
+    let own = match Isa::Avx2Fma.lanes::<T>() {
+        Some(lanes) if narrower_than_packed::<T>(n) => lanes,
+        _ => packed,
+    };
+    n.div_ceil(own) * packed
 }
 
 /// [`rows`] with tiles for 32 registers (AVX-512): up to 24 accumulators.

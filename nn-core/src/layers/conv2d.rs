@@ -11,10 +11,10 @@
 //! the stack in prediction, with a direct loop for what chunking does not suit; prediction
 //! allocates nothing either way. With stride 1 the input gradient is itself a convolution: of
 //! the output gradient, zero-padded, with the kernel flipped and its channels swapped, gathered
-//! the same way sample by sample. Otherwise (strides, more input channels than that kernel
-//! takes, or so few that it would run on narrower registers than the packed product) the
-//! output gradient is multiplied by the kernel's transpose and the rows are folded back onto
-//! the input (col2im).
+//! the same way sample by sample, where that costs less than twice col2im's product.
+//! Otherwise (strides, more input channels than that kernel takes, or a correlation that
+//! multiplies too many zeros or too many padded lanes) the output gradient is multiplied by
+//! the kernel's transpose and the rows are folded back onto the input (col2im).
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -27,11 +27,13 @@ use super::epilogue::{bias_gradient, finish_forward, pre_activation_gradient};
 use super::{Layer, Logits, Mode, Upstream, WeightSpec};
 use crate::activation::Activation;
 use crate::init::Initializer;
-use crate::kernels::{
-    gemm, in_place_columns, narrower_than_packed, try_gathered, Gathered, Mat, Offsets,
-};
+use crate::kernels::{gemm, in_place_columns, lanes_paid, try_gathered, Gathered, Mat, Offsets};
 use crate::regularizer::Regularizer;
 use crate::Float;
+
+/// How many times col2im's product's arithmetic the input gradient's correlation may cost, in
+/// the lanes it pays for (see [`Conv2D::flips`]).
+const FLIP_COST_LIMIT: usize = 2;
 
 /// Elements a prediction keeps on the stack at a time (32 KiB of `f32`): a chunk of unrolled
 /// patches, or the padded copy of a sample.
@@ -326,13 +328,15 @@ impl<
         Self::FLIPS && C <= in_place_columns::<T>()
     }
 
-    /// Whether the input gradient is gathered as a convolution: where it can be, unless its
-    /// `C` columns would run on narrower registers than col2im's product (a few input channels
-    /// on AVX-512). The correlation also multiplies the padding's zeros (LeNet-5's second
-    /// layer: twice the arithmetic of col2im's product), which only the narrow kernel's lead
-    /// on the same registers pays for (`BENCHMARKS.md`, "Design measurements").
+    /// Whether the input gradient is gathered as a convolution: where it can be and costs less
+    /// than twice col2im's product. The correlation multiplies the padding's zeros too (`H x W`
+    /// windows against `OH x OW` rows: LeNet-5's second layer, twice the arithmetic) and puts
+    /// its `C` columns on whole registers; col2im's product runs on wide packed panels but
+    /// writes the patches' gradient and folds it back. In training steps of six geometries on
+    /// an AVX2 CPU (`BENCHMARKS.md`, "Design measurements") the correlation was as fast or a
+    /// little faster at 1-1.36 times the cost, col2im 12-20% faster at 2.6-2.7.
     fn flips() -> bool {
-        Self::can_flip() && !narrower_than_packed::<T>(C)
+        Self::can_flip() && H * W * lanes_paid::<T>(C) < FLIP_COST_LIMIT * OH * OW * C
     }
 
     /// The cache's first region for a batch. The forward pass keeps there what the kernel
@@ -954,6 +958,18 @@ mod tests {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max);
         assert!(worst < 1e-12, "{geometry}: off by {worst}");
+    }
+
+    #[test]
+    fn the_input_gradient_is_a_correlation_only_where_it_costs_less() {
+        // A `same` layer: the windows are the output positions, and 16 channels fill whole
+        // registers on every instruction set.
+        type Same = Cv<14, 14, 16, 16, 5, 5, 1, 1, 2, 2, 14, 14, Linear>;
+        // LeNet-5's second layer: twice the windows, and 6 channels on 8-lane registers or wider.
+        type LeNet2 = Cv<14, 14, 6, 16, 5, 5, 1, 1, 0, 0, 10, 10, Linear>;
+        const { assert!(Same::FLIPS && LeNet2::FLIPS) };
+        assert_eq!(Same::flips(), Same::can_flip());
+        assert!(!LeNet2::flips());
     }
 
     #[test]
