@@ -90,6 +90,16 @@ pub enum Error {
         /// Which call.
         what: &'static str,
     },
+    /// The training loss became NaN or infinite (`TerminateOnNaN::new().raise_error(true)`).
+    #[error("NaN or Inf loss encountered at batch {batch} of epoch {}: loss {loss}", .epoch + 1)]
+    InvalidLoss {
+        /// The epoch, from 0 (the message counts from 1, as Keras's progress lines do).
+        epoch: usize,
+        /// The batch within the epoch, from 0.
+        batch: usize,
+        /// The epoch's running mean loss after that batch.
+        loss: f64,
+    },
     /// A setting is out of its range or inconsistent with the data.
     #[error("invalid setting: {0}")]
     InvalidConfig(String),

@@ -349,6 +349,65 @@ fn early_stopping_restores_the_best_epochs_weights_through_fit() {
     assert_eq!(restored, snapshots.0[best]);
 }
 
+/// Counts the epoch ends and notes the end of training.
+#[derive(Default)]
+struct Hooks {
+    epoch_ends: usize,
+    ended: bool,
+}
+
+impl Callback for Hooks {
+    fn on_epoch_end(&mut self, _epoch: usize, _logs: &mut Logs, _control: &mut Control<'_>) {
+        self.epoch_ends += 1;
+    }
+    fn on_train_end(&mut self, _control: &mut Control<'_>) {
+        self.ended = true;
+    }
+}
+
+#[test]
+fn terminate_on_nan_closes_the_epoch_or_with_raise_error_fails_fit_at_once() {
+    // Targets far beyond `f32`'s square root: the first batch's squared error is infinite.
+    let (x, y) = (XOR_X.to_vec(), vec![[1e30f32]; 4]);
+    let fit = || {
+        quiet(Fit::new(MeanSquaredError, Sgd::new(0.1)))
+            .epochs(3)
+            .batch_size(2)
+    };
+
+    let (mut net, mut hooks) = (Xor::new(1), Hooks::default());
+    let history = net
+        .fit(
+            &x,
+            &y,
+            fit().callback(TerminateOnNaN::new()).callback(&mut hooks),
+        )
+        .unwrap();
+    assert_eq!(history.epochs(), 1);
+    assert!(history.get("loss").unwrap()[0].is_infinite());
+    assert_eq!((hooks.epoch_ends, hooks.ended), (1, true));
+
+    let (mut net, mut hooks) = (Xor::new(1), Hooks::default());
+    let err = net
+        .fit(
+            &x,
+            &y,
+            fit()
+                .callback(TerminateOnNaN::new().raise_error(true))
+                .callback(&mut hooks),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidLoss { epoch: 0, batch: 0, loss } if loss.is_infinite()),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "NaN or Inf loss encountered at batch 0 of epoch 1: loss inf"
+    );
+    assert_eq!((hooks.epoch_ends, hooks.ended), (0, false));
+}
+
 #[test]
 fn a_failing_checkpoint_save_makes_fit_return_the_error() {
     let (x, y) = blobs(12);

@@ -35,7 +35,8 @@ impl Control<'_> {
     pub fn stop_training(&mut self) {
         self.stop = true;
     }
-    /// Stops training with an error, which `fit` returns (a failed save, a bad setting).
+    /// Stops training with an error, which `fit` returns (a failed save, a bad setting): at
+    /// once when called after a training batch, else once the epoch has closed.
     pub fn fail(&mut self, error: Error) {
         self.stop = true;
         self.error.get_or_insert(error);

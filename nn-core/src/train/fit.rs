@@ -532,6 +532,11 @@ pub(crate) fn fit_loop<T: Float>(
                 &mut failure,
                 |cb, c| cb.on_train_batch_end(b, &logs, c),
             );
+            // A callback that fails mid-epoch ends `fit` at once, as a Keras callback that
+            // raises does: the epoch does not close and no callback runs again.
+            if let Some(e) = failure {
+                return Err(e);
+            }
             progress.batch_done(&logs);
             if stop {
                 break;

@@ -214,6 +214,36 @@ fn terminate_on_nan_stops_on_a_non_finite_running_loss() {
         &mut c,
     );
     assert!(c.is_stopping());
+    assert!(c.error.is_none());
+    // The bare value is the default callback.
+    assert!(matches!(TerminateOnNaN, TerminateOnNaN { .. }));
+}
+
+#[test]
+fn terminate_on_nan_with_raise_error_fails_naming_the_epoch_and_batch() {
+    let mut t = TerminateOnNaN::new().raise_error(true);
+    let mut model = Fake::default();
+    let mut opt: Sgd<f32> = Sgd::new(0.1);
+    let mut c = Control {
+        stop: false,
+        error: None,
+        optimizer: &mut opt,
+        model: &mut model,
+    };
+    t.on_epoch_begin(2, &mut c);
+    t.on_train_batch_end(0, &Logs::from([("loss".to_string(), 0.5)]), &mut c);
+    assert!(!c.is_stopping() && c.error.is_none());
+    t.on_train_batch_end(4, &Logs::from([("loss".to_string(), f64::NAN)]), &mut c);
+    assert!(c.is_stopping());
+    let error = c.error.take().expect("an error");
+    assert!(
+        matches!(error, Error::InvalidLoss { epoch: 2, batch: 4, loss } if loss.is_nan()),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "NaN or Inf loss encountered at batch 4 of epoch 3: loss NaN"
+    );
 }
 
 #[test]
