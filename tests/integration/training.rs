@@ -409,6 +409,32 @@ fn terminate_on_nan_closes_the_epoch_or_with_raise_error_fails_fit_at_once() {
 }
 
 #[test]
+fn model_checkpoint_saves_every_n_batches_through_fit() {
+    let dir = std::env::temp_dir().join(format!("typed-nn-save-freq-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (x, y) = blobs(12);
+    let mut net = Plain::new(1);
+    let pattern = dir.join("ck-{epoch}-{batch}.safetensors");
+    let mut checkpoint = ModelCheckpoint::new(pattern.to_str().unwrap()).save_freq(2);
+    net.fit(
+        &x,
+        &y,
+        quiet(Fit::new(SparseCategoricalCrossentropy, Sgd::new(0.1)))
+            .epochs(2)
+            .batch_size(4)
+            .callback(&mut checkpoint),
+    )
+    .unwrap();
+    // Three batches an epoch: the 2nd and 4th, then the 6th batch of the run.
+    let names: Vec<_> = ["ck-1-2", "ck-2-1", "ck-2-3"]
+        .map(|n| dir.join(format!("{n}.safetensors")))
+        .into();
+    assert_eq!(checkpoint.saved(), names);
+    assert!(names.iter().all(|p| p.is_file()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_failing_checkpoint_save_makes_fit_return_the_error() {
     let (x, y) = blobs(12);
     let mut net = Plain::new(1);

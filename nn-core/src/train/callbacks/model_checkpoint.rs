@@ -3,16 +3,20 @@
 use std::path::PathBuf;
 
 use super::monitor::{Monitor, MonitorMode};
-use super::say;
+use super::{say, UpdateFreq};
 use crate::train::{Callback, Control, Logs};
+use crate::Error;
 
 /// Keras's `ModelCheckpoint(filepath, monitor="val_loss", verbose=0, save_best_only=False,
-/// mode="auto", initial_value_threshold=None)`, saving safetensors files atomically.
+/// mode="auto", save_freq="epoch", initial_value_threshold=None)`, saving safetensors files
+/// atomically.
 ///
-/// `{epoch}` in the path becomes the 1-based epoch (`{epoch:02}` pads it). With
+/// `{epoch}` in the path becomes the 1-based epoch (`{epoch:02}` pads it), and with
+/// `save_freq` a number of batches, `{batch}` the 1-based batch within it. With
 /// `save_best_only`, a save happens on a strict improvement of the monitored value (the first
-/// epoch, or one beating `initial_value_threshold`), or when the value is missing from the logs.
-/// A failed save stops `fit` with that error.
+/// epoch, or one beating `initial_value_threshold`), or when the value is missing from the logs
+/// (a batch's logs hold only the running training values). A failed save stops `fit` with that
+/// error.
 #[derive(Clone, Debug)]
 pub struct ModelCheckpoint {
     path: String,
@@ -21,7 +25,13 @@ pub struct ModelCheckpoint {
     save_best_only: bool,
     initial_value_threshold: Option<f64>,
     verbose: u8,
+    save_freq: UpdateFreq,
     monitor: Monitor,
+    /// Where the batch count stands: the epoch, the last batch seen in it, and the batches
+    /// since the last save (Keras's `_batches_seen_since_last_saving`).
+    epoch: usize,
+    last_batch: usize,
+    unsaved_batches: usize,
     saved: Vec<PathBuf>,
 }
 
@@ -35,7 +45,11 @@ impl ModelCheckpoint {
             save_best_only: false,
             initial_value_threshold: None,
             verbose: 0,
+            save_freq: UpdateFreq::Epoch,
             monitor: Monitor::new("val_loss", MonitorMode::Auto, 0.0),
+            epoch: 0,
+            last_batch: 0,
+            unsaved_batches: 0,
             saved: Vec::new(),
         }
     }
@@ -64,36 +78,31 @@ impl ModelCheckpoint {
         self.verbose = verbose;
         self
     }
+    /// When to save: after every epoch ([`UpdateFreq::Epoch`], the default) or after every
+    /// this many training batches, counted across epochs (`.save_freq(100)`, as Keras's
+    /// `save_freq=100`).
+    pub fn save_freq(mut self, freq: impl Into<UpdateFreq>) -> Self {
+        self.save_freq = freq.into();
+        self
+    }
     /// The files written so far, in order.
     pub fn saved(&self) -> &[PathBuf] {
         &self.saved
     }
 
-    fn path_for(&self, epoch: usize) -> PathBuf {
-        let n = epoch + 1;
-        let mut path = self.path.replace("{epoch}", &n.to_string());
-        // `{epoch:0W}` / `{epoch:0Wd}`: zero-padded to width W.
-        while let Some(start) = path.find("{epoch:") {
-            let Some(len) = path[start..].find('}') else {
-                break;
-            };
-            let spec = path[start + 7..start + len]
-                .trim_end_matches('d')
-                .trim_start_matches('0');
-            let width: usize = spec.parse().unwrap_or(0);
-            path.replace_range(start..=start + len, &format!("{n:0width$}"));
+    /// The path of a save after `epoch`, or after `batch` of it (both from 0).
+    fn path_for(&self, epoch: usize, batch: Option<usize>) -> PathBuf {
+        let mut path = fill(&self.path, "epoch", epoch + 1);
+        if let Some(batch) = batch {
+            path = fill(&path, "batch", batch + 1);
         }
         PathBuf::from(path)
     }
-}
 
-impl Callback for ModelCheckpoint {
-    fn on_train_begin(&mut self, _control: &mut Control<'_>) {
-        self.monitor = Monitor::new(&self.key, self.mode, 0.0);
-        self.monitor.best = self.initial_value_threshold;
-    }
-    fn on_epoch_end(&mut self, epoch: usize, logs: &mut Logs, control: &mut Control<'_>) {
-        let path = self.path_for(epoch);
+    /// Saves after `epoch`, or after `batch` of it, unless `save_best_only` finds no
+    /// improvement in `logs`.
+    fn save(&mut self, epoch: usize, batch: Option<usize>, logs: &Logs, control: &mut Control<'_>) {
+        let path = self.path_for(epoch, batch);
         let mut improved = None;
         if self.save_best_only {
             if let Some(current) = logs.get(&self.monitor.key).copied() {
@@ -114,6 +123,69 @@ impl Callback for ModelCheckpoint {
         match control.save(&path) {
             Ok(()) => self.saved.push(path),
             Err(e) => control.fail(e),
+        }
+    }
+}
+
+/// `template` with `{name}` and `{name:0W}` (or `{name:0Wd}`, zero-padded to width W) replaced
+/// by `n`.
+fn fill(template: &str, name: &str, n: usize) -> String {
+    let mut path = template.replace(&format!("{{{name}}}"), &n.to_string());
+    let open = format!("{{{name}:");
+    while let Some(start) = path.find(&open) {
+        let Some(len) = path[start..].find('}') else {
+            break;
+        };
+        let spec = path[start + open.len()..start + len]
+            .trim_end_matches('d')
+            .trim_start_matches('0');
+        let width: usize = spec.parse().unwrap_or(0);
+        path.replace_range(start..=start + len, &format!("{n:0width$}"));
+    }
+    path
+}
+
+impl Callback for ModelCheckpoint {
+    fn on_train_begin(&mut self, control: &mut Control<'_>) {
+        self.monitor = Monitor::new(&self.key, self.mode, 0.0);
+        self.monitor.best = self.initial_value_threshold;
+        (self.epoch, self.last_batch, self.unsaved_batches) = (0, 0, 0);
+        let problem = match self.save_freq {
+            UpdateFreq::Batches(0) => Some("save_freq must be at least one batch"),
+            UpdateFreq::Epoch if self.path.contains("{batch") => {
+                Some("the path names {batch}, but saves come after epochs (see save_freq)")
+            }
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            control.fail(Error::InvalidConfig(format!(
+                "ModelCheckpoint({}): {problem}",
+                self.path
+            )));
+        }
+    }
+    fn on_epoch_begin(&mut self, epoch: usize, _control: &mut Control<'_>) {
+        self.epoch = epoch;
+    }
+    fn on_train_batch_end(&mut self, batch: usize, logs: &Logs, control: &mut Control<'_>) {
+        let UpdateFreq::Batches(every) = self.save_freq else {
+            return;
+        };
+        // Keras's count: a batch index not above the last one seen starts a new epoch.
+        self.unsaved_batches += if batch <= self.last_batch {
+            batch + 1
+        } else {
+            batch - self.last_batch
+        };
+        self.last_batch = batch;
+        if self.unsaved_batches >= every {
+            self.unsaved_batches = 0;
+            self.save(self.epoch, Some(batch), logs, control);
+        }
+    }
+    fn on_epoch_end(&mut self, epoch: usize, logs: &mut Logs, control: &mut Control<'_>) {
+        if self.save_freq == UpdateFreq::Epoch {
+            self.save(epoch, None, logs, control);
         }
     }
 }

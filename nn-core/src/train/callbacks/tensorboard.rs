@@ -2,25 +2,10 @@
 
 use std::path::PathBuf;
 
+use super::UpdateFreq;
 use crate::io::tfevents::{EventWriter, Histogram, SummaryValue};
 use crate::train::{Callback, Control, Logs};
 use crate::Error;
-
-/// How often [`TensorBoard`] writes the training logs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum UpdateFreq {
-    /// At each epoch's end (Keras's `update_freq="epoch"`, the default).
-    Epoch,
-    /// Also every this many batches, as `batch_<name>` at the optimizer's step count
-    /// (Keras's `update_freq=N`).
-    Batches(usize),
-}
-
-impl From<usize> for UpdateFreq {
-    fn from(batches: usize) -> Self {
-        UpdateFreq::Batches(batches)
-    }
-}
 
 /// Keras's `TensorBoard(log_dir, histogram_freq=0, update_freq="epoch")`.
 ///
@@ -63,8 +48,8 @@ impl TensorBoard {
         self.histogram_freq = epochs;
         self
     }
-    /// How often to write the training logs: [`UpdateFreq::Epoch`] (the default) or a number
-    /// of batches.
+    /// How often to write the training logs: [`UpdateFreq::Epoch`] (the default), or also
+    /// every this many batches, as `batch_<name>` at the optimizer's step count (`0`: never).
     pub fn update_freq(mut self, freq: impl Into<UpdateFreq>) -> Self {
         self.update_freq = freq.into();
         self

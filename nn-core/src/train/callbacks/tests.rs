@@ -196,6 +196,60 @@ fn model_checkpoint_saves_best_only_on_strict_improvement() {
 }
 
 #[test]
+fn model_checkpoint_with_save_freq_counts_batches_across_epochs_like_keras() {
+    let mut model = Fake::default();
+    let mut opt: Sgd<f32> = Sgd::new(0.1);
+    let mut c = Control {
+        stop: false,
+        error: None,
+        optimizer: &mut opt,
+        model: &mut model,
+    };
+    // `save_best_only` with a monitor a batch's logs lack saves, as in Keras.
+    let mut cb = ModelCheckpoint::new("ck-{epoch}-{batch:03}.safetensors")
+        .save_freq(3)
+        .save_best_only(true);
+    cb.on_train_begin(&mut c);
+    let logs = Logs::from([("loss".to_string(), 0.5)]);
+    for epoch in 0..2 {
+        cb.on_epoch_begin(epoch, &mut c);
+        for batch in 0..4 {
+            cb.on_train_batch_end(batch, &logs, &mut c);
+        }
+        cb.on_epoch_end(epoch, &mut logs.clone(), &mut c);
+    }
+    assert!(c.error.is_none());
+    // Batches 1-3 of epoch 1, then batch 4 and batches 1-2 of epoch 2.
+    assert_eq!(
+        cb.saved(),
+        [
+            PathBuf::from("ck-1-003.safetensors"),
+            PathBuf::from("ck-2-002.safetensors")
+        ]
+    );
+}
+
+#[test]
+fn model_checkpoint_refuses_no_batches_and_a_batch_field_without_batch_saves() {
+    for (cb, problem) in [
+        (
+            ModelCheckpoint::new("a.safetensors").save_freq(0),
+            "save_freq must be at least one batch",
+        ),
+        (
+            ModelCheckpoint::new("b-{batch}.safetensors"),
+            "the path names {batch}",
+        ),
+    ] {
+        let mut cb = cb;
+        let (epochs, _, _, error) = drive(&mut cb, "val_loss", &[1.0, 0.5]);
+        let error = error.expect("an error").to_string();
+        assert!(error.contains(problem), "{error}");
+        assert_eq!((epochs, cb.saved().len()), (0, 0));
+    }
+}
+
+#[test]
 fn terminate_on_nan_stops_on_a_non_finite_running_loss() {
     let mut t = TerminateOnNaN::new();
     let mut model = Fake::default();
