@@ -91,11 +91,15 @@ pub enum Error {
         what: &'static str,
     },
     /// The training loss became NaN or infinite (`TerminateOnNaN::new().raise_error(true)`).
-    #[error("NaN or Inf loss encountered at batch {batch} of epoch {}: loss {loss}", .epoch + 1)]
+    #[error(
+        "NaN or Inf loss encountered at epoch {}, batch {} (counted from 1): loss {loss}",
+        .epoch + 1,
+        .batch + 1
+    )]
     InvalidLoss {
-        /// The epoch, from 0 (the message counts from 1, as Keras's progress lines do).
+        /// The epoch, from 0 (the message counts from 1, as the progress lines do).
         epoch: usize,
-        /// The batch within the epoch, from 0.
+        /// The batch within the epoch, from 0 (the message counts from 1).
         batch: usize,
         /// The epoch's running mean loss after that batch.
         loss: f64,

@@ -387,25 +387,64 @@ fn terminate_on_nan_closes_the_epoch_or_with_raise_error_fails_fit_at_once() {
     assert!(history.get("loss").unwrap()[0].is_infinite());
     assert_eq!((hooks.epoch_ends, hooks.ended), (1, true));
 
+    // A callback after the failing one is not called for that batch: no save of the bad
+    // weights.
     let (mut net, mut hooks) = (Xor::new(1), Hooks::default());
+    let dir = std::env::temp_dir().join(format!("typed-nn-nan-{}", std::process::id()));
+    let mut checkpoint =
+        ModelCheckpoint::new(dir.join("b{batch}.safetensors").to_str().unwrap()).save_freq(1);
     let err = net
         .fit(
             &x,
             &y,
             fit()
                 .callback(TerminateOnNaN::new().raise_error(true))
+                .callback(&mut checkpoint)
                 .callback(&mut hooks),
         )
         .unwrap_err();
+    assert!(checkpoint.saved().is_empty() && !dir.exists());
     assert!(
         matches!(err, Error::InvalidLoss { epoch: 0, batch: 0, loss } if loss.is_infinite()),
         "{err:?}"
     );
     assert_eq!(
         err.to_string(),
-        "NaN or Inf loss encountered at batch 0 of epoch 1: loss inf"
+        "NaN or Inf loss encountered at epoch 1, batch 1 (counted from 1): loss inf"
     );
     assert_eq!((hooks.epoch_ends, hooks.ended), (0, false));
+}
+
+/// Fails as each epoch begins.
+struct FailsAtEpochBegin(Hooks);
+
+impl Callback for FailsAtEpochBegin {
+    fn on_epoch_begin(&mut self, _epoch: usize, control: &mut Control<'_>) {
+        control.fail(Error::InvalidConfig("no epochs today".into()));
+    }
+    fn on_train_end(&mut self, control: &mut Control<'_>) {
+        self.0.on_train_end(control);
+    }
+}
+
+#[test]
+fn a_callback_failing_as_an_epoch_begins_stops_fit_before_any_batch() {
+    let (x, y) = blobs(12);
+    let mut net = Plain::new(1);
+    let before = net.get_weights();
+    let mut cb = FailsAtEpochBegin(Hooks::default());
+    let err = net
+        .fit(
+            &x,
+            &y,
+            quiet(Fit::new(SparseCategoricalCrossentropy, Sgd::new(0.1)))
+                .epochs(2)
+                .callback(&mut cb),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("no epochs today"), "{err}");
+    assert_eq!(net.get_weights(), before);
+    assert!(cb.0.ended);
 }
 
 #[test]

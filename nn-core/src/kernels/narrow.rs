@@ -286,7 +286,8 @@ fn narrower_than_packed<T: Element>(n: usize) -> bool {
 
 /// The lanes a row of `n` columns costs here, counted in the packed product's registers:
 /// whole registers, each costing one of the packed product's, a 256-bit one on AVX-512 too
-/// (it issues no faster on Intel's two-port cores). Zero where this kernel does not run.
+/// (it issues no faster on Intel's two-port cores; on Zen 4 it does, so there this
+/// overcounts). Zero where this kernel does not run.
 pub(crate) fn lanes_paid<T: Element>(n: usize) -> usize {
     let Some(packed) = Isa::detect().lanes::<T>() else {
         return 0;

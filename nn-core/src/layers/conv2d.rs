@@ -330,11 +330,10 @@ impl<
 
     /// Whether the input gradient is gathered as a convolution: where it can be and costs less
     /// than twice col2im's product. The correlation multiplies the padding's zeros too (`H x W`
-    /// windows against `OH x OW` rows: LeNet-5's second layer, twice the arithmetic) and puts
-    /// its `C` columns on whole registers; col2im's product runs on wide packed panels but
-    /// writes the patches' gradient and folds it back. In training steps of six geometries on
-    /// an AVX2 CPU (`BENCHMARKS.md`, "Design measurements") the correlation was as fast or a
-    /// little faster at 1-1.36 times the cost, col2im 12-20% faster at 2.6-2.7.
+    /// windows against `OH x OW` rows) and puts its `C` columns on whole registers; col2im's
+    /// product runs on wide panels but writes the patches' gradient and folds it back. The limit
+    /// lies between measured ties and col2im's clear wins (`BENCHMARKS.md`, "Design
+    /// measurements"). (`lanes_paid` is zero only where `can_flip` is false.)
     fn flips() -> bool {
         Self::can_flip() && H * W * lanes_paid::<T>(C) < FLIP_COST_LIMIT * OH * OW * C
     }

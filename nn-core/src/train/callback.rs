@@ -35,8 +35,9 @@ impl Control<'_> {
     pub fn stop_training(&mut self) {
         self.stop = true;
     }
-    /// Stops training with an error, which `fit` returns (a failed save, a bad setting): at
-    /// once when called after a training batch, else once the epoch has closed.
+    /// Stops training with an error, which `fit` returns (a failed save, a bad setting). The
+    /// callbacks after this one are not called for the same event. After a training batch
+    /// `fit` returns at once; otherwise it trains no further batch, and `on_train_end` runs.
     pub fn fail(&mut self, error: Error) {
         self.stop = true;
         self.error.get_or_insert(error);
@@ -91,6 +92,7 @@ pub trait Callback {
     fn add_epoch_logs(&mut self, _epoch: usize, _logs: &mut Logs, _control: &Control<'_>) {}
     /// After an epoch and its validation; may add keys to `logs`.
     fn on_epoch_end(&mut self, _epoch: usize, _logs: &mut Logs, _control: &mut Control<'_>) {}
-    /// After the last epoch (also when stopped early).
+    /// After the last epoch (also when stopped early, or after a callback failed anywhere but
+    /// after a training batch).
     fn on_train_end(&mut self, _control: &mut Control<'_>) {}
 }

@@ -332,7 +332,8 @@ fn gather_rows<T: Float>(dst: &mut Vec<T>, src: &[T], width: usize, indices: &[u
 const PARALLEL_GATHER: usize = 64;
 
 /// Calls `hook` on every callback in order with a fresh [`Control`], then folds the requests
-/// to stop and the first error into `stop` and `failure`.
+/// to stop and the first error into `stop` and `failure`. A callback that fails ends the round:
+/// the ones after it are not called, as after a Keras callback raises.
 fn notify<T: Float>(
     callbacks: &mut [Box<dyn Callback + '_>],
     optimizer: &mut dyn Optimizer<T>,
@@ -352,6 +353,7 @@ fn notify<T: Float>(
         *stop = control.stop;
         if let Some(e) = control.error {
             failure.get_or_insert(e);
+            break;
         }
     }
 }
@@ -479,6 +481,9 @@ pub(crate) fn fit_loop<T: Float>(
             &mut failure,
             |cb, c| cb.on_epoch_begin(epoch, c),
         );
+        if failure.is_some() {
+            break;
+        }
         let lr = optimizer.learning_rate();
         if crate::optim::check_learning_rate(lr).is_err() {
             // A schedule set a rate no step can use: stop before taking one.
@@ -532,7 +537,7 @@ pub(crate) fn fit_loop<T: Float>(
                 &mut failure,
                 |cb, c| cb.on_train_batch_end(b, &logs, c),
             );
-            // A callback that fails mid-epoch ends `fit` at once, as a Keras callback that
+            // A callback that fails after a batch ends `fit` at once, as a Keras callback that
             // raises does: the epoch does not close and no callback runs again.
             if let Some(e) = failure {
                 return Err(e);

@@ -32,6 +32,8 @@ pub struct ModelCheckpoint {
     epoch: usize,
     last_batch: usize,
     unsaved_batches: usize,
+    /// Whether the run has warned that the monitored value is missing.
+    warned: bool,
     saved: Vec<PathBuf>,
 }
 
@@ -50,6 +52,7 @@ impl ModelCheckpoint {
             epoch: 0,
             last_batch: 0,
             unsaved_batches: 0,
+            warned: false,
             saved: Vec::new(),
         }
     }
@@ -80,7 +83,7 @@ impl ModelCheckpoint {
     }
     /// When to save: after every epoch ([`UpdateFreq::Epoch`], the default) or after every
     /// this many training batches, counted across epochs (`.save_freq(100)`, as Keras's
-    /// `save_freq=100`).
+    /// `save_freq=100`). Each `fit` counts from zero; Keras carries the count over.
     pub fn save_freq(mut self, freq: impl Into<UpdateFreq>) -> Self {
         self.save_freq = freq.into();
         self
@@ -105,16 +108,28 @@ impl ModelCheckpoint {
         let path = self.path_for(epoch, batch);
         let mut improved = None;
         if self.save_best_only {
-            if let Some(current) = logs.get(&self.monitor.key).copied() {
-                let best = self.monitor.best_or_start();
-                if !self.monitor.improved(current) {
-                    say(self.verbose, || {
-                        not_improved_message(epoch, &self.monitor.key, best)
-                    });
-                    return;
+            match logs.get(&self.monitor.key).copied() {
+                Some(current) => {
+                    let best = self.monitor.best_or_start();
+                    if !self.monitor.improved(current) {
+                        say(self.verbose, || {
+                            not_improved_message(epoch, &self.monitor.key, best)
+                        });
+                        return;
+                    }
+                    self.monitor.best = Some(current);
+                    improved = Some((best, current));
                 }
-                self.monitor.best = Some(current);
-                improved = Some((best, current));
+                // Keras saves, with a warning (Python shows it once).
+                None if !self.warned => {
+                    self.warned = true;
+                    eprintln!(
+                        "warning: ModelCheckpoint can save the best model only with {} \
+                         available; saving anyway",
+                        self.monitor.key
+                    );
+                }
+                None => {}
             }
         }
         say(self.verbose, || {
@@ -150,6 +165,7 @@ impl Callback for ModelCheckpoint {
         self.monitor = Monitor::new(&self.key, self.mode, 0.0);
         self.monitor.best = self.initial_value_threshold;
         (self.epoch, self.last_batch, self.unsaved_batches) = (0, 0, 0);
+        self.warned = false;
         let problem = match self.save_freq {
             UpdateFreq::Batches(0) => Some("save_freq must be at least one batch"),
             UpdateFreq::Epoch if self.path.contains("{batch") => {

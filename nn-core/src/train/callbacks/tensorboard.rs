@@ -122,6 +122,8 @@ impl Callback for TensorBoard {
             for (key, &value) in logs {
                 w.scalar(&format!("batch_{key}"), step as i64, value)?;
             }
+            // On disk at once: a run that fails after this batch keeps its last values.
+            w.flush()?;
             Ok(())
         });
         if let Err(e) = written {

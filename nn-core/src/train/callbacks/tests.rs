@@ -269,8 +269,9 @@ fn terminate_on_nan_stops_on_a_non_finite_running_loss() {
     );
     assert!(c.is_stopping());
     assert!(c.error.is_none());
-    // The bare value is the default callback.
-    assert!(matches!(TerminateOnNaN, TerminateOnNaN { .. }));
+    // The bare value, the unit struct it once was, is the default callback.
+    let bare: TerminateOnNaN = TerminateOnNaN;
+    assert_eq!(format!("{bare:?}"), format!("{:?}", TerminateOnNaN::new()));
 }
 
 #[test]
@@ -296,7 +297,7 @@ fn terminate_on_nan_with_raise_error_fails_naming_the_epoch_and_batch() {
     );
     assert_eq!(
         error.to_string(),
-        "NaN or Inf loss encountered at batch 4 of epoch 3: loss NaN"
+        "NaN or Inf loss encountered at epoch 3, batch 5 (counted from 1): loss NaN"
     );
 }
 

@@ -8,7 +8,8 @@
 pub enum UpdateFreq {
     /// At each epoch's end (Keras's `"epoch"`, the default).
     Epoch,
-    /// Every this many training batches.
+    /// Every this many training batches (`0`: TensorBoard writes no batch values,
+    /// ModelCheckpoint refuses it).
     Batches(usize),
 }
 
