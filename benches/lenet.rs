@@ -39,7 +39,7 @@ fn lenet(c: &mut Criterion) {
             )
         })
     });
-    // The MNIST example's batch size: its activations and caches (~180 KB a sample) outgrow the cache in one
+    // The MNIST example's batch size: its activations and caches (~104 KB a sample) outgrow the cache in one
     // shard, so the step runs in several (see `shard_count` in nn-core's `network/split.rs`).
     c.bench_function("lenet/train_step_batch128_adam", |b| {
         b.iter(|| {

@@ -180,9 +180,8 @@ fn confusion_matrix_and_report_from_predicted_classes() {
 
 #[test]
 fn large_convolution_batches_give_the_per_sample_results_chunk_by_chunk() {
-    // LeNet keeps ~180 KB of activations and caches per sample, so batched inference and
-    // evaluation cut 100 samples into chunks of 16 (the fewest): every chunk must line up with
-    // its targets.
+    // LeNet keeps ~104 KB of activations and caches per sample, so batched inference and
+    // evaluation cut 100 samples into chunks of 20: every chunk must line up with its targets.
     let net = LeNet5::new(4);
     let images: Vec<[[[f32; 1]; 28]; 28]> = (0..100)
         .map(|s| {

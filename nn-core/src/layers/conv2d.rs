@@ -341,22 +341,31 @@ impl<
     /// The cache's first region for a batch. The forward pass keeps there what the kernel
     /// gradient reads: the unrolled patches, or where the patches are read in place the padded
     /// copies of the samples (nothing when the samples themselves are read). Once the kernel
-    /// gradient is done, the input gradient reuses it: for the flipped kernel and one padded
-    /// output gradient, or for the patches' gradient (`batch * OH * OW x PATCH`) that col2im
-    /// folds back.
-    fn patch_region(batch: usize) -> usize {
+    /// gradient is done, the `input_gradient` (where there is one) reuses it: for the flipped
+    /// kernel and one padded output gradient, or for the patches' gradient (`batch * OH * OW x
+    /// PATCH`) that col2im folds back.
+    fn patch_region(batch: usize, input_gradient: bool) -> usize {
         let unrolled = batch * OH * OW * Self::PATCH;
         let forward = match (Self::gathers(), Self::PADDED) {
             (false, _) => unrolled,
             (true, true) => batch * Self::PADDED_LEN,
             (true, false) => 0,
         };
-        let input_gradient = if Self::flips() {
-            Self::KERNEL + Self::DZ_LEN
-        } else {
-            unrolled
+        let scratch = match (input_gradient, Self::flips()) {
+            (false, _) => 0,
+            (true, true) => Self::KERNEL + Self::DZ_LEN,
+            (true, false) => unrolled,
         };
-        forward.max(input_gradient)
+        forward.max(scratch)
+    }
+
+    /// The cache's last region: the logits of softmax or sigmoid outputs, else nothing.
+    fn logits_len(&self, batch: usize) -> usize {
+        if self.activation.logits_kind().is_some() {
+            batch * OH * OW * F
+        } else {
+            0
+        }
     }
 
     /// The kernel flipped in both directions with its channels swapped, `(KH, KW, F, C)`
@@ -600,12 +609,12 @@ impl<
     /// samples), reused afterwards as the input gradient's scratch, then (for softmax or
     /// sigmoid outputs) the logits.
     fn cache_len(&self, batch: usize) -> usize {
-        let logits = if self.activation.logits_kind().is_some() {
-            batch * OH * OW * F
-        } else {
-            0
-        };
-        Self::patch_region(batch) + logits
+        Self::patch_region(batch, true) + self.logits_len(batch)
+    }
+    /// The first layer's patches' gradient alone would be `OH * OW * PATCH` elements a sample
+    /// (LeNet-5's first layer: 78 KB).
+    fn cache_len_without_input_gradient(&self, batch: usize) -> usize {
+        Self::patch_region(batch, false) + self.logits_len(batch)
     }
     fn forward(&self, x: &[T], y: &mut [T], cache: &mut [T], mode: Mode<'_>) {
         let batch = x.len() / (H * W * C);
@@ -616,7 +625,7 @@ impl<
         if !matches!(mode, Mode::Predict) && Self::gathers() {
             // Training: the patches are read in place, from padded copies kept in the cache
             // for the kernel gradient where the windows cover padding.
-            let (region, logits) = cache.split_at_mut(Self::patch_region(batch));
+            let (region, logits) = cache.split_at_mut(cache.len() - self.logits_len(batch));
             for (s, (sample, out)) in x
                 .chunks_exact(H * W * C)
                 .zip(y.chunks_exact_mut(OH * OW * F))
@@ -638,7 +647,7 @@ impl<
             T::resize_zeroed(&mut scratch, rows * Self::PATCH);
             (scratch.as_mut_slice(), None)
         } else {
-            let (p, l) = cache.split_at_mut(Self::patch_region(batch));
+            let (p, l) = cache.split_at_mut(cache.len() - self.logits_len(batch));
             (&mut p[..rows * Self::PATCH], Some(l))
         };
         Self::im2col(x, 0, patches);
@@ -656,7 +665,7 @@ impl<
         let batch = x.len() / (H * W * C);
         Some(Logits {
             kind,
-            values: &cache[Self::patch_region(batch)..],
+            values: &cache[cache.len() - self.logits_len(batch)..],
             row_sums: &[],
         })
     }
@@ -672,7 +681,12 @@ impl<
         let batch = x.len() / (H * W * C);
         let rows = batch * OH * OW;
         let dz = pre_activation_gradient(upstream, y, &self.activation, F);
-        let region = &mut cache[..Self::patch_region(batch)];
+        let region_len = cache.len() - self.logits_len(batch);
+        let region = &mut cache[..region_len];
+        assert!(
+            region_len >= Self::patch_region(batch, dx.is_some()),
+            "a cache without room for the input gradient, which is asked for"
+        );
         let (g_kernel, g_bias) = grad.split_at_mut(Self::KERNEL);
         // dK = patchesᵀ · dz, db = column sums of dz, then dx: dz padded and correlated with the
         // flipped kernel, or d(patches) = dz · Kᵀ folded back by col2im.
@@ -957,6 +971,19 @@ mod tests {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max);
         assert!(worst < 1e-12, "{geometry}: off by {worst}");
+    }
+
+    #[test]
+    fn a_first_layer_keeps_no_room_for_an_input_gradient() {
+        // LeNet-5's first layer: its patches' gradient would be 784 x 25 a sample, where the
+        // forward pass keeps a padded copy of 32 x 32.
+        let conv = new::<Relu, 28, 28, 1, 6, 5, 5, 1, 1, 2, 2, 28, 28>(Relu);
+        let (full, lean) = (conv.cache_len(4), conv.cache_len_without_input_gradient(4));
+        if Cv::<28, 28, 1, 6, 5, 5, 1, 1, 2, 2, 28, 28, Relu>::gathers() {
+            assert_eq!((full, lean), (4 * 784 * 25, 4 * 32 * 32));
+        } else {
+            assert_eq!(lean, full); // the forward pass unrolls the patches there
+        }
     }
 
     #[test]

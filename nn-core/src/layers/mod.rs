@@ -155,7 +155,13 @@ pub trait Layer<T: Float>: Send + Sync {
     fn cache_len(&self, _batch: usize) -> usize {
         0
     }
-    /// Computes `y` from `x`. `cache` has `cache_len(batch)` elements, except in
+    /// [`Layer::cache_len`] where `backward` will be given no `dx` (no trainable layer lies
+    /// below this one): what only the input gradient needs can be left out.
+    fn cache_len_without_input_gradient(&self, batch: usize) -> usize {
+        self.cache_len(batch)
+    }
+    /// Computes `y` from `x`. `cache` has `cache_len(batch)` elements (or
+    /// `cache_len_without_input_gradient(batch)`, then `backward` gets no `dx`), except in
     /// [`Mode::Predict`] where it is empty.
     fn forward(&self, x: &[T], y: &mut [T], cache: &mut [T], mode: Mode<'_>);
     /// The pre-activation values, when the output is a softmax or sigmoid of them.

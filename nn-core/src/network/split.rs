@@ -29,21 +29,52 @@ pub(crate) fn cached_rows<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
     (SHARD_BYTES / sample_bytes(graph, layers).max(1)).max(MIN_CACHED_SHARD)
 }
 
-/// The bytes of activations and caches one sample takes in a pass through the graph.
+/// The bytes of activations and caches one sample takes in a training pass through the graph.
 fn sample_bytes<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
     graph: &Graph,
     layers: &[L],
 ) -> usize {
+    let mut needs = Vec::new();
+    mark_needs(graph, layers, &mut needs);
     let elements: usize = graph
         .nodes
         .iter()
         .map(|n| match n.op {
             Op::Input => 0,
-            Op::Layer(l) => n.size + layers[l].cache_len(1),
+            Op::Layer(l) => n.size + cache_len(&*layers[l], 1, needs[n.inputs[0]]),
             Op::Merge(_) => n.size,
         })
         .sum();
     elements * core::mem::size_of::<T>()
+}
+
+/// Marks in `needs` (one entry per node) whether each node's output needs a gradient in
+/// training: a trainable layer lies at or below it.
+pub(crate) fn mark_needs<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
+    graph: &Graph,
+    layers: &[L],
+    needs: &mut Vec<bool>,
+) {
+    needs.clear();
+    for node in graph.nodes {
+        let trainable = matches!(node.op, Op::Layer(l) if layers[l].trainable_len() > 0);
+        let below = node.inputs.iter().any(|&k| needs[k]);
+        needs.push(trainable || below);
+    }
+}
+
+/// A layer's cache for a training pass of `batch` samples, with or without what its input
+/// gradient needs.
+pub(crate) fn cache_len<T: Float, D: Layer<T> + ?Sized>(
+    layer: &D,
+    batch: usize,
+    input_gradient: bool,
+) -> usize {
+    if input_gradient {
+        layer.cache_len(batch)
+    } else {
+        layer.cache_len_without_input_gradient(batch)
+    }
 }
 
 /// How many shards a training step of `rows` samples runs in (1: no splitting): one per

@@ -161,11 +161,13 @@ impl<T: Float> Workspace<T> {
         x: &[T],
         rng: Option<&mut dyn RngCore>,
     ) {
-        self.forward_from(graph, records, layers, x, rng, None)
+        self.forward_from(graph, records, layers, x, rng, None, false)
     }
 
     /// [`Workspace::forward`], or in a shard of a row-split step from the split layer's
-    /// product: the reshapes below it are skipped.
+    /// product: the reshapes below it are skipped. With `lean`, layers whose input needs no
+    /// gradient (`self.needs`, marked for the step) get no room for one in their caches.
+    #[allow(clippy::too_many_arguments)]
     fn forward_from<L: Deref<Target = D>, D: Layer<T> + ?Sized>(
         &mut self,
         graph: &Graph,
@@ -174,6 +176,7 @@ impl<T: Float> Workspace<T> {
         x: &[T],
         rng: Option<&mut dyn RngCore>,
         split: Option<&SplitShard<'_, T>>,
+        lean: bool,
     ) {
         let n = graph.nodes.len();
         self.outputs.resize_with(n, Vec::new);
@@ -204,7 +207,9 @@ impl<T: Float> Workspace<T> {
             T::resize_zeroed(&mut out, batch * node.size);
             let cache = &mut self.caches[i];
             if let Op::Layer(l) = node.op {
-                T::resize_zeroed(cache, layers[l].cache_len(batch));
+                let input_gradient = !lean || self.needs[node.inputs[0]];
+                let len = split::cache_len(&*layers[l], batch, input_gradient);
+                T::resize_zeroed(cache, len);
             }
             if let Some((split, products)) = cut
                 .filter(|s| s.node == i)
@@ -347,7 +352,8 @@ impl<T: Float> Workspace<T> {
         scale: T,
         split: Option<SplitShard<'_, T>>,
     ) -> T {
-        self.forward_from(graph, records, layers, x, Some(rng), split.as_ref());
+        split::mark_needs(graph, layers, &mut self.needs);
+        self.forward_from(graph, records, layers, x, Some(rng), split.as_ref(), true);
         let value = self.loss(graph, records, layers, x, objective, targets, true, scale);
         self.backward(graph, layers, x, split);
         value
@@ -368,12 +374,6 @@ impl<T: Float> Workspace<T> {
         let nodes = graph.nodes;
         let batch = self.batch;
         let direct = (graph.inputs.len() == 1).then(|| graph.inputs[0]);
-        self.needs.clear();
-        for node in nodes {
-            let trainable = matches!(node.op, Op::Layer(l) if layers[l].trainable_len() > 0);
-            let needs = trainable || node.inputs.iter().any(|&k| self.needs[k]);
-            self.needs.push(needs);
-        }
         self.grads.resize_with(layers.len(), Vec::new);
         for (grad, layer) in self.grads.iter_mut().zip(layers) {
             T::resize_zeroed(grad, layer.weights().len());
