@@ -26,22 +26,26 @@ pub(crate) fn cached_rows<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
     graph: &Graph,
     layers: &[L],
 ) -> usize {
-    (SHARD_BYTES / sample_bytes(graph, layers).max(1)).max(MIN_CACHED_SHARD)
+    (SHARD_BYTES / sample_bytes(graph, layers, None).max(1)).max(MIN_CACHED_SHARD)
 }
 
-/// The bytes of activations and caches one sample takes in a training pass through the graph.
+/// The bytes of activations and caches one sample takes in a pass through the graph: in a
+/// training step, given which nodes `needs` a gradient ([`mark_needs`]), else in a forward pass
+/// alone, which keeps every cache whole.
 fn sample_bytes<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
     graph: &Graph,
     layers: &[L],
+    needs: Option<&[bool]>,
 ) -> usize {
-    let mut needs = Vec::new();
-    mark_needs(graph, layers, &mut needs);
     let elements: usize = graph
         .nodes
         .iter()
         .map(|n| match n.op {
             Op::Input => 0,
-            Op::Layer(l) => n.size + cache_len(&*layers[l], 1, needs[n.inputs[0]]),
+            Op::Layer(l) => {
+                let input_gradient = needs.is_none_or(|needs| needs[n.inputs[0]]);
+                n.size + cache_len(&*layers[l], 1, input_gradient)
+            }
             Op::Merge(_) => n.size,
         })
         .sum();
@@ -80,10 +84,11 @@ pub(crate) fn cache_len<T: Float, D: Layer<T> + ?Sized>(
 /// How many shards a training step of `rows` samples runs in (1: no splitting): one per
 /// thread, or more, a whole number per thread, where that keeps each shard's workspace
 /// within [`SHARD_BYTES`]. A layer that couples samples (batch statistics) keeps the batch
-/// whole.
+/// whole. `needs` is [`mark_needs`]'s for the graph.
 pub(crate) fn shard_count<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
     graph: &Graph,
     layers: &[L],
+    needs: &[bool],
     rows: usize,
 ) -> usize {
     if layers.iter().any(|l| l.couples_samples()) {
@@ -91,7 +96,7 @@ pub(crate) fn shard_count<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
     }
     let threads = crate::threads::thread_count();
     let per_thread = threads.min(rows / MIN_SHARD).max(1);
-    let for_cache = (rows * sample_bytes(graph, layers)).div_ceil(SHARD_BYTES);
+    let for_cache = (rows * sample_bytes(graph, layers, Some(needs))).div_ceil(SHARD_BYTES);
     if for_cache <= per_thread {
         return per_thread;
     }

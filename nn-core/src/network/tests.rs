@@ -260,7 +260,9 @@ fn batches_split_per_thread_and_further_where_a_shard_would_outgrow_the_cache() 
         // A one-layer model whose sample keeps `N` f32 activations (a weightless identity).
         let layers: [&dyn Layer<f32>; 1] = [&Flatten::<N>];
         let (graph, _) = chain(&layers);
-        split::shard_count(&graph, &layers, rows)
+        let mut needs = Vec::new();
+        split::mark_needs(&graph, &layers, &mut needs);
+        split::shard_count(&graph, &layers, &needs, rows)
     }
     // 1 KB a sample: one shard per thread, none below 32 samples.
     assert_eq!(count::<256>(128), threads.min(4));

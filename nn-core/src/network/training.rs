@@ -518,7 +518,10 @@ impl<T: Float> Workspace<T> {
         }
         let rows = x.len() / records.input_size.max(1);
         #[cfg(feature = "std")]
-        let shards = split::shard_count(graph, layers, rows);
+        let shards = {
+            split::mark_needs(graph, layers, &mut self.needs);
+            split::shard_count(graph, layers, &self.needs, rows)
+        };
         #[cfg(not(feature = "std"))]
         let shards = 1;
         // The first layer's update applied inside its weight gradient's product, where the
