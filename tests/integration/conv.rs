@@ -180,8 +180,9 @@ fn confusion_matrix_and_report_from_predicted_classes() {
 
 #[test]
 fn large_convolution_batches_give_the_per_sample_results_chunk_by_chunk() {
-    // LeNet keeps ~104 KB of activations and caches per sample, so batched inference and
-    // evaluation cut 100 samples into chunks of 20: every chunk must line up with its targets.
+    // LeNet keeps ~44 KB of activations and caches per sample in a forward pass, so batched
+    // inference and evaluation cut 100 samples into chunks of 47: every chunk must line up with
+    // its targets.
     let net = LeNet5::new(4);
     let images: Vec<[[[f32; 1]; 28]; 28]> = (0..100)
         .map(|s| {

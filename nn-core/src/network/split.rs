@@ -31,7 +31,7 @@ pub(crate) fn cached_rows<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
 
 /// The bytes of activations and caches one sample takes in a pass through the graph: in a
 /// training step, given which nodes `needs` a gradient ([`mark_needs`]), else in a forward pass
-/// alone, which keeps every cache whole.
+/// alone, where no cache keeps room for an input gradient.
 fn sample_bytes<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
     graph: &Graph,
     layers: &[L],
@@ -43,7 +43,7 @@ fn sample_bytes<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
         .map(|n| match n.op {
             Op::Input => 0,
             Op::Layer(l) => {
-                let input_gradient = needs.is_none_or(|needs| needs[n.inputs[0]]);
+                let input_gradient = needs.is_some_and(|needs| needs[n.inputs[0]]);
                 n.size + cache_len(&*layers[l], 1, input_gradient)
             }
             Op::Merge(_) => n.size,

@@ -152,7 +152,8 @@ impl<T: Float> Workspace<T> {
     }
 
     /// A forward pass that keeps every node's output and cache: in training mode with `rng`
-    /// (dropout on, batch statistics), in inference mode without.
+    /// (dropout on, batch statistics), in inference mode without. No backward pass follows, so
+    /// no cache keeps room for an input gradient.
     pub fn forward<L: Deref<Target = D>, D: Layer<T> + ?Sized>(
         &mut self,
         graph: &Graph,
@@ -161,13 +162,14 @@ impl<T: Float> Workspace<T> {
         x: &[T],
         rng: Option<&mut dyn RngCore>,
     ) {
-        self.forward_from(graph, records, layers, x, rng, None, false)
+        self.needs.clear();
+        self.needs.resize(graph.nodes.len(), false);
+        self.forward_from(graph, records, layers, x, rng, None)
     }
 
     /// [`Workspace::forward`], or in a shard of a row-split step from the split layer's
-    /// product: the reshapes below it are skipped. With `lean`, layers whose input needs no
-    /// gradient (`self.needs`, marked for the step) get no room for one in their caches.
-    #[allow(clippy::too_many_arguments)]
+    /// product: the reshapes below it are skipped. A layer's cache keeps room for its input
+    /// gradient where `self.needs` marks the input.
     fn forward_from<L: Deref<Target = D>, D: Layer<T> + ?Sized>(
         &mut self,
         graph: &Graph,
@@ -176,7 +178,6 @@ impl<T: Float> Workspace<T> {
         x: &[T],
         rng: Option<&mut dyn RngCore>,
         split: Option<&SplitShard<'_, T>>,
-        lean: bool,
     ) {
         let n = graph.nodes.len();
         self.outputs.resize_with(n, Vec::new);
@@ -207,7 +208,7 @@ impl<T: Float> Workspace<T> {
             T::resize_zeroed(&mut out, batch * node.size);
             let cache = &mut self.caches[i];
             if let Op::Layer(l) = node.op {
-                let input_gradient = !lean || self.needs[node.inputs[0]];
+                let input_gradient = self.needs[node.inputs[0]];
                 let len = split::cache_len(&*layers[l], batch, input_gradient);
                 T::resize_zeroed(cache, len);
             }
@@ -353,7 +354,7 @@ impl<T: Float> Workspace<T> {
         split: Option<SplitShard<'_, T>>,
     ) -> T {
         split::mark_needs(graph, layers, &mut self.needs);
-        self.forward_from(graph, records, layers, x, Some(rng), split.as_ref(), true);
+        self.forward_from(graph, records, layers, x, Some(rng), split.as_ref());
         let value = self.loss(graph, records, layers, x, objective, targets, true, scale);
         self.backward(graph, layers, x, split);
         value
