@@ -67,8 +67,7 @@ pub(crate) fn mark_needs<T: Float, L: Deref<Target = D>, D: Layer<T> + ?Sized>(
     }
 }
 
-/// A layer's cache for a training pass of `batch` samples, with or without what its input
-/// gradient needs.
+/// A layer's cache for a pass of `batch` samples, with or without room for its input gradient.
 pub(crate) fn cache_len<T: Float, D: Layer<T> + ?Sized>(
     layer: &D,
     batch: usize,
