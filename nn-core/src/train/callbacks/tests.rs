@@ -32,6 +32,16 @@ impl WeightAccess for Fake {
     }
 }
 
+/// A fresh `Control` over `model` and `opt`: not stopping, no error.
+fn control<'a>(opt: &'a mut Sgd<f32>, model: &'a mut Fake) -> Control<'a> {
+    Control {
+        stop: false,
+        error: None,
+        optimizer: opt,
+        model,
+    }
+}
+
 /// Runs `cb` over epochs whose `key` takes `values`; the model's weight is the epoch index.
 /// Returns the epochs run, the learning rates at each epoch end, and the final weight.
 fn drive(
@@ -199,12 +209,7 @@ fn model_checkpoint_saves_best_only_on_strict_improvement() {
 fn model_checkpoint_with_save_freq_counts_batches_across_epochs_like_keras() {
     let mut model = Fake::default();
     let mut opt: Sgd<f32> = Sgd::new(0.1);
-    let mut c = Control {
-        stop: false,
-        error: None,
-        optimizer: &mut opt,
-        model: &mut model,
-    };
+    let mut c = control(&mut opt, &mut model);
     // `save_best_only` with a monitor a batch's logs lack saves, as in Keras.
     let mut cb = ModelCheckpoint::new("ck-{epoch}-{batch:03}.safetensors")
         .save_freq(3)
@@ -254,12 +259,7 @@ fn terminate_on_nan_stops_on_a_non_finite_running_loss() {
     let mut t = TerminateOnNaN::new();
     let mut model = Fake::default();
     let mut opt: Sgd<f32> = Sgd::new(0.1);
-    let mut c = Control {
-        stop: false,
-        error: None,
-        optimizer: &mut opt,
-        model: &mut model,
-    };
+    let mut c = control(&mut opt, &mut model);
     t.on_train_batch_end(0, &Logs::from([("loss".to_string(), 0.5)]), &mut c);
     assert!(!c.is_stopping());
     t.on_train_batch_end(
@@ -279,12 +279,7 @@ fn terminate_on_nan_with_raise_error_fails_naming_the_epoch_and_batch() {
     let mut t = TerminateOnNaN::new().raise_error(true);
     let mut model = Fake::default();
     let mut opt: Sgd<f32> = Sgd::new(0.1);
-    let mut c = Control {
-        stop: false,
-        error: None,
-        optimizer: &mut opt,
-        model: &mut model,
-    };
+    let mut c = control(&mut opt, &mut model);
     t.on_epoch_begin(2, &mut c);
     t.on_train_batch_end(0, &Logs::from([("loss".to_string(), 0.5)]), &mut c);
     assert!(!c.is_stopping() && c.error.is_none());
@@ -307,12 +302,7 @@ fn csv_logger_fixes_columns_at_the_first_epoch_and_fills_na() {
     let mut log = CsvLogger::new(&path);
     let mut model = Fake::default();
     let mut opt: Sgd<f32> = Sgd::new(0.1);
-    let mut c = Control {
-        stop: false,
-        error: None,
-        optimizer: &mut opt,
-        model: &mut model,
-    };
+    let mut c = control(&mut opt, &mut model);
     log.on_train_begin(&mut c);
     let mut first = Logs::from([("loss".to_string(), 0.5), ("mae".to_string(), 0.25)]);
     log.on_epoch_end(0, &mut first, &mut c);
