@@ -368,6 +368,12 @@ impl<
         }
     }
 
+    /// Where the logits start in `cache`: after the patch region, whichever length the cache
+    /// was given ([`Layer::cache_len`] or [`Layer::cache_len_without_input_gradient`]).
+    fn logits_at(&self, cache: &[T], batch: usize) -> usize {
+        cache.len() - self.logits_len(batch)
+    }
+
     /// The kernel flipped in both directions with its channels swapped, `(KH, KW, F, C)`
     /// row-major: element `(u, v, f, c)` is the kernel's `(KH - 1 - u, KW - 1 - v, c, f)`.
     fn flip_kernel(&self, flipped: &mut [T]) {
@@ -625,7 +631,7 @@ impl<
         if !matches!(mode, Mode::Predict) && Self::gathers() {
             // Training: the patches are read in place, from padded copies kept in the cache
             // for the kernel gradient where the windows cover padding.
-            let (region, logits) = cache.split_at_mut(cache.len() - self.logits_len(batch));
+            let (region, logits) = cache.split_at_mut(self.logits_at(cache, batch));
             for (s, (sample, out)) in x
                 .chunks_exact(H * W * C)
                 .zip(y.chunks_exact_mut(OH * OW * F))
@@ -647,7 +653,7 @@ impl<
             T::resize_zeroed(&mut scratch, rows * Self::PATCH);
             (scratch.as_mut_slice(), None)
         } else {
-            let (p, l) = cache.split_at_mut(cache.len() - self.logits_len(batch));
+            let (p, l) = cache.split_at_mut(self.logits_at(cache, batch));
             (&mut p[..rows * Self::PATCH], Some(l))
         };
         Self::im2col(x, 0, patches);
@@ -665,7 +671,7 @@ impl<
         let batch = x.len() / (H * W * C);
         Some(Logits {
             kind,
-            values: &cache[cache.len() - self.logits_len(batch)..],
+            values: &cache[self.logits_at(cache, batch)..],
             row_sums: &[],
         })
     }
@@ -681,7 +687,7 @@ impl<
         let batch = x.len() / (H * W * C);
         let rows = batch * OH * OW;
         let dz = pre_activation_gradient(upstream, y, &self.activation, F);
-        let region_len = cache.len() - self.logits_len(batch);
+        let region_len = self.logits_at(cache, batch);
         let region = &mut cache[..region_len];
         assert!(
             region_len >= Self::patch_region(batch, dx.is_some()),
